@@ -1,0 +1,83 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"nbhd/data"
+)
+
+// Error is an error with an HTTP status and an OGC API exception body:
+// {"code": ..., "description": ...}. Its description is shown to clients.
+type Error struct {
+	Status      int    `json:"-"`
+	Code        string `json:"code"`
+	Description string `json:"description"`
+}
+
+func (e *Error) Error() string { return e.Description }
+
+func badRequest(format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "InvalidParameterValue", Description: fmt.Sprintf(format, args...)}
+}
+
+func notFound(format string, args ...any) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "NotFound", Description: fmt.Sprintf(format, args...)}
+}
+
+// handlerFunc is a gin handler that returns its error for writeError.
+type handlerFunc func(c *gin.Context) error
+
+// handle adapts a handlerFunc: any error it returns goes through writeError.
+func handle(h handlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			writeError(c, err)
+		}
+	}
+}
+
+// writeError is the one place errors become responses. Anything not an
+// *Error is internal: it is logged with the request id and the client gets
+// a generic 500 (or 503/504) with no internal text.
+func writeError(c *gin.Context, err error) {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, data.ErrNotFound):
+		e = notFound("not found")
+	case c.Request.Context().Err() != nil:
+		// The client went away; nobody reads this response.
+		logger(c).Debug("request cancelled by client", "err", err)
+		c.Abort()
+		return
+	case errors.Is(err, context.DeadlineExceeded) || data.IsTimeout(err):
+		logger(c).Error("request timed out", "err", err)
+		e = &Error{Status: http.StatusGatewayTimeout, Code: "Timeout", Description: "the request took too long; try a smaller area or page"}
+	default:
+		logger(c).Error("internal error", "err", err)
+		e = &Error{Status: http.StatusInternalServerError, Code: "InternalError", Description: "internal error; quote request id " + requestID(c)}
+	}
+	if c.Writer.Written() {
+		// Headers and part of a streamed body are already out: cut the
+		// connection so the client sees a broken response, not a short one.
+		logger(c).Error("error after response started", "err", err)
+		c.Abort()
+		panic(http.ErrAbortHandler)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.AbortWithStatusJSON(e.Status, e)
+}
+
+// logger returns the request's logger, which carries its id.
+func logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(loggerKey); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
+}

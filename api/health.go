@@ -1,0 +1,35 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"nbhd/data"
+)
+
+// healthz says the process is up; it touches nothing else.
+func (s *Server) healthz(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz says the database answers and its schema is current.
+func (s *Server) readyz(c *gin.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	c.Header("Cache-Control", "no-store")
+	if err := s.store.Ready(ctx); err != nil {
+		desc := "database unreachable"
+		if errors.Is(err, data.ErrMigrationsPending) {
+			desc = "database schema is not current: run nbhd migrate"
+		}
+		logger(c).Warn("not ready", "err", err)
+		return &Error{Status: http.StatusServiceUnavailable, Code: "NotReady", Description: desc}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "data_version": s.store.Version()})
+	return nil
+}

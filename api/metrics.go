@@ -1,0 +1,84 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"nbhd/data"
+)
+
+// metrics holds the server's Prometheus collectors on a registry of its own,
+// so two servers in one test process do not collide.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(store *data.Store) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nbhd_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "nbhd_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, poolCollector{store},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		r := route(c)
+		m.requests.WithLabelValues(r, c.Request.Method, itoa(c.Writer.Status())).Inc()
+		m.duration.WithLabelValues(r, c.Request.Method).Observe(time.Since(start).Seconds())
+	}
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// poolCollector reports pgx pool statistics at scrape time.
+type poolCollector struct{ store *data.Store }
+
+var (
+	poolAcquired = prometheus.NewDesc("nbhd_db_pool_acquired_conns", "Connections in use.", []string{"pool"}, nil)
+	poolIdle     = prometheus.NewDesc("nbhd_db_pool_idle_conns", "Idle connections.", []string{"pool"}, nil)
+	poolTotal    = prometheus.NewDesc("nbhd_db_pool_total_conns", "Open connections.", []string{"pool"}, nil)
+	poolMax      = prometheus.NewDesc("nbhd_db_pool_max_conns", "Pool size limit.", []string{"pool"}, nil)
+	poolAcquires = prometheus.NewDesc("nbhd_db_pool_acquires_total", "Successful acquires.", []string{"pool"}, nil)
+	poolWaits    = prometheus.NewDesc("nbhd_db_pool_empty_acquires_total", "Acquires that waited for a connection.", []string{"pool"}, nil)
+	poolCancels  = prometheus.NewDesc("nbhd_db_pool_canceled_acquires_total", "Acquires cancelled by their context.", []string{"pool"}, nil)
+	poolWaitSecs = prometheus.NewDesc("nbhd_db_pool_acquire_seconds_total", "Time spent acquiring connections.", []string{"pool"}, nil)
+)
+
+func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{poolAcquired, poolIdle, poolTotal, poolMax, poolAcquires, poolWaits, poolCancels, poolWaitSecs} {
+		ch <- d
+	}
+}
+
+func (p poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, s := range p.store.PoolStats() {
+		ch <- prometheus.MustNewConstMetric(poolAcquired, prometheus.GaugeValue, float64(s.AcquiredConns()), name)
+		ch <- prometheus.MustNewConstMetric(poolIdle, prometheus.GaugeValue, float64(s.IdleConns()), name)
+		ch <- prometheus.MustNewConstMetric(poolTotal, prometheus.GaugeValue, float64(s.TotalConns()), name)
+		ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()), name)
+		ch <- prometheus.MustNewConstMetric(poolAcquires, prometheus.CounterValue, float64(s.AcquireCount()), name)
+		ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()), name)
+		ch <- prometheus.MustNewConstMetric(poolCancels, prometheus.CounterValue, float64(s.CanceledAcquireCount()), name)
+		ch <- prometheus.MustNewConstMetric(poolWaitSecs, prometheus.CounterValue, s.AcquireDuration().Seconds(), name)
+	}
+}

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"nbhd/data"
+)
+
+// Config configures the HTTP API.
+type Config struct {
+	// BaseURL is the public URL prefix used in links (e.g. behind a proxy);
+	// empty derives it from each request.
+	BaseURL string
+	// Version is reported on the landing page.
+	Version string
+}
+
+// Server is the HTTP API over a store.
+type Server struct {
+	cfg     Config
+	store   *data.Store
+	log     *slog.Logger
+	metrics *metrics
+	engine  *gin.Engine
+}
+
+// New builds the server and its routes.
+func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{cfg: cfg, store: store, log: log, metrics: newMetrics(store)}
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.RedirectTrailingSlash = false
+	e.Use(withRequest(log), accessLog(), s.metrics.middleware(), recoverJSON())
+	s.routes(e)
+	s.engine = e
+	return s
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// routes is every route nbhd serves, in one place.
+func (s *Server) routes(e *gin.Engine) {
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", handle(s.readyz))
+	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
+
+	e.GET("/collections/:collection/items", handle(s.items))
+
+	e.NoRoute(handle(func(c *gin.Context) error { return notFound("no such resource: %s", c.Request.URL.Path) }))
+	e.NoMethod(handle(func(c *gin.Context) error {
+		return &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Description: c.Request.Method + " is not allowed here"}
+	}))
+}
+
+// baseURL is the scheme and host links are built on.
+func (s *Server) baseURL(c *gin.Context) string {
+	if s.cfg.BaseURL != "" {
+		return strings.TrimSuffix(s.cfg.BaseURL, "/")
+	}
+	scheme := "http"
+	if c.Request.TLS != nil {
+		scheme = "https"
+	}
+	if p := c.GetHeader("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + c.Request.Host
+}

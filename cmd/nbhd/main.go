@@ -1,0 +1,17 @@
+// Command nbhd is the neighbourhood insight service: it migrates and loads
+// the database, and serves the API, tiles and map. Run `nbhd help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

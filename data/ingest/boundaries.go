@@ -1,0 +1,316 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/geojson"
+)
+
+// levels are the ONS geographies a boundary file can hold, with the code
+// pattern each one's codes follow.
+var levels = map[string]*regexp.Regexp{
+	"lsoa":   regexp.MustCompile(`^[EW]01\d{6}$`),
+	"msoa":   regexp.MustCompile(`^[EW]02\d{6}$`),
+	"ward":   regexp.MustCompile(`^[EW]05\d{6}$`),
+	"custom": regexp.MustCompile(`^\S.{0,63}$`),
+}
+
+var (
+	onsCodeKey = regexp.MustCompile(`(?i)^(lsoa|msoa|wd|ward|lad)\d{2}cd$`)
+	onsNameKey = regexp.MustCompile(`(?i)^(lsoa|msoa|wd|ward|lad)\d{2}nm$`)
+	codeKey    = regexp.MustCompile(`(?i)^(area_?code|code|geo_?code|id)$`)
+	nameKey    = regexp.MustCompile(`(?i)^(area_?name|name|geo_?name)$`)
+	yearInKey  = regexp.MustCompile(`(?i)^(?:lsoa|msoa|wd|ward|lad)(\d{2})cd$`)
+	setIDRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
+)
+
+func init() {
+	register("boundaries", importer{
+		help: "ONS boundary GeoJSON: --level lsoa (small areas) or msoa/ward/custom with --set ID (a neighbourhood set; --lookup CSV for best-fit membership, else largest overlap)",
+		ident: func(j Job) (string, string, error) {
+			if _, ok := levels[j.Spec.Level]; !ok {
+				return "", "", fmt.Errorf("--level must be lsoa, msoa, ward or custom, got %q", j.Spec.Level)
+			}
+			if j.Spec.Level == "lsoa" {
+				return "small_areas", "lsoa", nil
+			}
+			if !setIDRe.MatchString(j.Spec.Set) {
+				return "", "", fmt.Errorf("--set must name the neighbourhood set in lower case letters, digits, - or _ (e.g. ward), got %q", j.Spec.Set)
+			}
+			return "neighbourhood_set", j.Spec.Set, nil
+		},
+		run: importBoundaries,
+	})
+}
+
+type boundaryFields struct {
+	code, name string
+	vintage    int
+}
+
+// boundaryFields finds the code and name properties from the first feature.
+func detectBoundaryFields(job Job, n int, f *geojson.Feature) (boundaryFields, error) {
+	var bf boundaryFields
+	var ok bool
+	if bf.code, ok = findProp(f, job.Spec.CodeField, onsCodeKey, codeKey); !ok {
+		return bf, &InputError{File: job.File, Feature: n, Field: job.Spec.CodeField,
+			Err: fmt.Errorf("no code property found (properties: %s); name it with --code-field", propKeys(f))}
+	}
+	if bf.name, ok = findProp(f, job.Spec.NameField, onsNameKey, nameKey); !ok {
+		return bf, &InputError{File: job.File, Feature: n, Field: job.Spec.NameField,
+			Err: fmt.Errorf("no name property found (properties: %s); name it with --name-field", propKeys(f))}
+	}
+	bf.vintage = job.Spec.Vintage
+	if m := yearInKey.FindStringSubmatch(bf.code); bf.vintage == 0 && m != nil {
+		yy, _ := strconv.Atoi(m[1])
+		bf.vintage = 2000 + yy
+	}
+	return bf, nil
+}
+
+func importBoundaries(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
+	src, err := newFeatureSource(job.File, r, polygonal)
+	if err != nil {
+		return Result{}, err
+	}
+	pattern := levels[job.Spec.Level]
+	var bf boundaryFields
+	seen := map[string]int{}
+	loc := at{file: job.File, feature: true}
+	_, err = stage(ctx, tx, "boundary_stage", "n integer, code text, name text, wkb bytea", []string{"n", "code", "name", "wkb"},
+		func() ([]any, error) {
+			n, f, wkb, err := src.next()
+			if err != nil {
+				return nil, err
+			}
+			if n == 1 {
+				if bf, err = detectBoundaryFields(job, n, f); err != nil {
+					return nil, err
+				}
+				if job.Spec.Level == "lsoa" && bf.vintage != 2011 && bf.vintage != 2021 {
+					return nil, &InputError{File: job.File, Err: fmt.Errorf("cannot tell the LSOA vintage from property %q: give --vintage 2011 or 2021", bf.code)}
+				}
+			}
+			code, name := prop(f, bf.code), prop(f, bf.name)
+			if !pattern.MatchString(code) {
+				return nil, loc.err(n, bf.code, "%q is not a %s code", code, strings.ToUpper(job.Spec.Level))
+			}
+			if name == "" {
+				return nil, loc.err(n, bf.name, "name is empty")
+			}
+			if first, dup := seen[code]; dup {
+				return nil, loc.err(n, bf.code, "code %s already appears in feature %d", code, first)
+			}
+			seen[code] = n
+			return []any{n, code, name, wkb}, nil
+		})
+	if err != nil {
+		return Result{}, err
+	}
+	note, err := repairPolygons(ctx, tx, loc, "boundary_stage")
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	if job.Spec.Level == "lsoa" {
+		res, err = upsertSmallAreas(ctx, tx, ds, bf.vintage)
+	} else {
+		res, err = replaceSet(ctx, tx, job, ds)
+	}
+	if note != "" {
+		res.Notes = append(res.Notes, note)
+	}
+	return res, err
+}
+
+// upsertSmallAreas updates small areas in place, so the population,
+// deprivation and membership rows that refer to them survive a re-import;
+// areas missing from the new file go with the old dataset.
+func upsertSmallAreas(ctx context.Context, tx pgx.Tx, ds int64, vintage int) (Result, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.small_areas (code, name, vintage, geom, dataset_id)
+		SELECT code, name, $1, ST_Multi(ST_GeomFromEWKB(wkb)), $2 FROM boundary_stage
+		ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, vintage = EXCLUDED.vintage,
+			geom = EXCLUDED.geom, dataset_id = EXCLUDED.dataset_id`, vintage, ds)
+	if err != nil {
+		return Result{}, fmt.Errorf("write small areas: %w", err)
+	}
+	return Result{Rows: int(tag.RowsAffected())}, nil
+}
+
+func replaceSet(ctx context.Context, tx pgx.Tx, job Job, ds int64) (Result, error) {
+	set := job.Spec.Set
+	title := job.Spec.SetTitle
+	if title == "" {
+		title = set
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_sets (id, title, description, dataset_id) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description, dataset_id = EXCLUDED.dataset_id`,
+		set, title, job.Dataset.Title, ds); err != nil {
+		return Result{}, fmt.Errorf("write neighbourhood set: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM nbhd.neighbourhoods WHERE set_id = $1", set); err != nil {
+		return Result{}, fmt.Errorf("clear neighbourhoods: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhoods (set_id, code, name, geom)
+		SELECT $1, code, name, ST_Multi(ST_GeomFromEWKB(wkb)) FROM boundary_stage`, set)
+	if err != nil {
+		return Result{}, fmt.Errorf("write neighbourhoods: %w", err)
+	}
+	res := Result{Rows: int(tag.RowsAffected())}
+	byLookup := 0
+	if job.Spec.Lookup != "" {
+		if byLookup, err = membershipFromLookup(ctx, tx, job); err != nil {
+			return Result{}, err
+		}
+	}
+	byOverlap, err := membershipByOverlap(ctx, tx, set)
+	if err != nil {
+		return Result{}, err
+	}
+	var outside int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM nbhd.small_areas sa WHERE NOT EXISTS
+		(SELECT 1 FROM nbhd.neighbourhood_members m WHERE m.set_id = $1 AND m.small_area_code = sa.code)`, set).Scan(&outside); err != nil {
+		return Result{}, fmt.Errorf("count unassigned small areas: %w", err)
+	}
+	res.Notes = append(res.Notes, fmt.Sprintf("set %s: %d small areas placed by lookup, %d by largest overlap, %d in no neighbourhood",
+		set, byLookup, byOverlap, outside))
+	return res, nil
+}
+
+// minOverlap is the share of a small area's area that must fall in a
+// neighbourhood for overlap to place it there, so boundary slivers from
+// generalisation never place an area outside the set.
+const minOverlap = 0.10
+
+// membershipByOverlap places each small area not yet in the set into the
+// neighbourhood it overlaps most (by area in British National Grid).
+func membershipByOverlap(ctx context.Context, tx pgx.Tx, set string) (int, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_members (set_id, small_area_code, neighbourhood_code, method)
+		SELECT DISTINCT ON (sa.code) $1, sa.code, n.code, 'overlap'
+		FROM nbhd.small_areas sa
+		JOIN nbhd.neighbourhoods n ON n.set_id = $1 AND ST_Intersects(sa.geom, n.geom)
+		WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_members m WHERE m.set_id = $1 AND m.small_area_code = sa.code)
+		  AND ST_Area(ST_Intersection(sa.geom_bng, n.geom_bng)) >= $2 * ST_Area(sa.geom_bng)
+		ORDER BY sa.code, ST_Area(ST_Intersection(sa.geom_bng, n.geom_bng)) DESC, n.code`, set, minOverlap)
+	if err != nil {
+		return 0, fmt.Errorf("place small areas by overlap: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// membershipFromLookup reads a best-fit lookup CSV (ONS publishes them as
+// LSOA code -> ward or MSOA code, sometimes one row per output area). The
+// columns are recognised by their values: one holds loaded small-area codes,
+// another the set's neighbourhood codes. Rows for other areas are skipped,
+// so a national lookup works.
+func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job) (int, error) {
+	path := job.Spec.Lookup
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(job.File), path)
+	}
+	f, err := job.Open(path)
+	if err != nil {
+		return 0, &InputError{File: path, Err: fmt.Errorf("open lookup: %w", err)}
+	}
+	defer f.Close()
+	smallAreas, err := codeSet(ctx, tx, "SELECT code FROM nbhd.small_areas")
+	if err != nil {
+		return 0, err
+	}
+	hoods, err := codeSet(ctx, tx, "SELECT code FROM nbhd.neighbourhoods WHERE set_id = $1", job.Spec.Set)
+	if err != nil {
+		return 0, err
+	}
+	t, err := newTable(path, f)
+	if err != nil {
+		return 0, err
+	}
+	saCol, nCol := -1, -1
+	type placed struct {
+		code string
+		line int
+	}
+	member := map[string]placed{}
+	for {
+		rec, err := t.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		if saCol < 0 {
+			saCol, nCol = lookupColumns(rec, smallAreas, hoods)
+			if saCol < 0 {
+				continue
+			}
+		}
+		sa, nb := field(rec, saCol), field(rec, nCol)
+		if _, ours := smallAreas[sa]; !ours {
+			continue
+		}
+		if _, ok := hoods[nb]; !ok {
+			return 0, t.errf(nCol, "%s is not a neighbourhood in the boundary file %s", nb, baseName(job.File))
+		}
+		if p, dup := member[sa]; dup && p.code != nb {
+			return 0, t.errf(nCol, "small area %s is placed in %s here but in %s on line %d: a best-fit lookup gives one neighbourhood per small area", sa, nb, p.code, p.line)
+		}
+		member[sa] = placed{code: nb, line: t.line}
+	}
+	if saCol < 0 {
+		return 0, &InputError{File: path, Err: fmt.Errorf("no column of loaded small-area codes beside a column of %s codes", job.Spec.Set)}
+	}
+	sas := make([]string, 0, len(member))
+	nbs := make([]string, 0, len(member))
+	for sa, p := range member {
+		sas = append(sas, sa)
+		nbs = append(nbs, p.code)
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_members (set_id, small_area_code, neighbourhood_code, method)
+		SELECT $1, sa, nb, 'lookup' FROM unnest($2::text[], $3::text[]) AS u(sa, nb)`, job.Spec.Set, sas, nbs)
+	if err != nil {
+		return 0, fmt.Errorf("write lookup membership: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// lookupColumns finds, in one record, a column holding a known small-area
+// code and another holding a known neighbourhood code.
+func lookupColumns(rec []string, smallAreas, hoods map[string]struct{}) (int, int) {
+	sa, nb := -1, -1
+	for i := range rec {
+		v := field(rec, i)
+		if _, ok := smallAreas[v]; ok && sa < 0 {
+			sa = i
+		} else if _, ok := hoods[v]; ok && nb < 0 {
+			nb = i
+		}
+	}
+	if sa < 0 || nb < 0 {
+		return -1, -1
+	}
+	return sa, nb
+}
+
+func codeSet(ctx context.Context, tx pgx.Tx, sql string, args ...any) (map[string]struct{}, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read codes: %w", err)
+	}
+	codes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read codes: %w", err)
+	}
+	out := make(map[string]struct{}, len(codes))
+	for _, c := range codes {
+		out[c] = struct{}{}
+	}
+	return out, nil
+}

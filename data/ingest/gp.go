@@ -1,0 +1,202 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+
+	"nbhd/geo"
+)
+
+var (
+	odsPractice   = regexp.MustCompile(`^[A-Z]\d{5}$`)
+	listSizeCol   = regexp.MustCompile(`(?i)^registered_patients_(\d{4})_(\d{2})$`)
+	addressColumn = regexp.MustCompile(`(?i)^address_?\d$`)
+)
+
+func init() {
+	register("gp-practices", importer{
+		help: "GP practices CSV with coordinates (practice_code, practice_name, status_code, postcode, lon, lat) and list sizes in registered_patients_YYYY_MM columns; --active-only keeps status A",
+		ident: func(j Job) (string, string, error) {
+			return "gp_practices", keyOr(j, "gp-practices"), nil
+		},
+		run: importGPPractices,
+	})
+}
+
+type listSizeColumn struct {
+	col  int
+	date time.Time
+}
+
+func importGPPractices(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
+	t, err := newTable(job.File, r)
+	if err != nil {
+		return Result{}, err
+	}
+	var c struct{ code, name, status, postcode, phone, lon, lat int }
+	for _, need := range []struct {
+		dst   *int
+		names []string
+	}{
+		{&c.code, []string{"practice_code", "code", "organisation_code"}},
+		{&c.name, []string{"practice_name", "name"}},
+		{&c.postcode, []string{"postcode"}},
+		{&c.lon, []string{"lon", "longitude", "long"}},
+		{&c.lat, []string{"lat", "latitude"}},
+	} {
+		if *need.dst, err = t.need(need.names...); err != nil {
+			return Result{}, err
+		}
+	}
+	c.status = t.col("status_code", "status")
+	c.phone = t.col("telephone", "phone", "telephone_number")
+	var address []int
+	var sizes []listSizeColumn
+	for i, h := range t.header {
+		h = strings.TrimSpace(h)
+		if addressColumn.MatchString(h) {
+			address = append(address, i)
+		}
+		if m := listSizeCol.FindStringSubmatch(h); m != nil {
+			d, err := time.Parse("2006-01", m[1]+"-"+m[2])
+			if err != nil {
+				return Result{}, &InputError{File: job.File, Line: 1, Field: h, Err: fmt.Errorf("bad extract month: %w", err)}
+			}
+			sizes = append(sizes, listSizeColumn{i, d})
+		}
+	}
+	sort.Slice(sizes, func(i, j int) bool { return sizes[i].date.After(sizes[j].date) })
+
+	seen := map[string]int{}
+	var practices, inactive int
+	type size struct {
+		code  string
+		date  time.Time
+		value int64
+	}
+	var lists []size
+	_, err = stage(ctx, tx, "gp_stage", "n integer, code text, name text, status text, address text, postcode text, phone text, wkb bytea",
+		[]string{"n", "code", "name", "status", "address", "postcode", "phone", "wkb"},
+		func() ([]any, error) {
+			for {
+				rec, err := t.next()
+				if err != nil {
+					return nil, err
+				}
+				code := field(rec, c.code)
+				if !odsPractice.MatchString(code) {
+					return nil, t.errf(c.code, "%q is not an ODS practice code (a letter and five digits)", code)
+				}
+				status := field(rec, c.status)
+				if status == "" {
+					status = "A"
+				}
+				if job.Spec.ActiveOnly && status != "A" {
+					inactive++
+					continue
+				}
+				if first, dup := seen[code]; dup {
+					return nil, t.errf(c.code, "%s already appears on line %d", code, first)
+				}
+				seen[code] = t.line
+				name := field(rec, c.name)
+				if name == "" {
+					return nil, t.errf(c.name, "name is empty")
+				}
+				pt, err := lonLat(t, rec, c.lon, c.lat)
+				if err != nil {
+					return nil, err
+				}
+				wkb, err := geo.EWKB(pt, geo.CRS84.SRID)
+				if err != nil {
+					return nil, t.errf(c.lon, "%v", err)
+				}
+				for _, s := range sizes {
+					v, err := intIn(t, rec, s.col, 0, 10_000_000)
+					if err != nil {
+						return nil, err
+					}
+					if v != nil {
+						lists = append(lists, size{code, s.date, v.(int64)})
+					}
+				}
+				var parts []string
+				for _, i := range address {
+					if v := field(rec, i); v != "" {
+						parts = append(parts, v)
+					}
+				}
+				practices++
+				return []any{t.line, code, name, status, strings.Join(parts, ", "), normalisePostcode(field(rec, c.postcode)), field(rec, c.phone), wkb}, nil
+			}
+		})
+	if err != nil {
+		return Result{}, err
+	}
+	if err := clearPrevious(ctx, tx, "gp_practices", "gp_practices", keyOr(job, "gp-practices"), ds); err != nil {
+		return Result{}, err
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.gp_practices (code, name, status, address, postcode, phone, geom, dataset_id)
+		SELECT code, name, status, address, postcode, phone, ST_GeomFromEWKB(wkb), $1 FROM gp_stage`, ds)
+	if err != nil {
+		return Result{}, fmt.Errorf("write GP practices: %w", err)
+	}
+	codes := make([]string, len(lists))
+	dates := make([]time.Time, len(lists))
+	values := make([]int64, len(lists))
+	for i, l := range lists {
+		codes[i], dates[i], values[i] = l.code, l.date, l.value
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO nbhd.gp_list_sizes (practice_code, extract_date, patients, dataset_id)
+		SELECT code, d, v, $4 FROM unnest($1::text[], $2::date[], $3::bigint[]) AS u(code, d, v)`, codes, dates, values, ds); err != nil {
+		return Result{}, fmt.Errorf("write list sizes: %w", err)
+	}
+	res := Result{Rows: int(tag.RowsAffected())}
+	res.Notes = append(res.Notes, fmt.Sprintf("%d list sizes from %d extract column(s)", len(lists), len(sizes)))
+	if inactive > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d practices that are not active", inactive))
+	}
+	return res, nil
+}
+
+// lonLat reads a point from longitude and latitude columns and checks it.
+func lonLat(t *table, rec []string, lonCol, latCol int) (orb.Point, error) {
+	lon, err := strconv.ParseFloat(field(rec, lonCol), 64)
+	if err != nil {
+		return orb.Point{}, t.errf(lonCol, "longitude %q is not a number", field(rec, lonCol))
+	}
+	lat, err := strconv.ParseFloat(field(rec, latCol), 64)
+	if err != nil {
+		return orb.Point{}, t.errf(latCol, "latitude %q is not a number", field(rec, latCol))
+	}
+	pt := orb.Point{lon, lat}
+	if err := geo.CheckLonLat(pt, geo.BritishIsles); err != nil {
+		return orb.Point{}, t.errf(lonCol, "%v", err)
+	}
+	return pt, nil
+}
+
+var postcodeRe = regexp.MustCompile(`^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$`)
+
+// normalisePostcode upper-cases a postcode and puts one space before its
+// inward code ("wn11lu" -> "WN1 1LU"); other text is returned trimmed.
+func normalisePostcode(s string) string {
+	p := strings.ToUpper(strings.Join(strings.Fields(s), ""))
+	if len(p) < 5 || len(p) > 7 {
+		return strings.TrimSpace(s)
+	}
+	p = p[:len(p)-3] + " " + p[len(p)-3:]
+	if !postcodeRe.MatchString(p) {
+		return strings.TrimSpace(s)
+	}
+	return p
+}

@@ -1,0 +1,301 @@
+package data
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+)
+
+// FieldType is a property's JSON Schema type.
+type FieldType string
+
+// Property types as OGC API queryables and TileJSON name them.
+const (
+	String  FieldType = "string"
+	Integer FieldType = "integer"
+	Number  FieldType = "number"
+	Date    FieldType = "date"
+)
+
+// Field is one published property of a layer. Its Name is both the view
+// column and the output property name.
+type Field struct {
+	Name        string
+	Type        FieldType
+	Description string
+	Queryable   bool // may be filtered and sorted on
+}
+
+// Layer is one public layer: an OGC API collection and a vector tile layer,
+// both read from the same view.
+type Layer struct {
+	ID           string
+	Title        string
+	Description  string
+	Keywords     []string
+	View         pgx.Identifier
+	Key          string // feature id column
+	GeometryType string // GeoJSON type of every feature
+	Fields       []Field
+	// DatasetKinds are the kinds of dataset the layer's rows come from; their
+	// provenance is the layer's licence and attribution.
+	DatasetKinds []string
+	// SetID restricts a neighbourhood layer to one neighbourhood set.
+	SetID string
+	// setDataset is the neighbourhood set's own dataset.
+	setDataset int64
+}
+
+// Field returns the named field.
+func (l *Layer) Field(name string) (Field, bool) {
+	for _, f := range l.Fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+var staticLayers = []Layer{
+	{
+		ID:          "small-areas",
+		Title:       "Small areas (LSOA)",
+		Description: "Lower layer super output areas with population and English Indices of Deprivation 2019 ranks and deciles (rank 1, decile 1 = most deprived in England).",
+		Keywords:    []string{"LSOA", "small areas", "deprivation", "IMD 2019", "population"},
+		View:        pgx.Identifier{"api", "small_areas"}, Key: "code", GeometryType: "MultiPolygon",
+		DatasetKinds: []string{"small_areas", "population", "deprivation"},
+		Fields: []Field{
+			{Name: "code", Type: String, Description: "LSOA code", Queryable: true},
+			{Name: "name", Type: String, Description: "LSOA name", Queryable: true},
+			{Name: "vintage", Type: Integer, Description: "Census geography year of the boundary", Queryable: true},
+			{Name: "population", Type: Integer, Description: "Resident population estimate", Queryable: true},
+			{Name: "population_period", Type: String, Description: "Period of the population estimate"},
+			{Name: "imd_rank", Type: Integer, Description: "IMD 2019 rank of 32,844 (1 = most deprived)", Queryable: true},
+			{Name: "imd_decile", Type: Integer, Description: "IMD 2019 decile (1 = most deprived 10%)", Queryable: true},
+			{Name: "income_decile", Type: Integer, Description: "Income domain decile", Queryable: true},
+			{Name: "employment_decile", Type: Integer, Description: "Employment domain decile", Queryable: true},
+			{Name: "education_decile", Type: Integer, Description: "Education, skills and training domain decile", Queryable: true},
+			{Name: "health_decile", Type: Integer, Description: "Health deprivation and disability domain decile", Queryable: true},
+			{Name: "crime_decile", Type: Integer, Description: "Crime domain decile", Queryable: true},
+			{Name: "barriers_decile", Type: Integer, Description: "Barriers to housing and services domain decile", Queryable: true},
+			{Name: "living_env_decile", Type: Integer, Description: "Living environment domain decile", Queryable: true},
+		},
+	},
+	{
+		ID:          "community-assets",
+		Title:       "Community assets",
+		Description: "Places that help: libraries, food banks, places of worship, post offices, parks, pharmacies. Polygons in the sources are reduced to a point on their surface.",
+		Keywords:    []string{"community assets", "libraries", "food banks", "places of worship", "pharmacies"},
+		View:        pgx.Identifier{"api", "community_assets"}, Key: "id", GeometryType: "Point",
+		DatasetKinds: []string{"community_assets"},
+		Fields: []Field{
+			{Name: "name", Type: String, Description: "Name", Queryable: true},
+			{Name: "category", Type: String, Description: "Category, e.g. library, food_bank", Queryable: true},
+			{Name: "address", Type: String, Description: "Address"},
+			{Name: "postcode", Type: String, Description: "Postcode", Queryable: true},
+			{Name: "phone", Type: String, Description: "Telephone"},
+			{Name: "url", Type: String, Description: "Web site"},
+			{Name: "opening_hours", Type: String, Description: "Opening times as published"},
+			{Name: "source", Type: String, Description: "Dataset the asset comes from", Queryable: true},
+		},
+	},
+	{
+		ID:          "gp-practices",
+		Title:       "GP practices",
+		Description: "Active GP practices (NHS ODS) at their postcode centroid, with the latest registered list size.",
+		Keywords:    []string{"GP practices", "NHS", "primary care", "list size"},
+		View:        pgx.Identifier{"api", "gp_practices"}, Key: "code", GeometryType: "Point",
+		DatasetKinds: []string{"gp_practices", "gp_list_sizes"},
+		Fields: []Field{
+			{Name: "code", Type: String, Description: "ODS practice code", Queryable: true},
+			{Name: "name", Type: String, Description: "Practice name", Queryable: true},
+			{Name: "status", Type: String, Description: "ODS status (A = active)", Queryable: true},
+			{Name: "address", Type: String, Description: "Address"},
+			{Name: "postcode", Type: String, Description: "Postcode", Queryable: true},
+			{Name: "phone", Type: String, Description: "Telephone"},
+			{Name: "list_size", Type: Integer, Description: "Registered patients at the latest extract", Queryable: true},
+			{Name: "list_size_date", Type: Date, Description: "Extract date of list_size"},
+		},
+	},
+	{
+		ID:          "schools",
+		Title:       "Schools",
+		Description: "School sites with phase of education and, where published, pupil numbers.",
+		Keywords:    []string{"schools", "education"},
+		View:        pgx.Identifier{"api", "schools"}, Key: "id", GeometryType: "Point",
+		DatasetKinds: []string{"schools"},
+		Fields: []Field{
+			{Name: "urn", Type: String, Description: "DfE unique reference number, where known", Queryable: true},
+			{Name: "name", Type: String, Description: "School name", Queryable: true},
+			{Name: "phase", Type: String, Description: "Phase of education", Queryable: true},
+			{Name: "kind", Type: String, Description: "Type of establishment", Queryable: true},
+			{Name: "status", Type: String, Description: "open or closed", Queryable: true},
+			{Name: "pupils", Type: Integer, Description: "Number of pupils, where published", Queryable: true},
+			{Name: "capacity", Type: Integer, Description: "School capacity, where published"},
+			{Name: "postcode", Type: String, Description: "Postcode", Queryable: true},
+		},
+	},
+}
+
+func neighbourhoodLayer(setID, title, description string, dataset int64) Layer {
+	if description == "" {
+		description = "Neighbourhoods of the set " + title + ", with the small areas and residents in each."
+	}
+	return Layer{
+		ID:          "neighbourhoods-" + setID,
+		Title:       "Neighbourhoods: " + title,
+		Description: description,
+		Keywords:    []string{"neighbourhoods", setID, title},
+		View:        pgx.Identifier{"api", "neighbourhoods"}, Key: "code", GeometryType: "MultiPolygon",
+		DatasetKinds: []string{"population"},
+		SetID:        setID,
+		setDataset:   dataset,
+		Fields: []Field{
+			{Name: "code", Type: String, Description: "Neighbourhood code", Queryable: true},
+			{Name: "name", Type: String, Description: "Neighbourhood name", Queryable: true},
+			{Name: "small_areas", Type: Integer, Description: "Small areas in the neighbourhood", Queryable: true},
+			{Name: "population", Type: Integer, Description: "Residents (sum of its small areas)", Queryable: true},
+		},
+	}
+}
+
+// Provenance is one dataset behind a layer.
+type Provenance struct {
+	Title       string    `json:"title"`
+	Source      string    `json:"source"`
+	SourceURL   string    `json:"source_url,omitempty"`
+	Licence     string    `json:"licence"`
+	LicenceURL  string    `json:"licence_url,omitempty"`
+	Attribution string    `json:"attribution"`
+	Vintage     string    `json:"vintage,omitempty"`
+	ImportedAt  time.Time `json:"imported_at"`
+}
+
+// LayerInfo is what the database says about a layer at one data version.
+type LayerInfo struct {
+	Count     int64
+	Extent    orb.Bound // CRS84; zero when the layer is empty
+	ExtentBNG orb.Bound // EPSG:27700
+	Updated   time.Time
+	Datasets  []Provenance
+}
+
+// Catalogue is the set of public layers at one data version.
+type Catalogue struct {
+	Version int64
+	Layers  []*Layer
+	Info    map[string]LayerInfo
+	byID    map[string]*Layer
+}
+
+// Layer finds a layer by id.
+func (c *Catalogue) Layer(id string) (*Layer, bool) {
+	l, ok := c.byID[id]
+	return l, ok
+}
+
+// catalogueCache keeps the catalogue for the current data version.
+type catalogueCache struct {
+	mu  sync.Mutex
+	cat *Catalogue
+}
+
+// Catalogue returns the public layers and their metadata for the current
+// data version, reading the database only when the version has moved.
+func (s *Store) Catalogue(ctx context.Context) (*Catalogue, error) {
+	v := s.Version()
+	s.cats.mu.Lock()
+	defer s.cats.mu.Unlock()
+	if c := s.cats.cat; c != nil && c.Version == v {
+		return c, nil
+	}
+	c, err := s.loadCatalogue(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	s.cats.cat = c
+	return c, nil
+}
+
+func (s *Store) loadCatalogue(ctx context.Context, version int64) (*Catalogue, error) {
+	c := &Catalogue{Version: version, Info: map[string]LayerInfo{}, byID: map[string]*Layer{}}
+	for i := range staticLayers {
+		l := staticLayers[i]
+		c.Layers = append(c.Layers, &l)
+	}
+	rows, err := s.public.Query(ctx, "SELECT id, title, description, dataset_id FROM api.neighbourhood_sets ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list neighbourhood sets: %w", err)
+	}
+	sets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Layer, error) {
+		var id, title, desc string
+		var ds int64
+		err := r.Scan(&id, &title, &desc, &ds)
+		return neighbourhoodLayer(id, title, desc, ds), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list neighbourhood sets: %w", err)
+	}
+	for i := range sets {
+		c.Layers = append(c.Layers, &sets[i])
+	}
+	for _, l := range c.Layers {
+		c.byID[l.ID] = l
+		info, err := s.layerInfo(ctx, l)
+		if err != nil {
+			return nil, err
+		}
+		c.Info[l.ID] = info
+	}
+	return c, nil
+}
+
+func (s *Store) layerInfo(ctx context.Context, l *Layer) (LayerInfo, error) {
+	var info LayerInfo
+	where, args := l.scope(nil)
+	q := fmt.Sprintf(`SELECT count(*),
+		coalesce(ST_XMin(ST_Extent(t.geom)), 0), coalesce(ST_YMin(ST_Extent(t.geom)), 0),
+		coalesce(ST_XMax(ST_Extent(t.geom)), 0), coalesce(ST_YMax(ST_Extent(t.geom)), 0),
+		coalesce(ST_XMin(ST_Extent(t.geom_bng)), 0), coalesce(ST_YMin(ST_Extent(t.geom_bng)), 0),
+		coalesce(ST_XMax(ST_Extent(t.geom_bng)), 0), coalesce(ST_YMax(ST_Extent(t.geom_bng)), 0)
+		FROM %s t %s`, l.View.Sanitize(), where)
+	err := s.public.QueryRow(ctx, q, args...).Scan(&info.Count,
+		&info.Extent.Min[0], &info.Extent.Min[1], &info.Extent.Max[0], &info.Extent.Max[1],
+		&info.ExtentBNG.Min[0], &info.ExtentBNG.Min[1], &info.ExtentBNG.Max[0], &info.ExtentBNG.Max[1])
+	if err != nil {
+		return info, fmt.Errorf("layer %s extent: %w", l.ID, err)
+	}
+	rows, err := s.public.Query(ctx, `SELECT title, source, source_url, licence, licence_url, attribution, vintage, imported_at
+		FROM api.datasets WHERE kind = ANY($1) OR id = $2 ORDER BY imported_at, id`, l.DatasetKinds, l.setDataset)
+	if err != nil {
+		return info, fmt.Errorf("layer %s provenance: %w", l.ID, err)
+	}
+	info.Datasets, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Provenance, error) {
+		var p Provenance
+		err := r.Scan(&p.Title, &p.Source, &p.SourceURL, &p.Licence, &p.LicenceURL, &p.Attribution, &p.Vintage, &p.ImportedAt)
+		return p, err
+	})
+	if err != nil {
+		return info, fmt.Errorf("layer %s provenance: %w", l.ID, err)
+	}
+	for _, p := range info.Datasets {
+		if p.ImportedAt.After(info.Updated) {
+			info.Updated = p.ImportedAt
+		}
+	}
+	return info, nil
+}
+
+// scope is the WHERE clause limiting a view to the layer's rows, with its
+// arguments appended to args.
+func (l *Layer) scope(args []any) (string, []any) {
+	if l.SetID == "" {
+		return "WHERE true", args
+	}
+	args = append(args, l.SetID)
+	return fmt.Sprintf("WHERE t.set_id = $%d", len(args)), args
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Provisions nbhd's private PostGIS cluster: installs the Debian packages when
+# missing, creates a cluster under var/pg and starts it on a unix socket and on
+# 127.0.0.1:$NBHD_PG_PORT. Used by `make run` and `make test`; idempotent.
+#
+#   scripts/pg.sh start    install if needed, init if needed, start if stopped
+#   scripts/pg.sh stop     stop the cluster
+#   scripts/pg.sh url      print the admin connection URL
+#   scripts/pg.sh status   say whether it runs
+#
+# With NBHD_DATABASE_URL set, nothing is provisioned: that database is used.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+port=${NBHD_PG_PORT:-54329}
+dbname=${NBHD_PG_DB:-nbhd}
+hash=$(printf '%s' "$root" | sha1sum | cut -c1-10)
+
+log() { printf 'pg.sh: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+am_root() { [ "$(id -u)" -eq 0 ]; }
+
+# as_pg runs a command as the cluster's owner: postgres when we are root
+# (PostgreSQL refuses to run as root), else the current user.
+as_pg() {
+	if am_root; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# pg_bindir finds the newest installed PostgreSQL server binaries.
+pg_bindir() {
+	local d
+	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$d" ] && [ -x "$d/initdb" ] && printf '%s' "$d"
+}
+
+pg_version() { basename "$(dirname "$(pg_bindir)")"; }
+
+have_postgis() {
+	local v
+	v=$(pg_version) || return 1
+	[ -f "/usr/share/postgresql/$v/extension/postgis.control" ]
+}
+
+install_packages() {
+	if [ -n "$(pg_bindir)" ] && have_postgis; then return 0; fi
+	local pkgs="postgresql"
+	[ -n "$(pg_bindir)" ] && pkgs="postgresql-$(pg_version)-postgis-3"
+	if ! am_root; then
+		if [ -n "$(pg_bindir)" ]; then
+			die "PostGIS is missing. Run: sudo apt-get install -y postgresql-$(pg_version)-postgis-3"
+		fi
+		die "PostgreSQL is missing. Run: sudo apt-get install -y postgresql postgis"
+	fi
+	log "installing $pkgs (apt-get)"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	apt-get install -y -qq --no-install-recommends "$pkgs" >&2
+	if ! have_postgis; then
+		apt-get install -y -qq --no-install-recommends "postgresql-$(pg_version)-postgis-3" >&2
+	fi
+	have_postgis || die "PostGIS still missing after apt-get install"
+}
+
+# Directories: the cluster lives under the repo unless the postgres user cannot
+# reach it (a checkout under /root, say); the socket lives in the repo unless
+# the path would pass the ~100-byte unix socket limit.
+pgroot=${NBHD_PG_ROOT:-$root/var/pg}
+sockdir=${NBHD_PG_SOCKET_DIR:-$pgroot/run}
+
+choose_dirs() {
+	if am_root && [ -z "${NBHD_PG_ROOT:-}" ]; then
+		mkdir -p "$pgroot"
+		chown postgres: "$pgroot" 2>/dev/null || true
+		if ! runuser -u postgres -- test -w "$pgroot" 2>/dev/null; then
+			pgroot=/var/tmp/nbhd-$hash/pg
+			log "postgres cannot reach $root; using $pgroot"
+			[ -z "${NBHD_PG_SOCKET_DIR:-}" ] && sockdir=$pgroot/run
+		fi
+	fi
+	if [ ${#sockdir} -gt 80 ]; then sockdir=/tmp/nbhd-$hash; fi
+	datadir=$pgroot/data
+	logfile=$pgroot/postgres.log
+}
+
+url() {
+	if [ -n "${NBHD_DATABASE_URL:-}" ]; then
+		printf '%s\n' "$NBHD_DATABASE_URL"
+	else
+		printf 'postgres://postgres@127.0.0.1:%s/%s?sslmode=disable\n' "$port" "$dbname"
+	fi
+}
+
+running() { [ -d "${datadir:-/nonexistent}" ] && as_pg "$(pg_bindir)/pg_ctl" -D "$datadir" status >/dev/null 2>&1; }
+
+start() {
+	if [ -n "${NBHD_DATABASE_URL:-}" ]; then
+		log "NBHD_DATABASE_URL is set; not provisioning a cluster"
+		return 0
+	fi
+	install_packages
+	local bin
+	bin=$(pg_bindir)
+	choose_dirs
+	mkdir -p "$pgroot" "$sockdir"
+	if am_root; then chown postgres: "$pgroot" "$sockdir"; fi
+	exec 9>"$pgroot/.lock"
+	flock 9
+	if [ ! -f "$datadir/PG_VERSION" ]; then
+		log "creating cluster in $datadir"
+		as_pg "$bin/initdb" -D "$datadir" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+	fi
+	if ! running; then
+		log "starting PostgreSQL $(pg_version) on 127.0.0.1:$port (socket $sockdir)"
+		as_pg touch "$logfile"
+		if ! as_pg "$bin/pg_ctl" -D "$datadir" -l "$logfile" -w -t 60 \
+			-o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=off -c shared_buffers=256MB" start >/dev/null 9>&-; then
+			tail -n 20 "$logfile" >&2 || true
+			die "PostgreSQL did not start (is port $port taken? set NBHD_PG_PORT)"
+		fi
+	fi
+	if ! as_pg "$bin/psql" -h "$sockdir" -p "$port" -U postgres -d postgres -Atqc \
+		"SELECT 1 FROM pg_database WHERE datname = '$dbname'" | grep -q 1; then
+		as_pg "$bin/createdb" -h "$sockdir" -p "$port" -U postgres "$dbname"
+	fi
+	log "ready: $(url)"
+}
+
+stop() {
+	[ -n "${NBHD_DATABASE_URL:-}" ] && { log "NBHD_DATABASE_URL is set; nothing to stop"; return 0; }
+	choose_dirs
+	if [ -n "$(pg_bindir)" ] && running; then
+		as_pg "$(pg_bindir)/pg_ctl" -D "$datadir" -m fast -w stop >/dev/null
+		log "stopped"
+	else
+		log "not running"
+	fi
+}
+
+status() {
+	choose_dirs
+	if running; then log "running: $(url)"; else log "not running"; return 1; fi
+}
+
+case "${1:-start}" in
+start) start ;;
+stop) stop ;;
+url) url ;;
+status) status ;;
+*) die "usage: scripts/pg.sh start|stop|url|status" ;;
+esac
