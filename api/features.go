@@ -73,9 +73,9 @@ func (s *Server) items(c *gin.Context) error {
 		if !started {
 			c.Status(http.StatusOK)
 			started = true
-			w.WriteString(`{"type":"FeatureCollection","features":[`)
+			_, _ = w.WriteString(`{"type":"FeatureCollection","features":[`)
 		} else {
-			w.WriteByte(',')
+			_ = w.WriteByte(',')
 		}
 		n++
 		_, err := w.Write(row[0])
@@ -86,8 +86,8 @@ func (s *Server) items(c *gin.Context) error {
 	}
 	if !started {
 		c.Status(http.StatusOK)
-		w.WriteString(`{"type":"FeatureCollection","features":[`)
+		_, _ = w.WriteString(`{"type":"FeatureCollection","features":[`)
 	}
-	w.WriteString(`],"numberReturned":` + strconv.Itoa(n) + `}`)
+	_, _ = w.WriteString(`],"numberReturned":` + strconv.Itoa(n) + `}`)
 	return w.Flush()
 }

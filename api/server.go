@@ -3,7 +3,6 @@ package api
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -56,19 +55,4 @@ func (s *Server) routes(e *gin.Engine) {
 	e.NoMethod(handle(func(c *gin.Context) error {
 		return &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Description: c.Request.Method + " is not allowed here"}
 	}))
-}
-
-// baseURL is the scheme and host links are built on.
-func (s *Server) baseURL(c *gin.Context) string {
-	if s.cfg.BaseURL != "" {
-		return strings.TrimSuffix(s.cfg.BaseURL, "/")
-	}
-	scheme := "http"
-	if c.Request.TLS != nil {
-		scheme = "https"
-	}
-	if p := c.GetHeader("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
-	}
-	return scheme + "://" + c.Request.Host
 }

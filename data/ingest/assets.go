@@ -120,7 +120,7 @@ func importAssets(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader
 	}
 	var a assetFields
 	loc := at{file: job.File, feature: true}
-	_, err = stage(ctx, tx, "asset_stage",
+	err = stage(ctx, tx, "asset_stage",
 		"n integer, ref text, name text, named boolean, category text, address text, postcode text, phone text, email text, url text, opening text, gtype text, wkb bytea",
 		[]string{"n", "ref", "name", "named", "category", "address", "postcode", "phone", "email", "url", "opening", "gtype", "wkb"},
 		func() ([]any, error) {

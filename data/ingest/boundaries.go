@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -84,7 +85,7 @@ func importBoundaries(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Re
 	var bf boundaryFields
 	seen := map[string]int{}
 	loc := at{file: job.File, feature: true}
-	_, err = stage(ctx, tx, "boundary_stage", "n integer, code text, name text, wkb bytea", []string{"n", "code", "name", "wkb"},
+	err = stage(ctx, tx, "boundary_stage", "n integer, code text, name text, wkb bytea", []string{"n", "code", "name", "wkb"},
 		func() ([]any, error) {
 			n, f, wkb, err := src.next()
 			if err != nil {
@@ -240,7 +241,7 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job) (int, error) 
 	member := map[string]placed{}
 	for {
 		rec, err := t.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

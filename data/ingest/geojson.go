@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -36,7 +37,7 @@ func newFeatureSource(file string, r io.Reader, allowed []string) (*featureSourc
 // EWKB, or io.EOF after the last one. An empty collection is an error.
 func (s *featureSource) next() (int, *geojson.Feature, []byte, error) {
 	f, n, err := s.fr.Next()
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		if n == 0 {
 			return 0, nil, nil, &InputError{File: s.file, Err: fmt.Errorf("the FeatureCollection has no features")}
 		}

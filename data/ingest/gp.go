@@ -84,7 +84,7 @@ func importGPPractices(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.R
 		value int64
 	}
 	var lists []size
-	_, err = stage(ctx, tx, "gp_stage", "n integer, code text, name text, status text, address text, postcode text, phone text, wkb bytea",
+	err = stage(ctx, tx, "gp_stage", "n integer, code text, name text, status text, address text, postcode text, phone text, wkb bytea",
 		[]string{"n", "code", "name", "status", "address", "postcode", "phone", "wkb"},
 		func() ([]any, error) {
 			for {

@@ -106,7 +106,7 @@ func importIMD(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (
 	}
 	seen := map[string]int{}
 	skipped := 0
-	_, err = stage(ctx, tx, "imd_stage", strings.Join(defs, ", "), cols, func() ([]any, error) {
+	err = stage(ctx, tx, "imd_stage", strings.Join(defs, ", "), cols, func() ([]any, error) {
 		for {
 			rec, err := t.next()
 			if err != nil {

@@ -190,24 +190,24 @@ func (c *copySource) Values() ([]any, error) { return c.row, nil }
 func (c *copySource) Err() error             { return c.err }
 
 // stage creates a temporary table dropped at commit and copies rows into it.
-func stage(ctx context.Context, tx pgx.Tx, table, columns string, names []string, next func() ([]any, error)) (int64, error) {
+func stage(ctx context.Context, tx pgx.Tx, table, columns string, names []string, next func() ([]any, error)) error {
 	// An earlier import in the same transaction (load-sample) may have
 	// left a staging table of the same name.
 	if _, err := tx.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS pg_temp.%[1]s; CREATE TEMP TABLE %[1]s (%[2]s) ON COMMIT DROP",
 		pgx.Identifier{table}.Sanitize(), columns)); err != nil {
-		return 0, fmt.Errorf("create staging table: %w", err)
+		return fmt.Errorf("create staging table: %w", err)
 	}
 	src := &copySource{next: next}
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, names, src)
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, names, src)
 	if err != nil {
 		// pgx aborts the COPY with the source's error as text; return the
 		// source's own error so callers can tell bad input from failure.
 		if src.err != nil {
-			return 0, src.err
+			return src.err
 		}
-		return 0, fmt.Errorf("copy rows: %w", err)
+		return fmt.Errorf("copy rows: %w", err)
 	}
-	return n, nil
+	return nil
 }
 
 // firstBad runs a query returning (row number, message) of the first staged

@@ -54,7 +54,7 @@ func importPopulation(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Re
 	}
 	seen := map[string]int{}
 	aggregates := 0
-	_, err = stage(ctx, tx, "population_stage", "n integer, code text, population integer", []string{"n", "code", "population"},
+	err = stage(ctx, tx, "population_stage", "n integer, code text, population integer", []string{"n", "code", "population"},
 		func() ([]any, error) {
 			for {
 				rec, err := t.next()

@@ -42,7 +42,7 @@ func importPostcodes(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Rea
 		srid = geo.CRS84.SRID
 	}
 	seen := map[string]int{}
-	_, err = stage(ctx, tx, "postcode_stage", "n integer, postcode text, quality smallint, x double precision, y double precision",
+	err = stage(ctx, tx, "postcode_stage", "n integer, postcode text, quality smallint, x double precision, y double precision",
 		[]string{"n", "postcode", "quality", "x", "y"},
 		func() ([]any, error) {
 			rec, err := t.next()

@@ -61,7 +61,7 @@ func importSchools(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reade
 	}
 	var name, urn, phase, kind, pupils, capacity, ref, postcode string
 	loc := at{file: job.File, feature: true}
-	_, err = stage(ctx, tx, "school_stage",
+	err = stage(ctx, tx, "school_stage",
 		"n integer, id text, urn text, name text, phase text, kind text, pupils integer, capacity integer, postcode text, wkb bytea",
 		[]string{"n", "id", "urn", "name", "phase", "kind", "pupils", "capacity", "postcode", "wkb"},
 		func() ([]any, error) {

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"nbhd/data/dbtest"
+	"nbhd/data/sample"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+func nbhd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func rowCounts(t *testing.T, url string) string {
+	t.Helper()
+	conn := dbtest.Conn(t, url)
+	var s string
+	err := conn.QueryRow(context.Background(), `SELECT string_agg(kind || '/' || key || '=' || rows, ' ' ORDER BY kind, key) ||
+		' assets=' || (SELECT count(*) FROM nbhd.community_assets) || ' areas=' || (SELECT count(*) FROM nbhd.small_areas) ||
+		' imd=' || (SELECT count(*) FROM nbhd.deprivation) || ' pop=' || (SELECT count(*) FROM nbhd.small_area_population)
+		FROM nbhd.datasets`).Scan(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func sampleFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := fs.ReadFile(sample.FS, "wigan/"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestImportRejectsBadFilesNamingThePlace(t *testing.T) {
+	url := dbtest.New(t, true)
+	before := rowCounts(t, url)
+	dir := t.TempDir()
+	lsoa := sampleFile(t, "boundaries/lsoa_2021_generalised.geojson")
+	pop := sampleFile(t, "population/lsoa11_population_mid2017.csv")
+	imd := sampleFile(t, "deprivation/IoD2019_File2_domains_ranks_deciles.csv")
+	cases := []struct {
+		name, file, content string
+		args                []string
+		want                []string
+	}{
+		{"truncated GeoJSON", "lsoa.geojson", lsoa[:len(lsoa)*2/3], []string{"boundaries", "--level", "lsoa", "--vintage", "2021"},
+			[]string{"lsoa.geojson: feature 13", "truncated"}},
+		{"CSV missing a column", "pop.csv", strings.Replace(pop, "all_ages_mid2017", "males_mid2017", 1), []string{"population", "--period", "mid-2017"},
+			[]string{"pop.csv: line 1", "missing column"}},
+		{"unknown LSOA code", "imd.csv", strings.Replace(imd, "E01006300", "E01000001", 1), []string{"imd"},
+			[]string{"imd.csv: line", `field "LSOA code (2011)"`, "unknown small-area code E01000001"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(dir, c.file)
+			if err := os.WriteFile(p, []byte(c.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"import", c.args[0], p, "--database-url", url}, c.args[1:]...)
+			code, _, stderr := nbhd(t, args...)
+			if code == 0 {
+				t.Fatal("exit status 0; want non-zero")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not contain %q", stderr, w)
+				}
+			}
+		})
+	}
+	if after := rowCounts(t, url); after != before {
+		t.Errorf("row counts changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+func TestImportUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"import"}, {"import", "boundaries"}, {"import", "x", "y", "--nope"}, {"frobnicate"}} {
+		if code, _, _ := nbhd(t, args...); code != 2 {
+			t.Errorf("nbhd %v: exit %d, want 2", args, code)
+		}
+	}
+	code, _, stderr := nbhd(t, "import", "boundaries", "/nonexistent.geojson", "--level", "lsoa")
+	if code != 1 || !strings.Contains(stderr, "/nonexistent.geojson") {
+		t.Errorf("missing file: exit %d, %q", code, stderr)
+	}
+}
+
+func TestMigrateThenLoadSampleIfEmptyTwice(t *testing.T) {
+	url := dbtest.New(t, false)
+	if code, out, errs := nbhd(t, "migrate", "--database-url", url); code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate on a migrated database: %d %s %s", code, out, errs)
+	}
+	if code, out, errs := nbhd(t, "load-sample", "--if-empty", "--database-url", url); code != 0 || !strings.Contains(out, "sample loaded") {
+		t.Fatalf("first load-sample: %d %s %s", code, out, errs)
+	}
+	first := rowCounts(t, url)
+	if code, out, _ := nbhd(t, "load-sample", "--if-empty", "--database-url", url); code != 0 || !strings.Contains(out, "skipping") {
+		t.Fatalf("second load-sample --if-empty: %d %s", code, out)
+	}
+	if code, _, errs := nbhd(t, "load-sample", "--database-url", url); code != 0 {
+		t.Fatalf("forced reload: %d %s", code, errs)
+	}
+	if again := rowCounts(t, url); again != first {
+		t.Errorf("reloading changed row counts:\n%s\n%s", first, again)
+	}
+	code, out, _ := nbhd(t, "datasets", "--database-url", url)
+	if code != 0 || !strings.Contains(out, "Open Government Licence") || strings.Count(out, "\n") != 15 {
+		t.Errorf("datasets: %d\n%s", code, out)
+	}
+}
+
+func TestServeAnswersThenShutsDownGracefully(t *testing.T) {
+	url := dbtest.New(t, true)
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	var out, errb bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve", "--database-url", url, "--addr", addr}, &out, &errb) }()
+	var resp *http.Response
+	for range 50 {
+		resp, err = http.Get(fmt.Sprintf("http://%s/readyz", addr)) //nolint:noctx // test
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("server never answered: %v\n%s", err, errb.String())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz: %d", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d: %s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop within 10 s of the signal")
+	}
+	if !strings.Contains(out.String(), "http://"+addr) {
+		t.Errorf("serve did not print its URL: %s", out.String())
+	}
+}
+
+func TestEnvironmentConfiguresFlags(t *testing.T) {
+	t.Setenv("NBHD_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none?connect_timeout=1")
+	code, _, stderr := nbhd(t, "migrate")
+	if code == 0 || !strings.Contains(stderr, "connect") {
+		t.Errorf("migrate with an unreachable NBHD_DATABASE_URL: %d %q", code, stderr)
+	}
+	t.Setenv("NBHD_LOG_LEVEL", "loud")
+	if code, _, stderr := nbhd(t, "serve"); code != 2 || !strings.Contains(stderr, "NBHD_LOG_LEVEL") && !strings.Contains(stderr, "log level") {
+		t.Errorf("serve with a bad NBHD_LOG_LEVEL: %d %q", code, stderr)
+	}
+}
