@@ -8,17 +8,26 @@ CREATE SCHEMA staff;
 
 -- Login-less roles. The server's connections SET ROLE to one of them, so a
 -- public request runs with no grant on schema nbhd at all.
+-- Roles are cluster-wide: databases migrating at once (parallel test
+-- processes, replicas) may race to create them, so losing the race is fine.
 DO $$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nbhd_public') THEN
+  BEGIN
     CREATE ROLE nbhd_public NOLOGIN;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nbhd_staff') THEN
+  EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+  END;
+  BEGIN
     CREATE ROLE nbhd_staff NOLOGIN;
+  EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+  END;
+  -- The schema owner's connections SET ROLE to these; a superuser needs no grant.
+  IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    BEGIN
+      EXECUTE format('GRANT nbhd_public, nbhd_staff TO %I', current_user);
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+    END;
   END IF;
 END $$;
-GRANT nbhd_public TO CURRENT_USER;
-GRANT nbhd_staff TO CURRENT_USER;
 
 -- Every import is a dataset; rows of every table belong to one and go with it.
 -- (kind, key) names a dataset: re-importing it replaces it in one transaction.
