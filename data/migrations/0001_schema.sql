@@ -77,10 +77,12 @@ CREATE TABLE nbhd.small_areas (
   vintage    smallint NOT NULL CHECK (vintage IN (2011, 2021)),
   geom       geometry(MultiPolygon, 4326) NOT NULL,
   geom_bng   geometry(MultiPolygon, 27700) GENERATED ALWAYS AS (ST_Transform(geom, 27700)) STORED,
+  geom_3857  geometry(MultiPolygon, 3857) GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED,
   dataset_id bigint NOT NULL REFERENCES nbhd.datasets ON DELETE CASCADE
 );
 CREATE INDEX ON nbhd.small_areas USING gist (geom);
 CREATE INDEX ON nbhd.small_areas USING gist (geom_bng);
+CREATE INDEX ON nbhd.small_areas USING gist (geom_3857);
 CREATE INDEX ON nbhd.small_areas (dataset_id);
 
 CREATE TABLE nbhd.small_area_population (
@@ -123,9 +125,11 @@ CREATE TABLE nbhd.neighbourhoods (
   name     text NOT NULL,
   geom     geometry(MultiPolygon, 4326) NOT NULL,
   geom_bng geometry(MultiPolygon, 27700) GENERATED ALWAYS AS (ST_Transform(geom, 27700)) STORED,
+  geom_3857 geometry(MultiPolygon, 3857) GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED,
   PRIMARY KEY (set_id, code)
 );
 CREATE INDEX ON nbhd.neighbourhoods USING gist (geom);
+CREATE INDEX ON nbhd.neighbourhoods USING gist (geom_3857);
 
 CREATE TABLE nbhd.neighbourhood_members (
   set_id            text NOT NULL,
@@ -168,10 +172,12 @@ CREATE TABLE nbhd.community_assets (
   source_geometry text NOT NULL DEFAULT 'Point',
   geom          geometry(Point, 4326) NOT NULL,
   geom_bng      geometry(Point, 27700) GENERATED ALWAYS AS (ST_Transform(geom, 27700)) STORED,
+  geom_3857  geometry(Point, 3857) GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED,
   dataset_id    bigint NOT NULL REFERENCES nbhd.datasets ON DELETE CASCADE
 );
 CREATE INDEX ON nbhd.community_assets USING gist (geom);
 CREATE INDEX ON nbhd.community_assets USING gist (geom_bng);
+CREATE INDEX ON nbhd.community_assets USING gist (geom_3857);
 CREATE INDEX ON nbhd.community_assets (dataset_id);
 CREATE INDEX ON nbhd.community_assets (category);
 
@@ -184,10 +190,12 @@ CREATE TABLE nbhd.gp_practices (
   phone      text NOT NULL DEFAULT '',
   geom       geometry(Point, 4326) NOT NULL,
   geom_bng   geometry(Point, 27700) GENERATED ALWAYS AS (ST_Transform(geom, 27700)) STORED,
+  geom_3857  geometry(Point, 3857) GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED,
   dataset_id bigint NOT NULL REFERENCES nbhd.datasets ON DELETE CASCADE
 );
 CREATE INDEX ON nbhd.gp_practices USING gist (geom);
 CREATE INDEX ON nbhd.gp_practices USING gist (geom_bng);
+CREATE INDEX ON nbhd.gp_practices USING gist (geom_3857);
 CREATE INDEX ON nbhd.gp_practices (dataset_id);
 
 -- Registered list sizes by extract date; the latest one is published.
@@ -212,10 +220,12 @@ CREATE TABLE nbhd.schools (
   postcode   text NOT NULL DEFAULT '',
   geom       geometry(Point, 4326) NOT NULL,
   geom_bng   geometry(Point, 27700) GENERATED ALWAYS AS (ST_Transform(geom, 27700)) STORED,
+  geom_3857  geometry(Point, 3857) GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED,
   dataset_id bigint NOT NULL REFERENCES nbhd.datasets ON DELETE CASCADE
 );
 CREATE INDEX ON nbhd.schools USING gist (geom);
 CREATE INDEX ON nbhd.schools USING gist (geom_bng);
+CREATE INDEX ON nbhd.schools USING gist (geom_3857);
 CREATE INDEX ON nbhd.schools (dataset_id);
 
 -- Postcode centroids: geocoding, access measures and the map's search.
@@ -224,10 +234,12 @@ CREATE TABLE nbhd.postcodes (
   quality    smallint,
   geom       geometry(Point, 4326) NOT NULL,
   geom_bng   geometry(Point, 27700) GENERATED ALWAYS AS (ST_Transform(geom, 27700)) STORED,
+  geom_3857  geometry(Point, 3857) GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED,
   dataset_id bigint NOT NULL REFERENCES nbhd.datasets ON DELETE CASCADE
 );
 CREATE INDEX ON nbhd.postcodes USING gist (geom);
 CREATE INDEX ON nbhd.postcodes USING gist (geom_bng);
+CREATE INDEX ON nbhd.postcodes USING gist (geom_3857);
 CREATE INDEX ON nbhd.postcodes (dataset_id);
 
 -- Public views. They are owned by the migrating user, so they read schema
@@ -245,7 +257,7 @@ SELECT sa.code, sa.name, sa.vintage,
        d.imd_rank, d.imd_decile,
        d.income_decile, d.employment_decile, d.education_decile, d.health_decile,
        d.crime_decile, d.barriers_decile, d.living_env_decile,
-       sa.geom, sa.geom_bng
+       sa.geom, sa.geom_bng, sa.geom_3857
 FROM nbhd.small_areas sa
 LEFT JOIN nbhd.small_area_population p ON p.code = sa.code
 LEFT JOIN nbhd.deprivation d ON d.code = sa.code;
@@ -259,7 +271,7 @@ CREATE VIEW api.neighbourhoods AS
 SELECT n.set_id, n.code, n.name,
        count(m.small_area_code)::integer AS small_areas,
        sum(p.population)::integer AS population,
-       n.geom, n.geom_bng
+       n.geom, n.geom_bng, n.geom_3857
 FROM nbhd.neighbourhoods n
 LEFT JOIN nbhd.neighbourhood_members m ON m.set_id = n.set_id AND m.neighbourhood_code = n.code
 LEFT JOIN nbhd.small_area_population p ON p.code = m.small_area_code
@@ -267,13 +279,13 @@ GROUP BY n.set_id, n.code;
 
 CREATE VIEW api.community_assets AS
 SELECT a.id, a.name, a.category, a.address, a.postcode, a.phone, a.url, a.opening_hours,
-       ds.title AS source, a.geom, a.geom_bng
+       ds.title AS source, a.geom, a.geom_bng, a.geom_3857
 FROM nbhd.community_assets a JOIN nbhd.datasets ds ON ds.id = a.dataset_id;
 
 CREATE VIEW api.gp_practices AS
 SELECT g.code, g.name, g.status, g.address, g.postcode, g.phone,
        l.patients AS list_size, l.extract_date AS list_size_date,
-       g.geom, g.geom_bng
+       g.geom, g.geom_bng, g.geom_3857
 FROM nbhd.gp_practices g
 LEFT JOIN LATERAL (
   SELECT patients, extract_date FROM nbhd.gp_list_sizes s
@@ -281,11 +293,11 @@ LEFT JOIN LATERAL (
 ) l ON true;
 
 CREATE VIEW api.schools AS
-SELECT id, urn, name, phase, kind, status, pupils, capacity, postcode, geom, geom_bng
+SELECT id, urn, name, phase, kind, status, pupils, capacity, postcode, geom, geom_bng, geom_3857
 FROM nbhd.schools;
 
 CREATE VIEW api.postcodes AS
-SELECT postcode, quality, geom, geom_bng FROM nbhd.postcodes;
+SELECT postcode, quality, geom, geom_bng, geom_3857 FROM nbhd.postcodes;
 
 -- Grants: the public role reads schema api only; staff read everything.
 REVOKE ALL ON SCHEMA nbhd FROM PUBLIC;
