@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb/geojson"
 
@@ -27,15 +28,20 @@ type env struct {
 	store *data.Store
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, api.Config{}, data.Config{}) }
+
+func newEnvWith(t *testing.T, cfg api.Config, dcfg data.Config) *env { return newEnvTB(t, cfg, dcfg) }
+
+func newEnvTB(t testing.TB, cfg api.Config, dcfg data.Config) *env {
 	t.Helper()
 	dbURL := dbtest.New(t, true)
-	store, err := data.Open(context.Background(), data.Config{URL: dbURL})
+	dcfg.URL = dbURL
+	store, err := data.Open(context.Background(), dcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(store.Close)
-	srv := httptest.NewServer(api.New(api.Config{}, store, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(api.New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	return &env{url: srv.URL, dbURL: dbURL, store: store}
 }
@@ -207,4 +213,11 @@ func TestErrorsAreJSONWithoutInternals(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST items: %d, want 405", resp.StatusCode)
 	}
+}
+
+func waitFor(seconds int) <-chan time.Time { return time.After(time.Duration(seconds) * time.Second) }
+
+func newBenchEnv(b *testing.B) *env {
+	b.Helper()
+	return newEnvTB(b, api.Config{}, data.Config{})
 }

@@ -70,7 +70,12 @@ func writeError(c *gin.Context, err error) {
 		c.Abort()
 		panic(http.ErrAbortHandler)
 	}
-	c.Header("Cache-Control", "no-store")
+	// Headers set for the success response must not describe the error.
+	h := c.Writer.Header()
+	for _, k := range []string{"Content-Encoding", "ETag", "Last-Modified", "Content-Crs", "Link", "Content-Disposition"} {
+		h.Del(k)
+	}
+	h.Set("Cache-Control", "no-store")
 	c.AbortWithStatusJSON(e.Status, e)
 }
 

@@ -12,9 +12,10 @@ import (
 )
 
 // healthz says the process is up; it touches nothing else.
-func (s *Server) healthz(c *gin.Context) {
+func (s *Server) healthz(c *gin.Context) error {
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	return nil
 }
 
 // readyz says the database answers and its schema is current.

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,6 +18,11 @@ type Config struct {
 	BaseURL string
 	// Version is reported on the landing page.
 	Version string
+	// CORSOrigins may read the API from a browser: "*" (the default, when
+	// empty) or a list of origins.
+	CORSOrigins []string
+	// CacheMaxAge is the max-age of public responses; 0 means 60 s.
+	CacheMaxAge time.Duration
 }
 
 // Server is the HTTP API over a store.
@@ -25,16 +32,25 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	engine  *gin.Engine
+	// cacheControl is the Cache-Control of public responses.
+	cacheControl string
 }
 
 // New builds the server and its routes.
 func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: cfg, store: store, log: log, metrics: newMetrics(store)}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	if cfg.CacheMaxAge <= 0 {
+		cfg.CacheMaxAge = time.Minute
+	}
+	s := &Server{cfg: cfg, store: store, log: log, metrics: newMetrics(store),
+		cacheControl: fmt.Sprintf("public, max-age=%d", int(cfg.CacheMaxAge.Seconds()))}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
-	e.Use(withRequest(log), accessLog(), s.metrics.middleware(), recoverJSON())
+	e.Use(withRequest(log), accessLog(), s.metrics.middleware(), recoverJSON(), cors(cfg.CORSOrigins))
 	s.routes(e)
 	s.engine = e
 	return s
@@ -45,11 +61,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.Se
 
 // routes is every route nbhd serves, in one place.
 func (s *Server) routes(e *gin.Engine) {
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", handle(s.readyz))
+	get := func(path string, h handlerFunc) {
+		e.GET(path, handle(h))
+		e.HEAD(path, handle(h))
+	}
+	get("/healthz", s.healthz)
+	get("/readyz", s.readyz)
 	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
 
-	e.GET("/collections/:collection/items", handle(s.items))
+	// OGC API – Features.
+	get("/", s.landing)
+	get("/conformance", s.conformance)
+	get("/api", s.openAPI)
+	get("/collections", s.collections)
+	get("/collections/:collection", s.collectionOne)
+	get("/collections/:collection/queryables", s.queryables)
+	get("/collections/:collection/items", s.items)
+	get("/collections/:collection/items/:feature", s.item)
 
 	e.NoRoute(handle(func(c *gin.Context) error { return notFound("no such resource: %s", c.Request.URL.Path) }))
 	e.NoMethod(handle(func(c *gin.Context) error {

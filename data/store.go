@@ -43,6 +43,7 @@ type Store struct {
 	staff   *pgxpool.Pool
 	url     string
 	version atomic.Int64
+	stamp   atomic.Pointer[versionStamp]
 	cats    catalogueCache
 }
 

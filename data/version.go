@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,21 +16,41 @@ const VersionChannel = "nbhd_data_version"
 // it in the database; caches key on it and ETags derive from it.
 func (s *Store) Version() int64 { return s.version.Load() }
 
-// RefreshVersion reads the data version from the database.
-func (s *Store) RefreshVersion(ctx context.Context) (int64, error) {
-	var v int64
-	if err := s.public.QueryRow(ctx, "SELECT version FROM api.data_version").Scan(&v); err != nil {
-		return 0, fmt.Errorf("read data version: %w", err)
+// VersionTime is when the data last changed, as of Version: the
+// Last-Modified of every public response.
+func (s *Store) VersionTime() time.Time {
+	if st := s.stamp.Load(); st != nil {
+		return st.at
 	}
-	s.setVersion(v)
-	return v, nil
+	return time.Time{}
 }
 
-// setVersion only moves forward, so a late notification cannot roll back.
-func (s *Store) setVersion(v int64) {
+// versionStamp pairs a version with the time it was made.
+type versionStamp struct {
+	version int64
+	at      time.Time
+}
+
+// RefreshVersion reads the data version and its time from the database.
+func (s *Store) RefreshVersion(ctx context.Context) (int64, error) {
+	var st versionStamp
+	if err := s.public.QueryRow(ctx, "SELECT version, changed_at FROM api.data_version").Scan(&st.version, &st.at); err != nil {
+		return 0, fmt.Errorf("read data version: %w", err)
+	}
+	st.at = st.at.UTC().Truncate(time.Second) // HTTP dates have whole seconds
+	s.setStamp(st)
+	return st.version, nil
+}
+
+// setStamp only moves forward, so a late read cannot roll the version back.
+func (s *Store) setStamp(st versionStamp) {
 	for {
-		old := s.version.Load()
-		if v <= old || s.version.CompareAndSwap(old, v) {
+		old := s.stamp.Load()
+		if old != nil && st.version <= old.version {
+			return
+		}
+		if s.stamp.CompareAndSwap(old, &st) {
+			s.version.Store(st.version)
 			return
 		}
 	}
@@ -68,29 +87,22 @@ func (s *Store) listen(ctx context.Context, onChange func(int64), connected func
 		return fmt.Errorf("listen: %w", err)
 	}
 	connected()
-	s.bump(ctx, onChange, -1)
+	s.bump(ctx, onChange)
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return fmt.Errorf("wait for notification: %w", err)
 		}
-		v, err := strconv.ParseInt(n.Payload, 10, 64)
-		if err != nil {
-			v = -1
-		}
-		s.bump(ctx, onChange, v)
+		// The payload is the new version, but its time is in the
+		// database: re-read both (one small query per import).
+		s.bump(ctx, onChange)
 	}
 }
 
-// bump records version v (or re-reads it when v < 0) and reports a change.
-func (s *Store) bump(ctx context.Context, onChange func(int64), v int64) {
+// bump re-reads the version and reports a change.
+func (s *Store) bump(ctx context.Context, onChange func(int64)) {
 	old := s.Version()
-	if v < 0 {
-		if _, err := s.RefreshVersion(ctx); err != nil {
-			return
-		}
-	} else {
-		s.setVersion(v)
+	if _, err := s.RefreshVersion(ctx); err != nil {
+		return
 	}
 	if nv := s.Version(); nv != old && onChange != nil {
 		onChange(nv)

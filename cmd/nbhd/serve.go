@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"nbhd/api"
@@ -42,6 +43,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	shutdown := fs.Duration("shutdown-timeout", 20*time.Second, "how long to let requests finish on SIGTERM")
+	cors := fs.String("cors-origins", "*", "origins allowed to read the API from a browser: * or a comma-separated list")
+	maxAge := fs.Duration("cache-max-age", time.Minute, "Cache-Control max-age of public responses")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -63,7 +66,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	srv := &http.Server{
 		Addr:              *addr,
-		Handler:           api.New(api.Config{BaseURL: *baseURL, Version: version}, store, log),
+		Handler:           api.New(api.Config{BaseURL: *baseURL, Version: version, CORSOrigins: splitList(*cors), CacheMaxAge: *maxAge}, store, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      2 * time.Minute,
@@ -100,7 +103,17 @@ func printURLs(w io.Writer, addr string) {
 	}
 	base := "http://" + net.JoinHostPort(host, port)
 	fmt.Fprintf(w, "nbhd is serving on %s\n", base)
-	for _, p := range []string{"/collections/small-areas/items", "/readyz", "/metrics"} {
+	for _, p := range []string{"/", "/collections", "/api", "/readyz", "/metrics"} {
 		fmt.Fprintf(w, "  %s%s\n", base, p)
 	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
