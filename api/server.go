@@ -23,6 +23,12 @@ type Config struct {
 	CORSOrigins []string
 	// CacheMaxAge is the max-age of public responses; 0 means 60 s.
 	CacheMaxAge time.Duration
+	// TrustedProxies may set X-Forwarded-For; by default none is trusted
+	// and the client is the connection's peer (for rate limits).
+	TrustedProxies []string
+	// AuthFailuresPerMinute is how many failed key checks a client may make
+	// per minute; 0 means 10.
+	AuthFailuresPerMinute int
 }
 
 // Server is the HTTP API over a store.
@@ -34,6 +40,7 @@ type Server struct {
 	engine  *gin.Engine
 	// cacheControl is the Cache-Control of public responses.
 	cacheControl string
+	limiter      *failureLimiter
 }
 
 // New builds the server and its routes.
@@ -45,9 +52,17 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	if cfg.CacheMaxAge <= 0 {
 		cfg.CacheMaxAge = time.Minute
 	}
+	if cfg.AuthFailuresPerMinute <= 0 {
+		cfg.AuthFailuresPerMinute = 10
+	}
 	s := &Server{cfg: cfg, store: store, log: log, metrics: newMetrics(store),
-		cacheControl: fmt.Sprintf("public, max-age=%d", int(cfg.CacheMaxAge.Seconds()))}
+		cacheControl: fmt.Sprintf("public, max-age=%d", int(cfg.CacheMaxAge.Seconds())),
+		limiter:      newFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute)}
 	e := gin.New()
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		log.Warn("ignoring bad trusted proxies", "err", err)
+		_ = e.SetTrustedProxies(nil)
+	}
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
 	e.Use(withRequest(log), accessLog(), s.metrics.middleware(), recoverJSON(), cors(cfg.CORSOrigins))
@@ -78,6 +93,13 @@ func (s *Server) routes(e *gin.Engine) {
 	get("/collections/:collection/queryables", s.queryables)
 	get("/collections/:collection/items", s.items)
 	get("/collections/:collection/items/:feature", s.item)
+
+	// Neighbourhood insight.
+	get("/neighbourhoods", s.neighbourhoodSets)
+	get("/neighbourhoods/:set", s.neighbourhoods)
+	get("/neighbourhoods/:set/:code", s.profile)
+	get("/insights/asset-gaps", s.assetGaps)
+	get("/outreach", s.outreach) // staff only
 
 	e.NoRoute(handle(func(c *gin.Context) error { return notFound("no such resource: %s", c.Request.URL.Path) }))
 	e.NoMethod(handle(func(c *gin.Context) error {

@@ -33,6 +33,12 @@ func (f Field) Parse(s string) (any, error) {
 			return nil, fmt.Errorf("%s must be a number, got %q", f.Name, s)
 		}
 		return v, nil
+	case Boolean:
+		v, err := strconv.ParseBool(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("%s must be true or false, got %q", f.Name, s)
+		}
+		return v, nil
 	case Date:
 		v, err := time.Parse(time.DateOnly, strings.TrimSpace(s))
 		if err != nil {

@@ -19,6 +19,7 @@ const (
 	Integer FieldType = "integer"
 	Number  FieldType = "number"
 	Date    FieldType = "date"
+	Boolean FieldType = "boolean"
 )
 
 // Field is one published property of a layer. Its Name is both the view
@@ -67,7 +68,7 @@ var staticLayers = []Layer{
 		Description: "Lower layer super output areas with population and English Indices of Deprivation 2019 ranks and deciles (rank 1, decile 1 = most deprived in England).",
 		Keywords:    []string{"LSOA", "small areas", "deprivation", "IMD 2019", "population"},
 		View:        pgx.Identifier{"api", "small_areas"}, Key: "code", GeometryType: "MultiPolygon",
-		DatasetKinds: []string{"small_areas", "population", "deprivation"},
+		DatasetKinds: []string{"small_areas", "population", "deprivation", "postcodes", "community_assets"},
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "LSOA code", Queryable: true},
 			{Name: "name", Type: String, Description: "LSOA name", Queryable: true},
@@ -83,6 +84,14 @@ var staticLayers = []Layer{
 			{Name: "crime_decile", Type: Integer, Description: "Crime domain decile", Queryable: true},
 			{Name: "barriers_decile", Type: Integer, Description: "Barriers to housing and services domain decile", Queryable: true},
 			{Name: "living_env_decile", Type: Integer, Description: "Living environment domain decile", Queryable: true},
+			{Name: "chaotic_estimate", Type: Number, Description: "Estimated residents in chaotic, complex dependency (model estimate, never recorded data)"},
+			{Name: "chaotic_estimate_per_1000", Type: Number, Description: "Estimated chaotic demand per 1,000 residents (model estimate)", Queryable: true},
+			{Name: "just_coping_estimate", Type: Number, Description: "Estimated residents who are just coping (model estimate, never recorded data)"},
+			{Name: "just_coping_estimate_per_1000", Type: Number, Description: "Estimated just-coping demand per 1,000 residents (model estimate)", Queryable: true},
+			{Name: "demand_source", Type: String, Description: "Always estimated at small-area level: recorded demand is published only for neighbourhoods"},
+			{Name: "demand_period", Type: String, Description: "Period of the population the estimates are apportioned over"},
+			{Name: "access_asset_pct", Type: Number, Description: "Share of the area's postcodes within 800 m (straight line) of a community asset", Queryable: true},
+			{Name: "assets_within_reach", Type: Integer, Description: "Community assets within 800 m of the area", Queryable: true},
 		},
 	},
 	{
@@ -151,7 +160,7 @@ func neighbourhoodLayer(setID, title, description string, dataset int64) Layer {
 		Description: description,
 		Keywords:    []string{"neighbourhoods", setID, title},
 		View:        pgx.Identifier{"api", "neighbourhoods"}, Key: "code", GeometryType: "MultiPolygon",
-		DatasetKinds: []string{"population"},
+		DatasetKinds: []string{"population", "deprivation", "community_assets", "gp_practices", "schools", "postcodes", "demand"},
 		SetID:        setID,
 		setDataset:   dataset,
 		Fields: []Field{
@@ -159,6 +168,24 @@ func neighbourhoodLayer(setID, title, description string, dataset int64) Layer {
 			{Name: "name", Type: String, Description: "Neighbourhood name", Queryable: true},
 			{Name: "small_areas", Type: Integer, Description: "Small areas in the neighbourhood", Queryable: true},
 			{Name: "population", Type: Integer, Description: "Residents (sum of its small areas)", Queryable: true},
+			{Name: "chaotic", Type: Number, Description: "Residents in chaotic, complex dependency: recorded (rounded to 5, null when suppressed) or estimated, as demand_source says"},
+			{Name: "chaotic_per_1000", Type: Number, Description: "Chaotic demand per 1,000 residents", Queryable: true},
+			{Name: "chaotic_suppressed", Type: Boolean, Description: "true when a recorded count is withheld to protect individuals"},
+			{Name: "just_coping", Type: Number, Description: "Residents just coping: recorded (rounded to 5, null when suppressed) or estimated"},
+			{Name: "just_coping_per_1000", Type: Number, Description: "Just-coping demand per 1,000 residents", Queryable: true},
+			{Name: "just_coping_suppressed", Type: Boolean, Description: "true when a recorded count is withheld to protect individuals"},
+			{Name: "demand_source", Type: String, Description: "recorded or estimated (per segment when they differ: chaotic/just_coping)"},
+			{Name: "deprived_10pct_share", Type: Number, Description: "Percent of its small areas in England's most deprived 10% (IMD 2019)", Queryable: true},
+			{Name: "deprived_20pct_share", Type: Number, Description: "Percent of its small areas in England's most deprived 20% (IMD 2019)", Queryable: true},
+			{Name: "worst_domain", Type: String, Description: "IMD domain in which the neighbourhood is most deprived (population-weighted)", Queryable: true},
+			{Name: "assets", Type: Integer, Description: "Community assets in the neighbourhood", Queryable: true},
+			{Name: "assets_per_1000", Type: Number, Description: "Community assets per 1,000 residents", Queryable: true},
+			{Name: "gp_practices", Type: Integer, Description: "GP practices in the neighbourhood"},
+			{Name: "gp_patients", Type: Integer, Description: "Registered patients of those practices"},
+			{Name: "schools", Type: Integer, Description: "Schools in the neighbourhood"},
+			{Name: "access_asset_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a community asset", Queryable: true},
+			{Name: "access_gp_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a GP practice", Queryable: true},
+			{Name: "access_school_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a school", Queryable: true},
 		},
 	}
 }

@@ -80,8 +80,14 @@ func openPool(ctx context.Context, cfg Config, a Access) (*pgxpool.Pool, error) 
 	rp := pc.ConnConfig.RuntimeParams
 	rp["statement_timeout"] = fmt.Sprint(cfg.StatementTimeout.Milliseconds())
 	rp["idle_in_transaction_session_timeout"] = fmt.Sprint((cfg.StatementTimeout * 2).Milliseconds())
-	rp["default_transaction_read_only"] = "on"
+	if a == Public {
+		// Staff requests write their audit rows; the role's grants allow
+		// nothing else.
+		rp["default_transaction_read_only"] = "on"
+	}
 	rp["application_name"] = "nbhd-" + a.role()
+	// Requests are short; JIT compilation would cost more than it saves.
+	rp["jit"] = "off"
 	role := a.role()
 	pc.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize())

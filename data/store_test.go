@@ -92,8 +92,9 @@ func TestServerPoolsRunAsTheirRoles(t *testing.T) {
 		if err := s.QueryRowForTest(ctx, c.a, "SELECT current_user, current_setting('transaction_read_only')", &role, &readOnly); err != nil {
 			t.Fatal(err)
 		}
-		if role != c.role || readOnly != "on" {
-			t.Errorf("pool %v runs as %s (read only %s), want %s read only", c.a, role, readOnly, c.role)
+		wantRO := map[data.Access]string{data.Public: "on", data.Staff: "off"}[c.a]
+		if role != c.role || readOnly != wantRO {
+			t.Errorf("pool %v runs as %s (read only %s), want %s (read only %s)", c.a, role, readOnly, c.role, wantRO)
 		}
 	}
 	var n int

@@ -114,7 +114,7 @@ start() {
 		log "starting PostgreSQL $(pg_version) on 127.0.0.1:$port (socket $sockdir)"
 		as_pg touch "$logfile"
 		if ! as_pg "$bin/pg_ctl" -D "$datadir" -l "$logfile" -w -t 60 \
-			-o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=off -c shared_buffers=256MB" start >/dev/null 9>&-; then
+			-o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=off -c shared_buffers=256MB -c jit=off" start >/dev/null 9>&-; then
 			tail -n 20 "$logfile" >&2 || true
 			die "PostgreSQL did not start (is port $port taken? set NBHD_PG_PORT)"
 		fi

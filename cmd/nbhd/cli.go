@@ -34,6 +34,8 @@ func commands() []command {
 		{"import", "import a data file: nbhd import KIND FILE [flags]", cmdImport},
 		{"load-sample", "load the bundled sample borough (or --dir with the same layout)", cmdLoadSample},
 		{"datasets", "list loaded datasets with provenance and row counts", cmdDatasets},
+		{"keys", "staff API keys: keys create --name NAME --role staff [--scope ward:CODE], keys list, keys revoke ID", cmdKeys},
+		{"settings", "show or change borough settings: settings [KEY [JSON]] (demand_model, disclosure, access, priority)", cmdSettings},
 	}
 }
 

@@ -13,7 +13,14 @@ import (
 
 var (
 	categoryRe  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	assetName   = regexp.MustCompile(`(?i)^(name|distname|.*_name|title)$`)
+	// Name properties, most specific first: area names (la_name,
+	// ward_name) describe where an asset is, not what it is called.
+	assetName = []*regexp.Regexp{
+		regexp.MustCompile(`(?i)^name$`),
+		regexp.MustCompile(`(?i)^(distname|title|name:en)$`),
+		regexp.MustCompile(`(?i)^(pharmacy|practice|site|asset|organisation|organization|establishment|venue|place)_?name$`),
+	}
+	areaName = regexp.MustCompile(`(?i)^(la|lad|ward|area|lsoa|msoa|district|county|region|ccg|icb|local_authority)_?name$`)
 	assetRef    = regexp.MustCompile(`(?i)^(id|osm_id|@id|ref|organisation_data_service_code|ods_code|urn)$`)
 	assetAddr   = regexp.MustCompile(`(?i)^(address|addr:full|full_address)$`)
 	assetPost   = regexp.MustCompile(`(?i)^(postcode|post_code|addr:postcode)$`)
@@ -50,7 +57,16 @@ type assetFields struct {
 
 func detectAssetFields(f *geojson.Feature, spec Spec) assetFields {
 	var a assetFields
-	a.name, _ = findProp(f, spec.NameField, assetName)
+	a.name, _ = findProp(f, spec.NameField, assetName[:3]...)
+	if a.name == "" {
+		// Last resort: any *_name property that is not an area's name.
+		for _, k := range sortedKeys(f) {
+			if strings.HasSuffix(strings.ToLower(k), "_name") && !areaName.MatchString(k) {
+				a.name = k
+				break
+			}
+		}
+	}
 	a.ref, _ = findProp(f, "", assetRef)
 	a.address, _ = findProp(f, "", assetAddr)
 	a.postcode, _ = findProp(f, "", assetPost)

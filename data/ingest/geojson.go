@@ -119,6 +119,15 @@ func findProp(f *geojson.Feature, override string, patterns ...*regexp.Regexp) (
 	return "", false
 }
 
+func sortedKeys(f *geojson.Feature) []string {
+	keys := make([]string, 0, len(f.Properties))
+	for k := range f.Properties {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 func propKeys(f *geojson.Feature) string {
 	keys := make([]string, 0, len(f.Properties))
 	for k := range f.Properties {

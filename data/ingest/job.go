@@ -58,6 +58,9 @@ type Job struct {
 	// Open reopens the file; importers that read a second file (a lookup)
 	// resolve it relative to the first.
 	Open func(path string) (io.ReadCloser, error)
+	// DeferRefresh leaves the derived statistics for the caller to refresh
+	// (with Refresh) after a batch of imports in one transaction.
+	DeferRefresh bool
 }
 
 // Result describes a finished import.
@@ -119,7 +122,13 @@ func Run(ctx context.Context, db Beginner, job Job, r io.Reader) (Result, error)
 			return err
 		}
 		res.DatasetID = ds
-		return finishDataset(ctx, tx, kind, key, ds, res.Rows)
+		if err := finishDataset(ctx, tx, kind, key, ds, res.Rows); err != nil {
+			return err
+		}
+		if job.DeferRefresh {
+			return nil
+		}
+		return Refresh(ctx, tx)
 	})
 	if err != nil {
 		return Result{}, err
@@ -223,4 +232,13 @@ func firstBad(ctx context.Context, tx pgx.Tx, loc at, field, sql string, args ..
 		return fmt.Errorf("check %s: %w", field, err)
 	}
 	return loc.err(n, field, "%s", msg)
+}
+
+// Refresh recomputes the demand estimates and every derived statistic
+// (profiles, access, disclosure-controlled demand) from the loaded data.
+func Refresh(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, "SELECT nbhd.refresh_derived()"); err != nil {
+		return fmt.Errorf("refresh derived statistics: %w", err)
+	}
+	return nil
 }

@@ -54,7 +54,7 @@ func LoadSample(ctx context.Context, conn *pgx.Conn, fsys fs.FS, dir string, wra
 				return err
 			}
 		}
-		return nil
+		return Refresh(ctx, tx)
 	})
 }
 
@@ -74,7 +74,7 @@ func loadEntry(ctx context.Context, tx pgx.Tx, fsys fs.FS, dir string, e Entry, 
 		}
 		r = wrap(e, f, size)
 	}
-	res, err := Run(ctx, tx, Job{Kind: e.Kind, File: file, Spec: e.Spec, Dataset: e.Dataset, Open: open}, r)
+	res, err := Run(ctx, tx, Job{Kind: e.Kind, File: file, Spec: e.Spec, Dataset: e.Dataset, Open: open, DeferRefresh: true}, r)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,415 @@
+package api
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"nbhd/data"
+)
+
+// domainNames are the IMD 2019 domains in words.
+var domainNames = map[string]string{
+	"income": "Income", "employment": "Employment", "education": "Education, skills and training",
+	"health": "Health deprivation and disability", "crime": "Crime",
+	"barriers": "Barriers to housing and services", "living_env": "Living environment",
+}
+
+func setErr(err error, set string) error {
+	if errors.Is(err, data.ErrNoSet) {
+		return notFound("no neighbourhood set %q; see /neighbourhoods", set)
+	}
+	return err
+}
+
+// neighbourhoodSets lists the sets.
+func (s *Server) neighbourhoodSets(c *gin.Context) error {
+	cat, err := s.store.Catalogue(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	if _, err := negotiate(c, fJSON); err != nil {
+		return err
+	}
+	if s.conditional(c, fJSON) {
+		return nil
+	}
+	var sets []map[string]any
+	for _, l := range cat.Layers {
+		if l.SetID != "" {
+			sets = append(sets, map[string]any{"id": l.SetID, "title": strings.TrimPrefix(l.Title, "Neighbourhoods: "),
+				"neighbourhoods": cat.Info[l.ID].Count, "href": s.baseURL(c) + "/neighbourhoods/" + l.SetID})
+		}
+	}
+	return writeJSON(c, fJSON, map[string]any{"sets": sets})
+}
+
+// neighbourhoods lists a set's neighbourhoods with headline indicators.
+func (s *Server) neighbourhoods(c *gin.Context) error {
+	set := c.Param("set")
+	ctx := c.Request.Context()
+	if err := s.store.CheckSet(ctx, set); err != nil {
+		return setErr(err, set)
+	}
+	f, err := negotiate(c, fJSON, fCSV)
+	if err != nil {
+		return err
+	}
+	if err := noParams(c, "f"); err != nil {
+		return err
+	}
+	if s.conditional(c, f) {
+		return nil
+	}
+	rows, err := s.store.Headlines(ctx, set)
+	if err != nil {
+		return err
+	}
+	if f == fCSV {
+		return s.rowsCSV(c, set+"-neighbourhoods", nil, nil, rows)
+	}
+	js, err := rowsJSON(rows)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fJSON, map[string]any{"set": set, "neighbourhoods": js,
+		"notes": demandNotes, "links": []link{{Href: s.baseURL(c) + "/collections/neighbourhoods-" + set, Rel: "related", Type: "application/json", Title: "The neighbourhoods as features"}}})
+}
+
+var demandNotes = []string{
+	"Demand counts are recorded (the council's aggregated counts, rounded to the nearest 5; counts of 1-9, and counts that could be worked out from others, are withheld: suppressed=true) or estimated (a model of IMD 2019 deprivation and population; see docs/methodology.md), as demand_source says.",
+	"Access measures are straight-line distances from postcode centroids (OS Code-Point Open), not travel distances.",
+}
+
+func noParams(c *gin.Context, allowed ...string) error {
+	for k := range c.Request.URL.Query() {
+		if !isOneOf(k, allowed) {
+			return badRequest("unknown parameter %q (this resource takes %s)", k, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+// profileDoc groups a profile's indicators for people and programs alike.
+type profileDoc struct {
+	Set         string                     `json:"set"`
+	Code        string                     `json:"code"`
+	Name        string                     `json:"name"`
+	Population  *data.Indicator            `json:"population"`
+	SmallAreas  *data.Indicator            `json:"small_areas"`
+	Demand      map[string]demandDoc       `json:"demand"`
+	Deprivation deprivationDoc             `json:"deprivation"`
+	Assets      assetsDoc                  `json:"community_assets"`
+	GP          map[string]*data.Indicator `json:"gp_practices"`
+	Schools     schoolsDoc                 `json:"schools"`
+	Access      accessDoc                  `json:"access"`
+	Notes       []string                   `json:"notes"`
+	Links       []link                     `json:"links"`
+}
+
+type demandDoc struct {
+	Source     string          `json:"source"`
+	Method     string          `json:"method"`
+	Period     string          `json:"period"`
+	Suppressed bool            `json:"suppressed"`
+	Count      *data.Indicator `json:"count"`
+	Per1000    *data.Indicator `json:"per_1000"`
+}
+
+type deprivationDoc struct {
+	MostDeprived10 *data.Indicator `json:"share_in_most_deprived_10pct"`
+	MostDeprived20 *data.Indicator `json:"share_in_most_deprived_20pct"`
+	WorstDomain    string          `json:"worst_domain"`
+	WorstLabel     string          `json:"worst_domain_label"`
+}
+
+type assetsDoc struct {
+	Count      *data.Indicator                       `json:"count"`
+	Per1000    *data.Indicator                       `json:"per_1000"`
+	ByCategory map[string]map[string]*data.Indicator `json:"by_category"`
+}
+
+type schoolsDoc struct {
+	Count   *data.Indicator            `json:"count"`
+	ByPhase map[string]*data.Indicator `json:"by_phase"`
+}
+
+type accessDoc struct {
+	DistanceM int             `json:"distance_m"`
+	Measure   string          `json:"measure"`
+	Asset     *data.Indicator `json:"community_asset_pct"`
+	GP        *data.Indicator `json:"gp_practice_pct"`
+	School    *data.Indicator `json:"school_pct"`
+}
+
+func buildProfile(p data.Profile) *profileDoc {
+	by := map[string]*data.Indicator{}
+	for i := range p.Indicators {
+		by[p.Indicators[i].Name] = &p.Indicators[i]
+	}
+	d := &profileDoc{Set: p.Set, Code: p.Code, Name: p.Name, Population: by["population"], SmallAreas: by["small_areas"],
+		Demand: map[string]demandDoc{},
+		Deprivation: deprivationDoc{MostDeprived10: by["deprived_10pct_share"], MostDeprived20: by["deprived_20pct_share"],
+			WorstDomain: p.WorstDomain, WorstLabel: domainNames[p.WorstDomain]},
+		Assets:  assetsDoc{Count: by["assets"], Per1000: by["assets_per_1000"], ByCategory: map[string]map[string]*data.Indicator{}},
+		GP:      map[string]*data.Indicator{"count": by["gp_practices"], "registered_patients": by["gp_patients"]},
+		Schools: schoolsDoc{Count: by["schools"], ByPhase: map[string]*data.Indicator{}},
+		Access: accessDoc{DistanceM: 800, Measure: "share of the neighbourhood's postcodes (OS Code-Point Open centroids) within 800 m, straight line",
+			Asset: by["access_asset_pct"], GP: by["access_gp_pct"], School: by["access_school_pct"]},
+		Notes: demandNotes,
+	}
+	for _, seg := range []string{"chaotic", "just_coping"} {
+		if c := by[seg]; c != nil {
+			d.Demand[seg] = demandDoc{Source: c.Source, Method: c.Method, Period: c.Period, Suppressed: c.Suppressed, Count: c, Per1000: by[seg+"_per_1000"]}
+		}
+	}
+	for name, ind := range by {
+		if cat, ok := strings.CutPrefix(name, "asset:"); ok {
+			d.Assets.ByCategory[cat] = map[string]*data.Indicator{"count": ind, "per_1000": by["asset_per_1000:"+cat]}
+		}
+		if phase, ok := strings.CutPrefix(name, "school:"); ok {
+			d.Schools.ByPhase[phase] = ind
+		}
+	}
+	return d
+}
+
+// profile serves one neighbourhood's full profile as JSON or CSV.
+func (s *Server) profile(c *gin.Context) error {
+	set, code := c.Param("set"), c.Param("code")
+	ctx := c.Request.Context()
+	if err := s.store.CheckSet(ctx, set); err != nil {
+		return setErr(err, set)
+	}
+	f, err := negotiate(c, fJSON, fCSV)
+	if err != nil {
+		return err
+	}
+	if err := noParams(c, "f"); err != nil {
+		return err
+	}
+	if s.conditional(c, f) {
+		return nil
+	}
+	p, err := s.store.Profile(ctx, set, code)
+	if errors.Is(err, data.ErrNotFound) {
+		return notFound("no neighbourhood %q in set %s", code, set)
+	}
+	if err != nil {
+		return err
+	}
+	if f == fCSV {
+		c.Header("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%s.csv"`, set, code))
+		b := newBody(c, fCSV)
+		w := csv.NewWriter(b)
+		_ = w.Write([]string{"set", "code", "name", "indicator", "unit", "value", "suppressed", "source", "method", "period",
+			"borough_total", "borough", "difference", "index", "rank", "of"})
+		num := func(v *float64) string {
+			if v == nil {
+				return ""
+			}
+			return cellText(*v)
+		}
+		for _, i := range p.Indicators {
+			rank := ""
+			if i.Rank != nil {
+				rank = fmt.Sprint(*i.Rank)
+			}
+			_ = w.Write([]string{set, code, p.Name, i.Name, i.Kind, num(i.Value), fmt.Sprint(i.Suppressed), i.Source, i.Method, i.Period,
+				num(i.BoroughTotal), num(i.Borough), num(i.Difference), num(i.Index), rank, fmt.Sprint(i.Of)})
+		}
+		w.Flush()
+		if err := w.Error(); err != nil {
+			return err
+		}
+		return b.Close()
+	}
+	doc := buildProfile(p)
+	base := s.baseURL(c)
+	doc.Links = []link{
+		{Href: base + "/neighbourhoods/" + set + "/" + code, Rel: "self", Type: "application/json"},
+		{Href: base + "/neighbourhoods/" + set + "/" + code + "?f=csv", Rel: "alternate", Type: "text/csv"},
+		{Href: base + "/collections/neighbourhoods-" + set + "/items/" + code, Rel: "related", Type: "application/geo+json", Title: "Boundary"},
+	}
+	return writeJSON(c, fJSON, doc)
+}
+
+// assetGaps ranks neighbourhoods and small areas by demand per community
+// asset and by access shortfall.
+func (s *Server) assetGaps(c *gin.Context) error {
+	set := c.Query("set")
+	if set == "" {
+		return badRequest("set is required, e.g. ?set=ward (see /neighbourhoods)")
+	}
+	ctx := c.Request.Context()
+	if err := s.store.CheckSet(ctx, set); err != nil {
+		return setErr(err, set)
+	}
+	f, err := negotiate(c, fJSON, fCSV)
+	if err != nil {
+		return err
+	}
+	if err := noParams(c, "f", "set"); err != nil {
+		return err
+	}
+	if s.conditional(c, f) {
+		return nil
+	}
+	hoods, areas, err := s.store.AssetGaps(ctx, set)
+	if err != nil {
+		return err
+	}
+	if f == fCSV {
+		return s.rowsCSV(c, "asset-gaps-"+set, []string{"level"}, [][]data.Row{hoods, areas}, nil)
+	}
+	hj, err := rowsJSON(hoods)
+	if err != nil {
+		return err
+	}
+	aj, err := rowsJSON(areas)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fJSON, map[string]any{
+		"set": set,
+		"method": "demand = chaotic + just-coping demand (recorded, rounded and suppressed, where the council has loaded it for neighbourhoods; estimated otherwise, and always for small areas). " +
+			"demand_per_asset = demand / community assets in the neighbourhood (small areas: assets within 800 m). " +
+			"access_shortfall_pct = percent of postcodes more than 800 m, straight line, from any community asset. Rank 1 = biggest gap; areas with demand and no assets rank first.",
+		"neighbourhoods": hj, "small_areas": aj, "notes": demandNotes,
+	})
+}
+
+// rowsCSV writes rows as CSV; with groups, each group's rows are prefixed
+// by a level column (neighbourhood, small_area).
+func (s *Server) rowsCSV(c *gin.Context, name string, lead []string, groups [][]data.Row, rows []data.Row) error {
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))
+	b := newBody(c, fCSV)
+	w := csv.NewWriter(b)
+	if groups == nil {
+		if err := writeRowsCSV(w, nil, nil, rows); err != nil {
+			return err
+		}
+	} else {
+		// One header for both levels: the union of columns, in order.
+		var cols []string
+		seen := map[string]bool{}
+		for _, g := range groups {
+			if len(g) > 0 {
+				for _, col := range g[0].Columns {
+					if !seen[col] {
+						seen[col] = true
+						cols = append(cols, col)
+					}
+				}
+			}
+		}
+		if err := w.Write(append(append([]string(nil), lead...), cols...)); err != nil {
+			return err
+		}
+		levels := []string{"neighbourhood", "small_area"}
+		for gi, g := range groups {
+			for _, r := range g {
+				rec := []string{levels[gi]}
+				vals := map[string]any{}
+				for i, col := range r.Columns {
+					vals[col] = r.Values[i]
+				}
+				for _, col := range cols {
+					rec = append(rec, cellText(vals[col]))
+				}
+				if err := w.Write(rec); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	return b.Close()
+}
+
+// outreach lists, for staff, a neighbourhood's small areas by priority.
+func (s *Server) outreach(c *gin.Context) error {
+	k, err := s.staffKey(c)
+	if err != nil {
+		return err
+	}
+	set, code := c.Query("set"), c.Query("neighbourhood")
+	if set == "" || code == "" {
+		return badRequest("set and neighbourhood are required, e.g. ?set=ward&neighbourhood=E05000840")
+	}
+	if err := noParams(c, "f", "set", "neighbourhood"); err != nil {
+		return err
+	}
+	if !k.Allows(set, code) {
+		return &Error{Status: http.StatusForbidden, Code: "Forbidden",
+			Description: fmt.Sprintf("this key may see %s only", strings.Join(k.Scopes, ", "))}
+	}
+	f, err := negotiate(c, fJSON, fCSV)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	if err := s.store.CheckSet(ctx, set); err != nil {
+		return setErr(err, set)
+	}
+	rows, err := s.store.Outreach(ctx, set, code)
+	if errors.Is(err, data.ErrNotFound) {
+		return notFound("no neighbourhood %q in set %s", code, set)
+	}
+	if err != nil {
+		return err
+	}
+	// The audit row is written even if the client has gone.
+	if err := s.store.Audit(context.WithoutCancel(ctx), k.ID, c.Request.Method, c.Request.URL.Path, c.Request.URL.RawQuery, len(rows)); err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "private, no-store")
+	if f == fCSV {
+		flat := make([]data.Row, len(rows))
+		for i, r := range rows {
+			flat[i] = flattenAssets(r)
+		}
+		return s.rowsCSV(c, "outreach-"+set+"-"+code, nil, nil, flat)
+	}
+	js, err := rowsJSON(rows)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fJSON, map[string]any{
+		"set": set, "neighbourhood": code, "key": k.Name,
+		"method":      "score = 100 × (0.4 × just-coping rate ÷ the borough's highest small-area rate + 0.2 × chaotic rate ÷ highest + 0.2 × share of postcodes over 800 m from a community asset + 0.2 × IMD 2019 deprivation percentile); weights are the borough's 'priority' setting. Rates use recorded small-area counts where loaded, else estimates. Distances are straight-line from the mean of the area's postcode centroids.",
+		"small_areas": js,
+	})
+}
+
+// flattenAssets turns the nearest-assets list into numbered CSV columns.
+func flattenAssets(r data.Row) data.Row {
+	out := data.Row{}
+	for i, col := range r.Columns {
+		if col != "assets" {
+			out.Columns = append(out.Columns, col)
+			out.Values = append(out.Values, r.Values[i])
+			continue
+		}
+		list, _ := r.Values[i].([]any)
+		for n := 0; n < 3; n++ {
+			var a map[string]any
+			if n < len(list) {
+				a, _ = list[n].(map[string]any)
+			}
+			for _, k := range []string{"name", "category", "distance_m"} {
+				out.Columns = append(out.Columns, fmt.Sprintf("asset_%d_%s", n+1, k))
+				out.Values = append(out.Values, a[k])
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"nbhd/data"
+)
+
+func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"usage: nbhd keys create --name NAME --role staff [--scope ward:CODE,...] | keys list | keys revoke ID"}
+	}
+	fs := flags("keys "+args[0], stderr)
+	url := databaseFlag(fs)
+	name := fs.String("name", "", "who or what the key is for")
+	role := fs.String("role", "staff", "the key's role (staff)")
+	scope := fs.String("scope", "", "neighbourhoods the key may see, as set:code,... (default: all)")
+	pos, err := parseWithArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	conn, err := connect(ctx, *url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	switch args[0] {
+	case "create":
+		if *name == "" || *role != "staff" {
+			return usageError{"keys create needs --name, and --role staff"}
+		}
+		scopes := splitList(*scope)
+		for _, s := range scopes {
+			if set, code, ok := strings.Cut(s, ":"); !ok || set == "" || code == "" {
+				return usageError{fmt.Sprintf("scope %q must be set:code, e.g. ward:E05000840", s)}
+			}
+		}
+		token, k, err := data.CreateKey(ctx, conn, *name, *role, scopes)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "created key %d for %s; the token is shown once, keep it safe:\n", k.ID, k.Name)
+		fmt.Fprintln(stdout, token)
+		return nil
+	case "list":
+		keys, err := data.ListKeys(ctx, conn)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tROLE\tSCOPES\tCREATED\tLAST USED\tREVOKED")
+		when := func(t *time.Time) string {
+			if t == nil {
+				return "-"
+			}
+			return t.Format(time.DateTime)
+		}
+		for _, k := range keys {
+			scopes := strings.Join(k.Scopes, ",")
+			if scopes == "" {
+				scopes = "(all)"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Role, scopes, k.CreatedAt.Format(time.DateTime), when(k.LastUsedAt), when(k.RevokedAt))
+		}
+		return tw.Flush()
+	case "revoke":
+		if len(pos) != 1 {
+			return usageError{"usage: nbhd keys revoke ID"}
+		}
+		id, err := strconv.ParseInt(pos[0], 10, 64)
+		if err != nil {
+			return usageError{fmt.Sprintf("key id %q is not a number", pos[0])}
+		}
+		if err := data.RevokeKey(ctx, conn, id); err != nil {
+			if errors.Is(err, data.ErrNotFound) {
+				return fmt.Errorf("no live key %d", id)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked key %d\n", id)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown keys command %q: create, list or revoke", args[0])}
+}

@@ -1,0 +1,114 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var (
+	// personal marks columns that only person-level files have.
+	personal = regexp.MustCompile(`(?i)^(name|full[ _]?name|first[ _]?name|forenames?|surname|last[ _]?name|client[ _]?name|person[ _]?name|` +
+		`nhs[ _]?(no|num|number)?|nhs[ _]?id|date[ _]?of[ _]?birth|dob|birth[ _]?date|address.*|.*_address|postcode|post[ _]?code|` +
+		`person[ _]?id|client[ _]?id|patient[ _]?id)$`)
+	periodRe   = regexp.MustCompile(`^(mid-)?[0-9]{4}([-/][0-9A-Za-z]{1,4})?$`)
+	segmentsRe = regexp.MustCompile(`^(chaotic|just_coping)$`)
+)
+
+func init() {
+	register("demand", importer{
+		help: "recorded demand CSV, aggregated counts only: small-area code, segment (chaotic or just_coping), count, period (e.g. 2025, 2025-26, 2025-Q3) and source",
+		ident: func(j Job) (string, string, error) {
+			return "demand", keyOr(j, "recorded"), nil
+		},
+		run: importDemand,
+	})
+}
+
+func importDemand(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
+	t, err := newTable(job.File, r)
+	if err != nil {
+		return Result{}, err
+	}
+	for i, h := range t.header {
+		if personal.MatchString(strings.TrimSpace(h)) {
+			return Result{}, &InputError{File: job.File, Line: 1, Field: t.header[i],
+				Err: fmt.Errorf("this looks like a person-level file (a %q column): nbhd takes aggregated counts per small area only; remove personal data before import", h)}
+		}
+	}
+	var c struct{ code, segment, count, period, source int }
+	for _, need := range []struct {
+		dst   *int
+		names []string
+	}{
+		{&c.code, []string{"small_area_code", "lsoa_code", "lsoa21cd", "lsoa11cd", "area_code", "code"}},
+		{&c.segment, []string{"segment"}},
+		{&c.count, []string{"count", "n", "people", "residents"}},
+		{&c.period, []string{"period"}},
+		{&c.source, []string{"source"}},
+	} {
+		if *need.dst, err = t.need(need.names...); err != nil {
+			return Result{}, err
+		}
+	}
+	type key struct{ code, segment, period string }
+	seen := map[key]int{}
+	err = stage(ctx, tx, "demand_stage", "n integer, code text, segment text, count integer, period text, source text",
+		[]string{"n", "code", "segment", "count", "period", "source"},
+		func() ([]any, error) {
+			rec, err := t.next()
+			if err != nil {
+				return nil, err
+			}
+			code := field(rec, c.code)
+			if !levels["lsoa"].MatchString(code) {
+				return nil, t.errf(c.code, "%q is not an LSOA code", code)
+			}
+			seg := strings.ToLower(strings.NewReplacer(" ", "_", "-", "_").Replace(field(rec, c.segment)))
+			if !segmentsRe.MatchString(seg) {
+				return nil, t.errf(c.segment, "segment %q must be chaotic or just_coping", field(rec, c.segment))
+			}
+			n, err := intIn(t, rec, c.count, 0, 1_000_000)
+			if err != nil {
+				return nil, err
+			}
+			if n == nil {
+				return nil, t.errf(c.count, "count is empty")
+			}
+			period := field(rec, c.period)
+			if !periodRe.MatchString(period) {
+				return nil, t.errf(c.period, "period %q must look like 2025, 2025-26, 2025-Q3 or mid-2024", period)
+			}
+			k := key{code, seg, period}
+			if first, dup := seen[k]; dup {
+				return nil, t.errf(c.code, "%s %s %s already appears on line %d: a file of aggregated counts has one row per small area, segment and period (is this person-level data?)", code, seg, period, first)
+			}
+			seen[k] = t.line
+			return []any{t.line, code, seg, n, period, field(rec, c.source)}, nil
+		})
+	if err != nil {
+		return Result{}, err
+	}
+	if err := unknownSmallArea(ctx, tx, at{file: job.File}, t.header[c.code], "demand_stage"); err != nil {
+		return Result{}, err
+	}
+	if err := clearPrevious(ctx, tx, "demand", "demand", keyOr(job, "recorded"), ds); err != nil {
+		return Result{}, err
+	}
+	if err := firstBad(ctx, tx, at{file: job.File}, t.header[c.period], `SELECT s.n, s.segment || ' for ' || s.code || ' in ' || s.period ||
+		' is already loaded by dataset ' || d.dataset_id || ' (drop it, or import this file with its --key)'
+		FROM demand_stage s JOIN nbhd.demand d ON d.small_area_code = s.code AND d.segment = s.segment AND d.period = s.period
+		AND d.kind = 'recorded' ORDER BY s.n LIMIT 1`); err != nil {
+		return Result{}, err
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.demand (small_area_code, segment, period, kind, count, method, params, source, dataset_id)
+		SELECT code, segment, period, 'recorded', count, 'recorded', '{}', source, $1 FROM demand_stage`, ds)
+	if err != nil {
+		return Result{}, fmt.Errorf("write recorded demand: %w", err)
+	}
+	return Result{Rows: int(tag.RowsAffected())}, nil
+}

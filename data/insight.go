@@ -1,0 +1,204 @@
+package data
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Indicator is one figure of a neighbourhood profile beside the borough's.
+// Count indicators compare with the borough's average neighbourhood in the
+// set; rates and percentages with the borough's own rate.
+type Indicator struct {
+	Name         string   `json:"-"`
+	Kind         string   `json:"unit"` // count, rate (per 1,000 residents) or percent
+	Value        *float64 `json:"value"`
+	Suppressed   bool     `json:"suppressed,omitempty"`
+	Source       string   `json:"source,omitempty"`
+	Method       string   `json:"method,omitempty"`
+	Period       string   `json:"period,omitempty"`
+	BoroughTotal *float64 `json:"borough_total,omitempty"`
+	Borough      *float64 `json:"borough"`
+	Difference   *float64 `json:"difference"`
+	Index        *float64 `json:"index"`
+	Rank         *int     `json:"rank"`
+	Of           int      `json:"of"`
+}
+
+// Profile is a neighbourhood's indicators, read from the precomputed,
+// disclosure-controlled views.
+type Profile struct {
+	Set, Code, Name string
+	WorstDomain     string
+	Indicators      []Indicator
+}
+
+// ErrNoSet means the neighbourhood set does not exist.
+var ErrNoSet = errors.New("no such neighbourhood set")
+
+// CheckSet reports ErrNoSet for an unknown set.
+func (s *Store) CheckSet(ctx context.Context, set string) error {
+	var ok bool
+	if err := s.public.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM api.neighbourhood_sets WHERE id = $1)", set).Scan(&ok); err != nil {
+		return fmt.Errorf("check set: %w", err)
+	}
+	if !ok {
+		return ErrNoSet
+	}
+	return nil
+}
+
+// Profile reads one neighbourhood's profile, or ErrNotFound.
+func (s *Store) Profile(ctx context.Context, set, code string) (Profile, error) {
+	p := Profile{Set: set, Code: code}
+	err := s.public.QueryRow(ctx, `SELECT name, coalesce(worst_domain, '') FROM api.neighbourhoods
+		WHERE set_id = $1 AND code = $2`, set, code).Scan(&p.Name, &p.WorstDomain)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("read neighbourhood: %w", err)
+	}
+	rows, err := s.public.Query(ctx, `SELECT indicator, kind, value::float8, suppressed, source, method, period,
+		borough_total::float8, borough_value::float8, difference::float8, index::float8, rank::integer, neighbourhoods::integer
+		FROM api.neighbourhood_indicators WHERE set_id = $1 AND code = $2 ORDER BY indicator`, set, code)
+	if err != nil {
+		return p, fmt.Errorf("read indicators: %w", err)
+	}
+	p.Indicators, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Indicator, error) {
+		var i Indicator
+		err := r.Scan(&i.Name, &i.Kind, &i.Value, &i.Suppressed, &i.Source, &i.Method, &i.Period,
+			&i.BoroughTotal, &i.Borough, &i.Difference, &i.Index, &i.Rank, &i.Of)
+		return i, err
+	})
+	if err != nil {
+		return p, fmt.Errorf("read indicators: %w", err)
+	}
+	return p, nil
+}
+
+// Row is a generic result row: column names and values in order, for the
+// tabular endpoints that serve both JSON and CSV.
+type Row struct {
+	Columns []string
+	Values  []any
+}
+
+// rowsOf collects a query's rows with their column names.
+func rowsOf(rows pgx.Rows) ([]Row, error) {
+	defer rows.Close()
+	var cols []string
+	for _, f := range rows.FieldDescriptions() {
+		cols = append(cols, f.Name)
+	}
+	var out []Row
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Row{Columns: cols, Values: v})
+	}
+	return out, rows.Err()
+}
+
+// Headlines lists a set's neighbourhoods with their headline indicators.
+func (s *Store) Headlines(ctx context.Context, set string) ([]Row, error) {
+	rows, err := s.public.Query(ctx, `SELECT code, name, population, chaotic::float8, chaotic_per_1000::float8, chaotic_suppressed,
+		just_coping::float8, just_coping_per_1000::float8, just_coping_suppressed, demand_source,
+		deprived_10pct_share::float8, deprived_20pct_share::float8, worst_domain,
+		assets, assets_per_1000::float8, gp_practices, gp_patients, schools,
+		access_asset_pct::float8, access_gp_pct::float8, access_school_pct::float8
+		FROM api.neighbourhoods WHERE set_id = $1 ORDER BY code`, set)
+	if err != nil {
+		return nil, fmt.Errorf("read headlines: %w", err)
+	}
+	return rowsOf(rows)
+}
+
+// AssetGaps ranks a set's neighbourhoods and the borough's small areas by
+// demand per community asset and by access shortfall, with the components.
+func (s *Store) AssetGaps(ctx context.Context, set string) (hoods, areas []Row, err error) {
+	rows, err := s.public.Query(ctx, `WITH g AS (
+		  SELECT code, name, population, demand_source,
+		         chaotic::float8 AS chaotic, just_coping::float8 AS just_coping,
+		         (chaotic + just_coping)::float8 AS demand, assets,
+		         round((chaotic + just_coping) / nullif(assets, 0), 2)::float8 AS demand_per_asset,
+		         (100 - access_asset_pct)::float8 AS access_shortfall_pct
+		  FROM api.neighbourhoods WHERE set_id = $1)
+		SELECT *, CASE WHEN demand IS NULL THEN NULL ELSE
+		         rank() OVER (ORDER BY (assets = 0) DESC, demand_per_asset DESC NULLS LAST) END AS rank_demand_per_asset,
+		       rank() OVER (ORDER BY access_shortfall_pct DESC NULLS LAST) AS rank_access_shortfall
+		FROM g ORDER BY rank_demand_per_asset NULLS LAST, code`, set)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read neighbourhood gaps: %w", err)
+	}
+	if hoods, err = rowsOf(rows); err != nil {
+		return nil, nil, fmt.Errorf("read neighbourhood gaps: %w", err)
+	}
+	rows, err = s.public.Query(ctx, `WITH g AS (
+		  SELECT sa.code, sa.name, m.neighbourhood_code AS neighbourhood, sa.population, sa.demand_source,
+		         sa.chaotic_estimate::float8 AS chaotic, sa.just_coping_estimate::float8 AS just_coping,
+		         (sa.chaotic_estimate + sa.just_coping_estimate)::float8 AS demand,
+		         sa.assets_within_reach AS assets_within_reach,
+		         round((sa.chaotic_estimate + sa.just_coping_estimate) / nullif(sa.assets_within_reach, 0), 2)::float8 AS demand_per_asset,
+		         (100 - sa.access_asset_pct)::float8 AS access_shortfall_pct
+		  FROM api.small_areas sa
+		  LEFT JOIN api.neighbourhood_members m ON m.small_area_code = sa.code AND m.set_id = $1)
+		SELECT *, rank() OVER (ORDER BY (assets_within_reach = 0) DESC, demand_per_asset DESC NULLS LAST) AS rank_demand_per_asset,
+		       rank() OVER (ORDER BY access_shortfall_pct DESC NULLS LAST) AS rank_access_shortfall
+		FROM g ORDER BY rank_demand_per_asset, code`, set)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read small-area gaps: %w", err)
+	}
+	areas, err = rowsOf(rows)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read small-area gaps: %w", err)
+	}
+	return hoods, areas, nil
+}
+
+// Outreach lists, for staff, the small areas of one neighbourhood ranked by
+// priority score, with the score's components and the nearest community
+// assets, GP practice and school. It returns ErrNotFound for an unknown
+// neighbourhood.
+func (s *Store) Outreach(ctx context.Context, set, code string) ([]Row, error) {
+	var ok bool
+	if err := s.staff.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM nbhd.neighbourhoods WHERE set_id = $1 AND code = $2)", set, code).Scan(&ok); err != nil {
+		return nil, fmt.Errorf("check neighbourhood: %w", err)
+	}
+	if !ok {
+		return nil, ErrNotFound
+	}
+	rows, err := s.staff.Query(ctx, `SELECT p.code, sa.name, p.score::float8 AS score, rank() OVER (ORDER BY p.score DESC) AS rank,
+		  p.population, p.imd_decile,
+		  round(p.just_coping::numeric, 1)::float8 AS just_coping, round(p.just_coping_rate::numeric, 2)::float8 AS just_coping_per_1000,
+		  p.just_coping_source, p.just_coping_period,
+		  round(p.chaotic::numeric, 1)::float8 AS chaotic, round(p.chaotic_rate::numeric, 2)::float8 AS chaotic_per_1000,
+		  p.chaotic_source, p.chaotic_period,
+		  round((100 * p.access_shortfall)::numeric, 2)::float8 AS access_shortfall_pct,
+		  round(p.just_coping_component::numeric, 4)::float8 AS just_coping_component,
+		  round(p.chaotic_component::numeric, 4)::float8 AS chaotic_component,
+		  round(p.access_component::numeric, 4)::float8 AS access_component,
+		  round(p.deprivation_component::numeric, 4)::float8 AS deprivation_component,
+		  a.assets, gp.code AS gp_code, gp.name AS gp_name, gp.d AS gp_distance_m,
+		  sc.name AS school_name, sc.phase AS school_phase, sc.d AS school_distance_m
+		FROM staff.small_area_priority p
+		JOIN nbhd.neighbourhood_members m ON m.small_area_code = p.code AND m.set_id = $1 AND m.neighbourhood_code = $2
+		JOIN nbhd.small_areas sa ON sa.code = p.code
+		LEFT JOIN LATERAL (SELECT json_agg(json_build_object('id', x.id, 'name', x.name, 'category', x.category,
+		    'distance_m', x.d) ORDER BY x.d, x.id) AS assets
+		  FROM (SELECT a.id, a.name, a.category, round(ST_Distance(a.geom_bng, p.centre_bng))::integer AS d
+		        FROM nbhd.community_assets a ORDER BY a.geom_bng <-> p.centre_bng, a.id LIMIT 3) x) a ON true
+		LEFT JOIN LATERAL (SELECT g.code, g.name, round(ST_Distance(g.geom_bng, p.centre_bng))::integer AS d
+		  FROM nbhd.gp_practices g ORDER BY g.geom_bng <-> p.centre_bng, g.code LIMIT 1) gp ON true
+		LEFT JOIN LATERAL (SELECT c.name, c.phase, round(ST_Distance(c.geom_bng, p.centre_bng))::integer AS d
+		  FROM nbhd.schools c ORDER BY c.geom_bng <-> p.centre_bng, c.id LIMIT 1) sc ON true
+		ORDER BY p.score DESC, p.code`, set, code)
+	if err != nil {
+		return nil, fmt.Errorf("read outreach list: %w", err)
+	}
+	return rowsOf(rows)
+}
