@@ -5,7 +5,11 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"sort"
 	"testing"
+	"time"
+
+	"nbhd/data/dbtest"
 )
 
 // BenchmarkItems measures whole requests through the HTTP stack and the
@@ -59,4 +63,42 @@ func BenchmarkStreamingMemory(b *testing.B) {
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/(1<<20), "heap-growth-MB")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/(1<<10), "alloc-KB/op")
+}
+
+// BenchmarkProfile requests every ward's profile in turn and reports the
+// latency percentiles (the target is p99 under 50 ms):
+// go test -run XXX -bench Profile ./api/
+func BenchmarkProfile(b *testing.B) {
+	e := newBenchEnv(b)
+	var codes []string
+	rows, err := dbtest.Conn(b, e.dbURL).Query(context.Background(), "SELECT code FROM nbhd.neighbourhoods WHERE set_id = 'ward' ORDER BY code")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var c string
+		_ = rows.Scan(&c)
+		codes = append(codes, c)
+	}
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		start := time.Now()
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, e.url+"/neighbourhoods/ward/"+codes[i%len(codes)], nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("%d", resp.StatusCode)
+		}
+		lat = append(lat, time.Since(start))
+		i++
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
 }

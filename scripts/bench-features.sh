@@ -30,7 +30,9 @@ printf '%-58s %10s %9s %9s %12s\n' "URL (wrk -t1 -c$CONNS -d$DURATION)" "req/s" 
 for path in "/collections/small-areas/items?limit=100" \
 	"/collections/community-assets/items?limit=10000" \
 	"/collections/small-areas/items?limit=10000" \
-	"/collections/gp-practices/items/P92001"; do
+	"/collections/gp-practices/items/P92001" \
+	"/neighbourhoods/ward/E05000840" \
+	"/insights/asset-gaps?set=ward"; do
 	out=$(taskset -c 0 wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$PORT$path")
 	printf '%-58s %10s %9s %9s %12s\n' "$path" \
 		"$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \

@@ -179,3 +179,65 @@ func TestEnvironmentConfiguresFlags(t *testing.T) {
 		t.Errorf("serve with a bad NBHD_LOG_LEVEL: %d %q", code, stderr)
 	}
 }
+
+func TestKeysLifecycle(t *testing.T) {
+	url := dbtest.New(t, false)
+	code, token, errs := nbhd(t, "keys", "create", "--name", "Leigh team", "--scope", "ward:E05000852", "--database-url", url)
+	if code != 0 || !strings.HasPrefix(token, "nbhd_") || !strings.Contains(errs, "shown once") {
+		t.Fatalf("create: %d %q %q", code, token, errs)
+	}
+	conn := dbtest.Conn(t, url)
+	var stored []byte
+	if err := conn.QueryRow(context.Background(), "SELECT token_sha256 FROM nbhd.api_keys").Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(stored, []byte(strings.TrimSpace(token))) || len(stored) != 32 {
+		t.Errorf("stored %d bytes; want only a SHA-256", len(stored))
+	}
+	code, out, _ := nbhd(t, "keys", "list", "--database-url", url)
+	if code != 0 || !strings.Contains(out, "Leigh team") || !strings.Contains(out, "ward:E05000852") {
+		t.Errorf("list: %d %s", code, out)
+	}
+	if code, _, _ := nbhd(t, "keys", "revoke", "1", "--database-url", url); code != 0 {
+		t.Errorf("revoke: %d", code)
+	}
+	if code, _, errs := nbhd(t, "keys", "revoke", "1", "--database-url", url); code != 1 || !strings.Contains(errs, "no live key 1") {
+		t.Errorf("second revoke: %d %s", code, errs)
+	}
+	for _, args := range [][]string{{"keys"}, {"keys", "create"}, {"keys", "create", "--name", "x", "--role", "admin"}, {"keys", "create", "--name", "x", "--scope", "E05000852"}} {
+		if code, _, _ := nbhd(t, append(args, "--database-url", url)...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+func TestSettingsChangeRecomputes(t *testing.T) {
+	url := dbtest.New(t, true)
+	code, out, errs := nbhd(t, "settings", "demand_model", `{"shares":{"chaotic":0.05,"just_coping":0.2}}`, "--database-url", url)
+	if code != 0 || !strings.Contains(out, "recomputed") {
+		t.Fatalf("settings: %d %s %s", code, out, errs)
+	}
+	conn := dbtest.Conn(t, url)
+	var ratio float64
+	if err := conn.QueryRow(context.Background(), `SELECT (SELECT sum(count) FROM nbhd.demand WHERE kind='estimated' AND segment='chaotic')
+		/ (SELECT sum(population) FROM nbhd.small_area_population)`).Scan(&ratio); err != nil {
+		t.Fatal(err)
+	}
+	if ratio < 0.04999 || ratio > 0.05001 {
+		t.Errorf("chaotic share after the change: %v", ratio)
+	}
+	for _, bad := range [][]string{
+		{"settings", "disclosure", `{"min_count": 0}`},
+		{"settings", "demand_model", `{"shares":{"chaotic":0.05}}`},
+		{"settings", "nope", `{}`},
+		{"settings", "access", `not json`},
+	} {
+		if code, _, _ := nbhd(t, append(bad, "--database-url", url)...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
+	}
+	var minCount int
+	if err := conn.QueryRow(context.Background(), "SELECT (value->>'min_count')::int FROM nbhd.settings WHERE key='disclosure'").Scan(&minCount); err != nil || minCount != 10 {
+		t.Errorf("a refused change was stored: min_count %d %v", minCount, err)
+	}
+}

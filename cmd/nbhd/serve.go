@@ -45,6 +45,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shutdown := fs.Duration("shutdown-timeout", 20*time.Second, "how long to let requests finish on SIGTERM")
 	cors := fs.String("cors-origins", "*", "origins allowed to read the API from a browser: * or a comma-separated list")
 	maxAge := fs.Duration("cache-max-age", time.Minute, "Cache-Control max-age of public responses")
+	proxies := fs.String("trusted-proxies", "", "proxies whose X-Forwarded-For names the client (comma-separated IPs or CIDRs; default none)")
+	authFailures := fs.Int("auth-failures-per-minute", 10, "failed staff-key checks a client may make per minute before 429s")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -65,8 +67,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go store.WatchVersion(watchCtx, log, func(v int64) { log.Info("data changed", "version", v) })
 
 	srv := &http.Server{
-		Addr:              *addr,
-		Handler:           api.New(api.Config{BaseURL: *baseURL, Version: version, CORSOrigins: splitList(*cors), CacheMaxAge: *maxAge}, store, log),
+		Addr: *addr,
+		Handler: api.New(api.Config{BaseURL: *baseURL, Version: version, CORSOrigins: splitList(*cors), CacheMaxAge: *maxAge,
+			TrustedProxies: splitList(*proxies), AuthFailuresPerMinute: *authFailures}, store, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      2 * time.Minute,

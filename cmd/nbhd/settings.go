@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/jackc/pgx/v5"
 
+	"nbhd/data"
 	"nbhd/data/ingest"
 )
 
@@ -48,25 +50,26 @@ func cmdSettings(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case 2:
 		var patch map[string]any
 		if err := json.Unmarshal([]byte(pos[1]), &patch); err != nil {
-			return usageError{fmt.Sprintf("value must be a JSON object to merge, e.g. '{\"shares\":{\"chaotic\":0.04,\"just_coping\":0.2}}': %v", err)}
+			return usageError{fmt.Sprintf("value must be a JSON object of top-level members to replace, e.g. '{\"shares\":{\"chaotic\":0.04,\"just_coping\":0.2}}': %v", err)}
 		}
 		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, "UPDATE nbhd.settings SET value = value || $2::jsonb WHERE key = $1", pos[0], pos[1])
+			var merged []byte
+			err := tx.QueryRow(ctx, "UPDATE nbhd.settings SET value = value || $2::jsonb WHERE key = $1 RETURNING value", pos[0], pos[1]).Scan(&merged)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return usageError{fmt.Sprintf("no setting %q", pos[0])}
+			}
 			if err != nil {
 				return fmt.Errorf("update setting: %w", err)
 			}
-			if tag.RowsAffected() == 0 {
-				return usageError{fmt.Sprintf("no setting %q", pos[0])}
+			if err := data.ValidateSetting(pos[0], merged); err != nil {
+				return usageError{err.Error()}
 			}
+			// Refresh also bumps the data version, so caches follow.
 			if err := ingest.Refresh(ctx, tx); err != nil {
 				return err
 			}
-			// Derived data changed: bump the data version so caches follow.
-			_, err = tx.Exec(ctx, "UPDATE nbhd.datasets SET imported_at = imported_at WHERE id = (SELECT min(id) FROM nbhd.datasets)")
-			if err == nil {
-				fmt.Fprintf(stdout, "updated %s and recomputed estimates and profiles\n", pos[0])
-			}
-			return err
+			fmt.Fprintf(stdout, "updated %s and recomputed estimates and profiles\n", pos[0])
+			return nil
 		})
 	}
 	return usageError{"usage: nbhd settings [KEY [JSON-OBJECT]]"}

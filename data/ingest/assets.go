@@ -12,7 +12,7 @@ import (
 )
 
 var (
-	categoryRe  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	categoryRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	// Name properties, most specific first: area names (la_name,
 	// ward_name) describe where an asset is, not what it is called.
 	assetName = []*regexp.Regexp{
@@ -20,7 +20,7 @@ var (
 		regexp.MustCompile(`(?i)^(distname|title|name:en)$`),
 		regexp.MustCompile(`(?i)^(pharmacy|practice|site|asset|organisation|organization|establishment|venue|place)_?name$`),
 	}
-	areaName = regexp.MustCompile(`(?i)^(la|lad|ward|area|lsoa|msoa|district|county|region|ccg|icb|local_authority)_?name$`)
+	areaName    = regexp.MustCompile(`(?i)^(la|lad|ward|area|lsoa|msoa|district|county|region|ccg|icb|local_authority)_?name$`)
 	assetRef    = regexp.MustCompile(`(?i)^(id|osm_id|@id|ref|organisation_data_service_code|ods_code|urn)$`)
 	assetAddr   = regexp.MustCompile(`(?i)^(address|addr:full|full_address)$`)
 	assetPost   = regexp.MustCompile(`(?i)^(postcode|post_code|addr:postcode)$`)

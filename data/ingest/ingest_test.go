@@ -318,3 +318,51 @@ func TestReimportOfSmallAreasKeepsTheirData(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordedDemandImportRefusesPersonLevelAndBadRows(t *testing.T) {
+	conn := dbtest.Conn(t, dbtest.New(t, true))
+	good := "small_area_code,segment,count,period,source\nE01006212,chaotic,12,2025-26,Early help\nE01006212,just_coping,140,2025-26,Early help\n"
+	cases := []struct{ name, content, want string }{
+		{"a name column", "name,small_area_code,segment,count,period,source\nJo,E01006212,chaotic,1,2025,x\n", `"name"`},
+		{"an NHS number column", "nhs_number,small_area_code,segment,count,period,source\n1,E01006212,chaotic,1,2025,x\n", "person-level"},
+		{"a date of birth column", "small_area_code,Date of Birth,segment,count,period,source\nE01006212,1980-01-01,chaotic,1,2025,x\n", "person-level"},
+		{"an address column", "small_area_code,address_line_1,segment,count,period,source\nE01006212,1 High St,chaotic,1,2025,x\n", "person-level"},
+		{"duplicate keys", good + "E01006212,chaotic,1,2025-26,Early help\n", "line 4"},
+		{"a bad segment", "small_area_code,segment,count,period,source\nE01006212,struggling,1,2025,x\n", "segment"},
+		{"a negative count", "small_area_code,segment,count,period,source\nE01006212,chaotic,-1,2025,x\n", "count"},
+		{"a fractional count", "small_area_code,segment,count,period,source\nE01006212,chaotic,1.5,2025,x\n", "count"},
+		{"a bad period", "small_area_code,segment,count,period,source\nE01006212,chaotic,1,last year,x\n", "period"},
+		{"an unknown small area", "small_area_code,segment,count,period,source\nE01999999,chaotic,1,2025,x\n", "E01999999"},
+		{"no count column", "small_area_code,segment,period,source\nE01006212,chaotic,2025,x\n", "missing column"},
+	}
+	before := count(t, conn, "SELECT count(*) FROM nbhd.demand WHERE kind = 'recorded'")
+	for _, c := range cases {
+		err := runFile(conn, "demand", writeFile(t, "demand.csv", c.content), ingest.Spec{})
+		if err == nil || !ingest.IsInputError(err) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "demand.csv") {
+			t.Errorf("%s: %v, want an input error naming demand.csv and %q", c.name, err, c.want)
+		}
+	}
+	if after := count(t, conn, "SELECT count(*) FROM nbhd.demand WHERE kind = 'recorded'"); after != before {
+		t.Errorf("recorded rows %d -> %d after refused files", before, after)
+	}
+	if err := runFile(conn, "demand", writeFile(t, "demand.csv", good), ingest.Spec{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, conn, "SELECT count(*) FROM nbhd.demand WHERE kind = 'recorded' AND period = '2025-26'"); n != 2 {
+		t.Errorf("%d recorded rows, want 2", n)
+	}
+	// Re-importing replaces; estimates stay for every small area.
+	if err := runFile(conn, "demand", writeFile(t, "demand.csv", good), ingest.Spec{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, conn, "SELECT count(*) FROM nbhd.demand WHERE kind = 'recorded'"); n != 2 {
+		t.Errorf("%d recorded rows after re-import, want 2", n)
+	}
+	if n := count(t, conn, "SELECT count(*) FROM nbhd.demand WHERE kind = 'estimated'"); n != 400 {
+		t.Errorf("%d estimates, want 400", n)
+	}
+	// Recorded counts now take precedence for neighbourhoods.
+	if n := count(t, conn, "SELECT count(*) FROM api.neighbourhood_demand WHERE source = 'recorded' AND period = '2025-26'"); n != 2*(25+40) {
+		t.Errorf("%d recorded neighbourhood rows, want %d", n, 2*(25+40))
+	}
+}

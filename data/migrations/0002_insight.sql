@@ -455,10 +455,22 @@ CREATE TABLE nbhd.audit_log (
   at      timestamptz NOT NULL DEFAULT now()
 );
 
+-- data_changed bumps the data version and tells every server, as the
+-- trigger on datasets does; settings changes call it through refresh_derived.
+CREATE FUNCTION nbhd.data_changed() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE v bigint;
+BEGIN
+  UPDATE nbhd.data_version SET version = version + 1, changed_at = clock_timestamp() RETURNING version INTO v;
+  PERFORM pg_notify('nbhd_data_version', v::text);
+  RETURN v;
+END $$;
+
 -- refresh_derived recomputes estimates and every derived view after an
--- import. CONCURRENTLY keeps the views readable meanwhile.
+-- import or a settings change. CONCURRENTLY keeps the views readable
+-- meanwhile.
 CREATE FUNCTION nbhd.refresh_derived() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM nbhd.data_changed();
   PERFORM nbhd.refresh_estimates();
   REFRESH MATERIALIZED VIEW CONCURRENTLY nbhd.point_small_area;
   REFRESH MATERIALIZED VIEW CONCURRENTLY nbhd.postcode_access;
