@@ -30,11 +30,11 @@ func init() {
 // assetCSVSource streams assets: n, ref, name, category, address, postcode,
 // phone, email, url, opening, lon, lat (lon/lat NULL: place by postcode).
 type assetCSVSource struct {
-	t                                                   *table
-	category                                            string
-	ref, name, cat, address, postcode, phone, email     int
-	url, opening, lon, lat                              int
-	filter                                              *laFilter
+	t                                               *table
+	category                                        string
+	ref, name, cat, address, postcode, phone, email int
+	url, opening, lon, lat                          int
+	filter                                          *laFilter
 }
 
 func newAssetCSV(file string, r io.Reader, spec Spec) (*assetCSVSource, error) {

@@ -24,8 +24,8 @@ func init() {
 // footprintSource streams membership rows: n, small-area code,
 // neighbourhood code, neighbourhood name.
 type footprintSource struct {
-	t                 *table
-	area, name, code  int
+	t                *table
+	area, name, code int
 }
 
 func newFootprints(file string, r io.Reader, spec Spec) (*footprintSource, error) {

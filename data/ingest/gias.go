@@ -26,13 +26,13 @@ func init() {
 // giasSource streams an edubasealldata file's establishments: n, id, urn,
 // name, phase, kind, status, pupils, capacity, fsm, postcode, x, y.
 type giasSource struct {
-	t                                                  *table
-	key                                                string
-	urn, name, kind, phase, status, pupils, capacity   int
-	fsm, postcode, x, y                                int
-	filter                                             *laFilter
-	includeClosed                                      bool
-	closed                                             int
+	t                                                *table
+	key                                              string
+	urn, name, kind, phase, status, pupils, capacity int
+	fsm, postcode, x, y                              int
+	filter                                           *laFilter
+	includeClosed                                    bool
+	closed                                           int
 }
 
 func newGIAS(file string, r io.Reader, spec Spec, key string) (*giasSource, error) {

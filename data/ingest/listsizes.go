@@ -25,12 +25,12 @@ var extractDateLayouts = []string{"2006-01-02", "02Jan2006", "02-Jan-2006", "02/
 
 // listSizeSource streams practice list sizes: n, code, date, patients.
 type listSizeSource struct {
-	t                               *table
-	date, code, patients, typ, sex  int
-	age                             int
-	extract                         time.Time
-	extractLine                     int
-	otherRows                       int
+	t                              *table
+	date, code, patients, typ, sex int
+	age                            int
+	extract                        time.Time
+	extractLine                    int
+	otherRows                      int
 }
 
 func newListSizes(file string, r io.Reader) (*listSizeSource, error) {
