@@ -339,7 +339,7 @@ func TestIMDCarriedFrom2011To2021(t *testing.T) {
 		rank, decile int
 	}{
 		{"E01006212", "split", 30000, 10}, {"E01006213", "split", 30000, 10}, // each child inherits its parent
-		{"E01006214", "merged", 500, 1},                                      // the most deprived of 500 and 9000
+		{"E01006214", "merged", 500, 1}, // the most deprived of 500 and 9000
 		{"E01006215", "unchanged", 1489, 1},
 		{"E01006216", "complex", 7000, 3}, // most deprived of 12000 and 7000
 		{"E01006217", "complex", 7000, 3},
