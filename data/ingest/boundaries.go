@@ -189,7 +189,7 @@ func replaceSet(ctx context.Context, tx pgx.Tx, job Job, ds int64) (Result, erro
 	// The set should partition the loaded small areas; membership gives
 	// each at most one neighbourhood, so the gaps are what to report.
 	if len(outside) > 0 {
-		res.Notes = append(res.Notes, "small areas in no neighbourhood: "+someOf(outside, 10))
+		res.Notes = append(res.Notes, "small areas in no neighbourhood: "+someOf(outside))
 	}
 	return res, nil
 }

@@ -82,6 +82,16 @@ func (t *table) next() ([]string, error) {
 		return nil, &InputError{File: t.file, Line: t.line + 1, Err: err}
 	}
 	t.line, _ = t.r.FieldPos(0)
+	for i, f := range rec {
+		// PostgreSQL text holds neither invalid UTF-8 nor NUL: say so here,
+		// where the line and field are known.
+		if !utf8.ValidString(f) {
+			return nil, t.errf(i, "not UTF-8 text (a Windows-1252 file? give --encoding windows-1252)")
+		}
+		if strings.IndexByte(f, 0) >= 0 {
+			return nil, t.errf(i, "contains a NUL byte")
+		}
+	}
 	if t.width > 0 && len(rec) != t.width {
 		return nil, &InputError{File: t.file, Line: t.line,
 			Err: fmt.Errorf("%d fields, want %d (%s ... %s)", len(rec), t.width, t.header[0], t.header[t.width-1])}
@@ -136,16 +146,12 @@ const (
 	encodingWindows1252 = "windows-1252"
 )
 
-// sniffSize is how much of a file decodeText reads ahead to tell UTF-8 from
-// Windows-1252.
-const sniffSize = 64 << 10
-
 // decodeText returns r as UTF-8. Government CSVs saved from Excel on
-// Windows (GIAS's edubasealldata) are Windows-1252: "Ysgol Gymraeg Bro
-// Ogwr" survives either way, but "St Mary’s" or "Café" do not. With
-// encodingAuto, a byte order mark or a first 64 KiB that is valid UTF-8
-// with non-ASCII bytes means UTF-8, anything else Windows-1252 (which
-// reads ASCII unchanged). Only the look-ahead is buffered.
+// Windows (GIAS's edubasealldata) are Windows-1252: "St Mary’s" and "Café"
+// are single bytes there and invalid UTF-8. With encodingAuto the file is
+// read as it streams: ASCII passes through, and the first non-ASCII byte
+// decides, for the rest of the file, between UTF-8 (it starts a valid UTF-8
+// character) and Windows-1252 (it does not).
 func decodeText(r io.Reader, enc string) (io.Reader, error) {
 	switch strings.ToLower(enc) {
 	case encodingUTF8, "utf8":
@@ -153,22 +159,41 @@ func decodeText(r io.Reader, enc string) (io.Reader, error) {
 	case encodingWindows1252, "cp1252", "latin1":
 		return charmap.Windows1252.NewDecoder().Reader(r), nil
 	case encodingAuto:
-	default:
-		return nil, fmt.Errorf("unknown encoding %q: use utf-8 or windows-1252", enc)
+		return &autoDecoder{br: bufio.NewReaderSize(r, 64<<10)}, nil
 	}
-	br := bufio.NewReaderSize(r, sniffSize)
-	head, _ := br.Peek(sniffSize)
-	if bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}) {
-		return br, nil
+	return nil, fmt.Errorf("unknown encoding %q: use utf-8 or windows-1252", enc)
+}
+
+// autoDecoder passes ASCII through until the first non-ASCII byte, then
+// reads the rest as UTF-8 or Windows-1252.
+type autoDecoder struct {
+	br   *bufio.Reader
+	rest io.Reader // nil until decided
+}
+
+func (d *autoDecoder) Read(p []byte) (int, error) {
+	if d.rest != nil {
+		return d.rest.Read(p)
 	}
-	// A multi-byte character may be cut at the end of the look-ahead.
-	for i := 0; i < utf8.UTFMax && len(head) > 0 && !utf8.Valid(head); i++ {
-		head = head[:len(head)-1]
+	if _, err := d.br.Peek(1); err != nil {
+		return 0, err
 	}
-	if utf8.Valid(head) {
-		return br, nil
+	buf, _ := d.br.Peek(min(len(p), d.br.Buffered()))
+	i := 0
+	for i < len(buf) && buf[i] < utf8.RuneSelf {
+		i++
 	}
-	return charmap.Windows1252.NewDecoder().Reader(br), nil
+	if i > 0 {
+		return d.br.Read(p[:i])
+	}
+	// buf[0] is the first non-ASCII byte: look at the character it starts.
+	head, _ := d.br.Peek(utf8.UTFMax)
+	if r, _ := utf8.DecodeRune(head); r != utf8.RuneError {
+		d.rest = d.br
+	} else {
+		d.rest = charmap.Windows1252.NewDecoder().Reader(d.br)
+	}
+	return d.rest.Read(p)
 }
 
 var (

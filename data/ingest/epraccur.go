@@ -178,7 +178,7 @@ func keepPracticesIn(ctx context.Context, tx pgx.Tx, file, la string) ([]string,
 	}
 	notes := []string{fmt.Sprintf("skipped %d practices whose postcode lies outside %s", outside, la)}
 	if len(unknown) > 0 {
-		notes = append(notes, fmt.Sprintf("skipped %d practices whose postcode is not loaded: %s", len(unknown), someOf(unknown, 10)))
+		notes = append(notes, fmt.Sprintf("skipped %d practices whose postcode is not loaded: %s", len(unknown), someOf(unknown)))
 	}
 	return notes, nil
 }

@@ -110,7 +110,7 @@ func importFootprints(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Re
 	}
 	var notes []string
 	if len(missing) > 0 {
-		msg := fmt.Sprintf("%d loaded small areas are in no neighbourhood: %s", len(missing), someOf(missing, 10))
+		msg := fmt.Sprintf("%d loaded small areas are in no neighbourhood: %s", len(missing), someOf(missing))
 		if !job.Spec.AllowGaps {
 			return Result{}, &InputError{File: job.File, Field: areaField, Err: fmt.Errorf("%s (--allow-gaps accepts a set that leaves them out)", msg)}
 		}

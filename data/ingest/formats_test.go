@@ -25,20 +25,20 @@ func fixture(name string) string { return filepath.Join("testdata", name) }
 
 func runResult(t *testing.T, conn *pgx.Conn, kind, path string, spec ingest.Spec) ingest.Result {
 	t.Helper()
-	res, err := importFile(conn, kind, path, spec, ingest.Dataset{})
+	res, err := importFile(conn, kind, path, spec)
 	if err != nil {
 		t.Fatalf("import %s %s: %v", kind, path, err)
 	}
 	return res
 }
 
-func importFile(conn *pgx.Conn, kind, path string, spec ingest.Spec, d ingest.Dataset) (ingest.Result, error) {
+func importFile(conn *pgx.Conn, kind, path string, spec ingest.Spec) (ingest.Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return ingest.Result{}, err
 	}
 	defer f.Close()
-	return ingest.Run(context.Background(), conn, ingest.Job{Kind: kind, File: path, Spec: spec, Dataset: d,
+	return ingest.Run(context.Background(), conn, ingest.Job{Kind: kind, File: path, Spec: spec,
 		Open: func(p string) (io.ReadCloser, error) { return os.Open(p) }}, f)
 }
 
@@ -146,7 +146,7 @@ func TestEpraccurAndListSizes(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	ctx := context.Background()
 	// The sample's practices hold these codes: a clear error says so.
-	_, err := importFile(conn, "epraccur", fixture("epraccur.csv"), ingest.Spec{LA: "E08000010"}, ingest.Dataset{})
+	_, err := importFile(conn, "epraccur", fixture("epraccur.csv"), ingest.Spec{LA: "E08000010"})
 	if err == nil || !strings.Contains(err.Error(), "already loaded by dataset") {
 		t.Fatalf("importing over the sample's practices: %v", err)
 	}
@@ -154,7 +154,7 @@ func TestEpraccurAndListSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Without --la every practice's postcode must be loaded: Bolton's is not.
-	_, err = importFile(conn, "epraccur", fixture("epraccur.csv"), ingest.Spec{}, ingest.Dataset{})
+	_, err = importFile(conn, "epraccur", fixture("epraccur.csv"), ingest.Spec{})
 	var ie *ingest.InputError
 	if !errors.As(err, &ie) || ie.Line != 5 || ie.Field != "Postcode" || !strings.Contains(err.Error(), "BL1 1PP") {
 		t.Fatalf("practice with an unloaded postcode: %v", err)
@@ -235,7 +235,7 @@ func TestCodePointAndONSPD(t *testing.T) {
 	}
 
 	// ONSPD over Code-Point: the same postcodes, so the user chooses.
-	_, err := importFile(conn, "onspd", fixture("ONSPD_FEB_2026_UK.csv"), ingest.Spec{}, ingest.Dataset{})
+	_, err := importFile(conn, "onspd", fixture("ONSPD_FEB_2026_UK.csv"), ingest.Spec{})
 	if err == nil || !strings.Contains(err.Error(), "WN1 1AA is already loaded by dataset") || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("ONSPD over Code-Point: %v", err)
 	}
@@ -323,7 +323,7 @@ func TestIMDFilesCombineAndReplaceTheirOwnValues(t *testing.T) {
 func TestIMDCarriedFrom2011To2021(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	file := fixture("File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv")
-	_, err := importFile(conn, "imd", file, ingest.Spec{}, ingest.Dataset{})
+	_, err := importFile(conn, "imd", file, ingest.Spec{})
 	if err == nil || !strings.Contains(err.Error(), "E01099991") || !strings.Contains(err.Error(), "--lookup") {
 		t.Fatalf("2011 codes without a lookup: %v", err)
 	}
@@ -491,13 +491,13 @@ func TestNeighbourhoodList(t *testing.T) {
 		t.Errorf("footprint population %d, want 324650", got)
 	}
 	// Two neighbourhoods for one small area: both lines named.
-	_, err := importFile(conn, "neighbourhoods", fixture("footprints_duplicate.csv"), ingest.Spec{Set: "dup"}, ingest.Dataset{})
+	_, err := importFile(conn, "neighbourhoods", fixture("footprints_duplicate.csv"), ingest.Spec{Set: "dup"})
 	if err == nil || !strings.Contains(err.Error(), "line 4") || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "E01006212") {
 		t.Errorf("small area in two neighbourhoods: %v", err)
 	}
 	// Small areas in none: an error listing them, or a note with --allow-gaps.
 	gaps := writeFile(t, "gaps.csv", "lsoa21cd,neighbourhood\nE01006212,Wigan Central\n")
-	_, err = importFile(conn, "neighbourhoods", gaps, ingest.Spec{Set: "gaps"}, ingest.Dataset{})
+	_, err = importFile(conn, "neighbourhoods", gaps, ingest.Spec{Set: "gaps"})
 	if err == nil || !strings.Contains(err.Error(), "199 loaded small areas are in no neighbourhood: E01006213") {
 		t.Errorf("small areas in none: %v", err)
 	}
@@ -594,7 +594,7 @@ func TestNewFormatsRejectBadInput(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "cats.csv"), []byte("tag,value,category\namenity,library,Library!\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := importFile(conn, c.kind, path, c.spec, ingest.Dataset{})
+			_, err := importFile(conn, c.kind, path, c.spec)
 			if err == nil {
 				t.Fatal("import succeeded; want an error")
 			}

@@ -176,15 +176,18 @@ func importGIAS(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) 
 	}
 	if len(unplaced) > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d establishments with neither coordinates nor a loaded postcode: URN %s",
-			len(unplaced), someOf(unplaced, 10)))
+			len(unplaced), someOf(unplaced)))
 	}
 	return res, nil
 }
 
-// someOf lists up to max items, saying how many more there are.
-func someOf(items []string, max int) string {
-	if len(items) <= max {
+// listed is how many codes a note or error names before "and N more".
+const listed = 10
+
+// someOf lists the first items, saying how many more there are.
+func someOf(items []string) string {
+	if len(items) <= listed {
 		return strings.Join(items, ", ")
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(items[:max], ", "), len(items)-max)
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:listed], ", "), len(items)-listed)
 }

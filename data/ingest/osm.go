@@ -126,7 +126,7 @@ func osmTags(f *geojson.Feature) map[string]string {
 			continue
 		}
 		if s, ok := v.(string); ok {
-			out[k] = strings.TrimSpace(s)
+			out[k] = strings.TrimSpace(strings.ReplaceAll(s, "\x00", "")) // PostgreSQL text holds no NUL
 		}
 	}
 	return out
