@@ -15,6 +15,9 @@ func init() {
 			if !setIDRe.MatchString(j.Spec.Set) {
 				return "", "", fmt.Errorf("--set must name the neighbourhood set in lower case letters, digits, - or _ (e.g. service-footprints), got %q", j.Spec.Set)
 			}
+			if j.Spec.LA != "" {
+				return "", "", fmt.Errorf("--la does not apply: a neighbourhood list partitions the loaded small areas")
+			}
 			return "neighbourhood_set", j.Spec.Set, nil
 		},
 		run: importFootprints,

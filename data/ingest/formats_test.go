@@ -205,8 +205,12 @@ func TestEpraccurAndListSizes(t *testing.T) {
 	if size != 5590 || date != "2026-05-01" {
 		t.Errorf("P92001 shows %d patients at %s, want 5590 at 2026-05-01", size, date)
 	}
+	// --la: practices whose postcode lies elsewhere are left out.
+	if res, err := importFile(conn, "gp-list-sizes", fixture("gp-reg-pat-prac-all.csv"), ingest.Spec{LA: "E08000001"}); err == nil || !ingest.IsInputError(err) {
+		t.Errorf("list sizes for Bolton, where no practice is loaded: %v %v", res, err)
+	}
 	// Re-importing May replaces it, April stays.
-	runResult(t, conn, "gp-list-sizes", fixture("gp-reg-pat-prac-all.csv"), ingest.Spec{})
+	runResult(t, conn, "gp-list-sizes", fixture("gp-reg-pat-prac-all.csv"), ingest.Spec{LA: "E08000010"})
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.gp_list_sizes WHERE practice_code = 'P92001'"); n != 2 {
 		t.Errorf("P92001 has %d list sizes, want 2 (April and May)", n)
 	}

@@ -12,7 +12,7 @@ import (
 
 func init() {
 	register("gp-list-sizes", importer{
-		help: "NHS Patients Registered at a GP Practice gp-reg-pat-prac-all.csv (EXTRACT_DATE, CODE, NUMBER_OF_PATIENTS; all-ages, all-sexes rows): one extract per file, kept by date (dataset key gp-list-sizes-YYYY-MM); rows for practices not loaded are skipped",
+		help: "NHS Patients Registered at a GP Practice gp-reg-pat-prac-all.csv (EXTRACT_DATE, CODE, NUMBER_OF_PATIENTS; all-ages, all-sexes rows): one extract per file, kept by date (dataset key gp-list-sizes-YYYY-MM); rows for practices not loaded (with --la: not loaded in that authority) are skipped",
 		ident: func(j Job) (string, string, error) {
 			return "gp_list_sizes", keyOr(j, "gp-list-sizes"), nil
 		},
@@ -126,28 +126,30 @@ func importListSizes(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Rea
 		FROM (SELECT n, code, min(n) OVER (PARTITION BY code) AS first FROM list_size_stage) s WHERE n > first ORDER BY n LIMIT 1`); err != nil {
 		return Result{}, err
 	}
+	// Practices that are loaded (and, with --la, whose postcode lies in
+	// that local authority) keep their list sizes.
+	ours := `EXISTS (SELECT 1 FROM nbhd.gp_practices g WHERE g.code = s.code AND ($1 = '' OR EXISTS
+		(SELECT 1 FROM nbhd.postcodes p WHERE p.postcode = g.postcode AND p.la_code = $1)))`
 	var loaded, total int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM nbhd.gp_practices g WHERE g.code = s.code)), count(*)
-		FROM list_size_stage s`).Scan(&loaded, &total); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE `+ours+`), count(*) FROM list_size_stage s`, job.Spec.LA).Scan(&loaded, &total); err != nil {
 		return Result{}, fmt.Errorf("match practices: %w", err)
 	}
 	if loaded == 0 {
 		return Result{}, &InputError{File: job.File, Field: src.t.header[src.code],
-			Err: fmt.Errorf("none of the %d practices is loaded: import the GP practices (epraccur) first", total)}
+			Err: fmt.Errorf("none of the %d practices is loaded%s: import the GP practices (epraccur) first", total, map[bool]string{true: " in " + job.Spec.LA}[job.Spec.LA != ""])}
 	}
 	if err := clearPrevious(ctx, tx, "gp_list_sizes", "gp_list_sizes", key, ds); err != nil {
 		return Result{}, err
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.gp_list_sizes (practice_code, extract_date, patients, dataset_id)
-		SELECT code, extract_date, patients, $1 FROM list_size_stage s
-		WHERE EXISTS (SELECT 1 FROM nbhd.gp_practices g WHERE g.code = s.code)`, ds)
+		SELECT code, extract_date, patients, $2 FROM list_size_stage s WHERE `+ours, job.Spec.LA, ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write list sizes: %w", err)
 	}
 	res := Result{Rows: int(tag.RowsAffected()), Key: key,
 		Notes: []string{fmt.Sprintf("extract of %s", src.extract.Format(time.DateOnly))}}
 	if total > loaded {
-		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d practices that are not loaded", total-loaded))
+		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d practices that are not loaded%s", total-loaded, map[bool]string{true: " in " + job.Spec.LA}[job.Spec.LA != ""]))
 	}
 	if src.otherRows > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d breakdown rows (not GP, all sexes, all ages)", src.otherRows))
