@@ -176,7 +176,10 @@ func keepPracticesIn(ctx context.Context, tx pgx.Tx, file, la string) ([]string,
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("filter practices by local authority: %w", err)
 	}
-	notes := []string{fmt.Sprintf("skipped %d practices whose postcode lies outside %s", outside, la)}
+	var notes []string
+	if outside > 0 {
+		notes = append(notes, fmt.Sprintf("skipped %d practices whose postcode lies outside %s", outside, la))
+	}
 	if len(unknown) > 0 {
 		notes = append(notes, fmt.Sprintf("skipped %d practices whose postcode is not loaded: %s", len(unknown), someOf(unknown)))
 	}
