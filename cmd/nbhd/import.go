@@ -94,7 +94,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	job.Kind, job.File = pos[0], pos[1]
 	job.Open = func(p string) (io.ReadCloser, error) { return os.Open(p) }
-	if job.Dataset.Licence == "" {
+	if job.Dataset.Licence == "" && ingest.Provenance(job.Kind).Licence == "" {
 		fmt.Fprintln(stderr, "warning: no --licence given; the layer will show no licence")
 	}
 	f, err := os.Open(job.File)

@@ -65,12 +65,12 @@ func (s *footprintSource) next() ([]any, error) {
 	if name == "" {
 		return nil, t.errf(s.name, "neighbourhood name is empty")
 	}
-	code := name
+	code, codeCol := name, s.name
 	if s.code >= 0 {
-		code = field(rec, s.code)
+		code, codeCol = field(rec, s.code), s.code
 	}
 	if !levels["custom"].MatchString(code) {
-		return nil, t.errf(s.code, "neighbourhood code %q must be 1 to 64 characters, not starting with a space", code)
+		return nil, t.errf(codeCol, "neighbourhood code %q must be 1 to 64 characters, not starting with a space", code)
 	}
 	return []any{t.line, area, code, name}, nil
 }

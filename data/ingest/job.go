@@ -103,6 +103,10 @@ func Kinds() map[string]string {
 	return out
 }
 
+// Provenance is what a kind records when the user gives nothing (the
+// ODbL licence of OpenStreetMap data); empty for most kinds.
+func Provenance(kind string) Dataset { return importers[kind].provenance }
+
 var importers = map[string]importer{}
 
 func register(name string, im importer) { importers[name] = im }
