@@ -42,16 +42,20 @@ func specFlags(fs *flag.FlagSet, s *ingest.Spec, d *ingest.Dataset) {
 	fs.StringVar(&s.Key, "key", "", "dataset key; re-importing the same kind and key replaces it")
 	fs.StringVar(&s.Level, "level", "", "boundaries: lsoa, msoa, ward or custom")
 	fs.IntVar(&s.Vintage, "vintage", 0, "boundaries: LSOA vintage, 2011 or 2021 (read from the code field name when it says)")
-	fs.StringVar(&s.Set, "set", "", "boundaries: neighbourhood set id (e.g. ward)")
+	fs.StringVar(&s.Set, "set", "", "boundaries, neighbourhoods: neighbourhood set id (e.g. ward)")
 	fs.StringVar(&s.SetTitle, "set-title", "", "boundaries: neighbourhood set title")
 	fs.StringVar(&s.CodeField, "code-field", "", "property holding the area code (found automatically when ONS-named)")
 	fs.StringVar(&s.NameField, "name-field", "", "property holding the name (found automatically when usual)")
-	fs.StringVar(&s.Lookup, "lookup", "", "boundaries: best-fit lookup CSV giving each small area's neighbourhood")
+	fs.StringVar(&s.Lookup, "lookup", "", "boundaries: best-fit lookup CSV giving each small area's neighbourhood; imd: ONS LSOA 2011 to 2021 lookup")
 	fs.StringVar(&s.Period, "period", "", "population: period of the estimate (e.g. mid-2021)")
 	fs.BoolVar(&s.ActiveOnly, "active-only", false, "gp-practices: keep active practices only")
 	fs.StringVar(&s.Category, "category", "", "assets: category of every feature (e.g. library)")
 	fs.IntVar(&s.MergeWithin, "merge-within", 0, "assets: merge same-named features within this many metres")
-	fs.StringVar(&s.LA, "la", "", "keep rows of this local authority only (e.g. E08000010)")
+	fs.StringVar(&s.LA, "la", "", "keep rows of this local authority only (e.g. E08000010; gias also takes a DfE LA code such as 359)")
+	fs.BoolVar(&s.IncludeClosed, "include-closed", false, "gias: keep closed schools; epraccur: keep closed and dormant practices; onspd: keep terminated postcodes")
+	fs.StringVar(&s.Encoding, "encoding", "", "CSV text encoding: utf-8 or windows-1252 (default: UTF-8 when the file is valid UTF-8, else Windows-1252)")
+	fs.StringVar(&s.Categories, "categories", "", "osm: tag -> category mapping, JSON or CSV (tag,value,category); default: the built-in one")
+	fs.BoolVar(&s.AllowGaps, "allow-gaps", false, "neighbourhoods: accept a list that leaves loaded small areas out (they are reported)")
 	fs.StringVar(&d.Title, "title", "", "dataset title (default: the file name)")
 	fs.StringVar(&d.Source, "source", "", "who published the data")
 	fs.StringVar(&d.SourceURL, "source-url", "", "where it was published")
@@ -75,7 +79,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			fmt.Fprintf(stderr, "  %-13s %s\n", k, kinds[k])
+			fmt.Fprintf(stderr, "  %-15s %s\n", k, kinds[k])
 		}
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
@@ -90,7 +94,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	job.Kind, job.File = pos[0], pos[1]
 	job.Open = func(p string) (io.ReadCloser, error) { return os.Open(p) }
-	if job.Dataset.Licence == "" {
+	if job.Dataset.Licence == "" && ingest.Provenance(job.Kind).Licence == "" {
 		fmt.Fprintln(stderr, "warning: no --licence given; the layer will show no licence")
 	}
 	f, err := os.Open(job.File)

@@ -241,3 +241,60 @@ func TestSettingsChangeRecomputes(t *testing.T) {
 		t.Errorf("a refused change was stored: min_count %d %v", minCount, err)
 	}
 }
+
+func TestDatasetsDrop(t *testing.T) {
+	url := dbtest.New(t, true)
+	conn := dbtest.Conn(t, url)
+	var id int64
+	var version int
+	if err := conn.QueryRow(context.Background(), `SELECT (SELECT id FROM nbhd.datasets WHERE kind = 'schools'),
+		(SELECT version FROM nbhd.data_version)`).Scan(&id, &version); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := nbhd(t, "datasets", "drop", fmt.Sprint(id), "--database-url", url)
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("dropped dataset %d (schools/schools", id)) {
+		t.Fatalf("datasets drop: %d %q %q", code, out, errs)
+	}
+	var schools, after int
+	if err := conn.QueryRow(context.Background(), "SELECT (SELECT count(*) FROM api.schools), (SELECT version FROM nbhd.data_version)").
+		Scan(&schools, &after); err != nil {
+		t.Fatal(err)
+	}
+	if schools != 0 || after <= version {
+		t.Errorf("after drop: %d schools, data version %d -> %d", schools, version, after)
+	}
+	// Profiles follow: no neighbourhood counts a school any more.
+	var profiled int
+	if err := conn.QueryRow(context.Background(), "SELECT coalesce(sum(schools), 0) FROM api.neighbourhood_stats").Scan(&profiled); err != nil || profiled != 0 {
+		t.Errorf("profiles still count %d schools after the drop (%v)", profiled, err)
+	}
+	_, out, _ = nbhd(t, "datasets", "--database-url", url)
+	if strings.Contains(out, "\tschools\t") || strings.Count(out, "\n") != 14 {
+		t.Errorf("datasets after drop:\n%s", out)
+	}
+	if code, _, errs := nbhd(t, "datasets", "drop", fmt.Sprint(id), "--database-url", url); code != 1 || !strings.Contains(errs, "no such dataset") {
+		t.Errorf("dropping it again: %d %q", code, errs)
+	}
+	for _, args := range [][]string{{"datasets", "drop"}, {"datasets", "drop", "x"}, {"datasets", "frob"}} {
+		if code, _, _ := nbhd(t, append(args, "--database-url", url)...); code != 2 {
+			t.Errorf("nbhd %v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+func TestImportNewKindsFromTheCommandLine(t *testing.T) {
+	url := dbtest.New(t, true)
+	code, out, errs := nbhd(t, "import", "gias", filepath.Join("..", "..", "data", "ingest", "testdata", "edubasealldata20260401.csv"),
+		"--la", "E08000010", "--licence", "Open Government Licence v3.0", "--database-url", url)
+	if code != 0 || !strings.Contains(out, "imported 4 rows") || !strings.Contains(out, "skipped 1 closed establishments") {
+		t.Errorf("import gias: %d %q %q", code, out, errs)
+	}
+	code, out, errs = nbhd(t, "import", "osm", filepath.Join("..", "..", "data", "ingest", "testdata", "osm_overpass.geojson"), "--database-url", url)
+	if code != 0 || !strings.Contains(out, "imported 5 rows") {
+		t.Errorf("import osm: %d %q %q", code, out, errs)
+	}
+	_, out, _ = nbhd(t, "datasets", "--database-url", url)
+	if !strings.Contains(out, "ODbL") {
+		t.Errorf("datasets does not show the OSM licence:\n%s", out)
+	}
+}

@@ -175,13 +175,22 @@ func replaceSet(ctx context.Context, tx pgx.Tx, job Job, ds int64) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	var outside int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM nbhd.small_areas sa WHERE NOT EXISTS
-		(SELECT 1 FROM nbhd.neighbourhood_members m WHERE m.set_id = $1 AND m.small_area_code = sa.code)`, set).Scan(&outside); err != nil {
-		return Result{}, fmt.Errorf("count unassigned small areas: %w", err)
+	rows, err := tx.Query(ctx, `SELECT code FROM nbhd.small_areas sa WHERE NOT EXISTS
+		(SELECT 1 FROM nbhd.neighbourhood_members m WHERE m.set_id = $1 AND m.small_area_code = sa.code) ORDER BY code`, set)
+	if err != nil {
+		return Result{}, fmt.Errorf("find unassigned small areas: %w", err)
+	}
+	outside, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return Result{}, fmt.Errorf("find unassigned small areas: %w", err)
 	}
 	res.Notes = append(res.Notes, fmt.Sprintf("set %s: %d small areas placed by lookup, %d by largest overlap, %d in no neighbourhood",
-		set, byLookup, byOverlap, outside))
+		set, byLookup, byOverlap, len(outside)))
+	// The set should partition the loaded small areas; membership gives
+	// each at most one neighbourhood, so the gaps are what to report.
+	if len(outside) > 0 {
+		res.Notes = append(res.Notes, "small areas in no neighbourhood: "+someOf(outside))
+	}
 	return res, nil
 }
 

@@ -7,7 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
 )
 
 // table reads a CSV file with a header row, one record at a time.
@@ -17,6 +21,7 @@ type table struct {
 	header []string
 	index  map[string]int // lower-cased, trimmed header -> column
 	line   int            // line of the record last read
+	width  int            // fields every record must have (headerless files); 0: any
 }
 
 func newTable(file string, r io.Reader) (*table, error) {
@@ -77,6 +82,20 @@ func (t *table) next() ([]string, error) {
 		return nil, &InputError{File: t.file, Line: t.line + 1, Err: err}
 	}
 	t.line, _ = t.r.FieldPos(0)
+	for i, f := range rec {
+		// PostgreSQL text holds neither invalid UTF-8 nor NUL: say so here,
+		// where the line and field are known.
+		if !utf8.ValidString(f) {
+			return nil, t.errf(i, "not UTF-8 text (a Windows-1252 file? give --encoding windows-1252)")
+		}
+		if strings.IndexByte(f, 0) >= 0 {
+			return nil, t.errf(i, "contains a NUL byte")
+		}
+	}
+	if t.width > 0 && len(rec) != t.width {
+		return nil, &InputError{File: t.file, Line: t.line,
+			Err: fmt.Errorf("%d fields, want %d (%s ... %s)", len(rec), t.width, t.header[0], t.header[t.width-1])}
+	}
 	return rec, nil
 }
 
@@ -103,4 +122,131 @@ func field(rec []string, i int) string {
 		return ""
 	}
 	return strings.TrimSpace(rec[i])
+}
+
+// newHeaderless reads a CSV file published without a header row (NHS ODS
+// epraccur, OS Code-Point Open), naming its columns from the publisher's
+// documentation so errors still name the field. Every record must have
+// exactly len(names) fields; line numbers count from the first record.
+func newHeaderless(file string, r io.Reader, names []string) *table {
+	cr := csv.NewReader(bufio.NewReaderSize(r, 64<<10))
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = -1
+	t := &table{file: file, r: cr, header: names, index: map[string]int{}, width: len(names)}
+	for i, h := range names {
+		t.index[strings.ToLower(h)] = i
+	}
+	return t
+}
+
+// Text encodings a CSV may come in.
+const (
+	encodingAuto        = ""
+	encodingUTF8        = "utf-8"
+	encodingWindows1252 = "windows-1252"
+)
+
+// decodeText returns r as UTF-8. Government CSVs saved from Excel on
+// Windows (GIAS's edubasealldata) are Windows-1252: "St Mary’s" and "Café"
+// are single bytes there and invalid UTF-8. With encodingAuto the file is
+// read as it streams: ASCII passes through, and the first non-ASCII byte
+// decides, for the rest of the file, between UTF-8 (it starts a valid UTF-8
+// character) and Windows-1252 (it does not).
+func decodeText(r io.Reader, enc string) (io.Reader, error) {
+	switch strings.ToLower(enc) {
+	case encodingUTF8, "utf8":
+		return r, nil
+	case encodingWindows1252, "cp1252", "latin1":
+		return charmap.Windows1252.NewDecoder().Reader(r), nil
+	case encodingAuto:
+		return &autoDecoder{br: bufio.NewReaderSize(r, 64<<10)}, nil
+	}
+	return nil, fmt.Errorf("unknown encoding %q: use utf-8 or windows-1252", enc)
+}
+
+// autoDecoder passes ASCII through until the first non-ASCII byte, then
+// reads the rest as UTF-8 or Windows-1252.
+type autoDecoder struct {
+	br   *bufio.Reader
+	rest io.Reader // nil until decided
+}
+
+func (d *autoDecoder) Read(p []byte) (int, error) {
+	if d.rest != nil {
+		return d.rest.Read(p)
+	}
+	if _, err := d.br.Peek(1); err != nil {
+		return 0, err
+	}
+	buf, _ := d.br.Peek(min(len(p), d.br.Buffered()))
+	i := 0
+	for i < len(buf) && buf[i] < utf8.RuneSelf {
+		i++
+	}
+	if i > 0 {
+		return d.br.Read(p[:i])
+	}
+	// buf[0] is the first non-ASCII byte: look at the character it starts.
+	head, _ := d.br.Peek(utf8.UTFMax)
+	if r, _ := utf8.DecodeRune(head); r != utf8.RuneError {
+		d.rest = d.br
+	} else {
+		d.rest = charmap.Windows1252.NewDecoder().Reader(d.br)
+	}
+	return d.rest.Read(p)
+}
+
+var (
+	onsLACode = regexp.MustCompile(`^[EWSN]\d{8}$`)
+	dfeLACode = regexp.MustCompile(`^\d{3}$`)
+)
+
+// laFilter keeps the rows of one local authority in a national file. The
+// authority is an ONS code (E08000010) or, for DfE files, a three-digit
+// DfE LA code (359); each kind of code is looked for in its own columns.
+type laFilter struct {
+	code    string
+	col     int // -1: keep every row
+	skipped int
+}
+
+func newLAFilter(t *table, la string, onsCols, dfeCols []string) (*laFilter, error) {
+	f := &laFilter{code: la, col: -1}
+	if la == "" {
+		return f, nil
+	}
+	cols := onsCols
+	switch {
+	case onsLACode.MatchString(la):
+	case dfeLACode.MatchString(la) && len(dfeCols) > 0:
+		cols = dfeCols
+	default:
+		return nil, &InputError{File: t.file, Field: "--la", Err: fmt.Errorf("%q is not a local authority code (an ONS code such as E08000010%s)",
+			la, map[bool]string{true: ", or a three-digit DfE code such as 359", false: ""}[len(dfeCols) > 0])}
+	}
+	if len(cols) == 0 {
+		return nil, &InputError{File: t.file, Field: "--la", Err: errors.New("this kind of file has no local-authority column to filter on")}
+	}
+	if f.col = t.col(cols...); f.col < 0 {
+		return nil, &InputError{File: t.file, Line: 1, Field: cols[0],
+			Err: fmt.Errorf("--la needs a local-authority column (looked for %s)", quoteList(cols))}
+	}
+	return f, nil
+}
+
+// keep reports whether rec belongs to the authority, counting the others.
+func (f *laFilter) keep(rec []string) bool {
+	if f.col < 0 || field(rec, f.col) == f.code {
+		return true
+	}
+	f.skipped++
+	return false
+}
+
+// note describes the rows left out, for the import's result.
+func (f *laFilter) note() []string {
+	if f.skipped == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("skipped %d rows of other local authorities (--la %s)", f.skipped, f.code)}
 }

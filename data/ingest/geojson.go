@@ -88,7 +88,7 @@ func prop(f *geojson.Feature, key string) string {
 	}
 	switch v := v.(type) {
 	case string:
-		return strings.TrimSpace(v)
+		return strings.TrimSpace(strings.ReplaceAll(v, "\x00", "")) // PostgreSQL text holds no NUL
 	case float64:
 		return strings.TrimSpace(fmt.Sprintf("%.15g", v))
 	default:

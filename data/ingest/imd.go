@@ -89,82 +89,153 @@ func findIMDColumns(t *table) (imdColumns, error) {
 	return c, nil
 }
 
-func importIMD(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
-	t, err := newTable(job.File, r)
+// imdKey names a file's dataset by what it holds, so File 2 (ranks and
+// deciles) and File 5 (scores) of one release are two datasets whose values
+// combine, and re-importing either replaces only its own.
+func imdKey(c imdColumns) string {
+	ranks, scores, domainsRanked := false, false, 0
+	for i := range domains {
+		if c.rank[i] >= 0 {
+			ranks = true
+			domainsRanked++
+		}
+		if c.score[i] >= 0 {
+			scores = true
+		}
+	}
+	switch {
+	case ranks && scores:
+		return "imd2019-file7"
+	case scores:
+		return "imd2019-file5"
+	case domainsRanked > 1:
+		return "imd2019-file2"
+	}
+	return "imd2019-file1"
+}
+
+// imdSource streams an IoD2019 file's rows: n, code, then rank, decile and
+// score for each domain.
+type imdSource struct {
+	t      *table
+	c      imdColumns
+	filter *laFilter
+}
+
+func newIMD(file string, r io.Reader, spec Spec) (*imdSource, error) {
+	t, err := newTable(file, r)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	c, err := findIMDColumns(t)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	cols := []string{"n", "code"}
-	defs := []string{"n integer", "code text"}
-	for _, d := range domains {
-		cols = append(cols, d.key+"_rank", d.key+"_decile", d.key+"_score")
-		defs = append(defs, d.key+"_rank integer", d.key+"_decile smallint", d.key+"_score double precision")
+	f, err := newLAFilter(t, spec.LA, []string{"Local Authority District code (2019)", "lad19cd", "lad_code", "Local Authority District code"}, nil)
+	if err != nil {
+		return nil, err
 	}
-	seen := map[string]int{}
-	skipped := 0
-	err = stage(ctx, tx, "imd_stage", strings.Join(defs, ", "), cols, func() ([]any, error) {
-		for {
-			rec, err := t.next()
+	return &imdSource{t: t, c: c, filter: f}, nil
+}
+
+func (s *imdSource) next() ([]any, error) {
+	t, c := s.t, s.c
+	for {
+		rec, err := t.next()
+		if err != nil {
+			return nil, err
+		}
+		if !s.filter.keep(rec) {
+			continue
+		}
+		code := field(rec, c.code)
+		if !levels["lsoa"].MatchString(code) {
+			return nil, t.errf(c.code, "%q is not an LSOA code", code)
+		}
+		row := []any{t.line, code}
+		for i := range domains {
+			rank, err := intIn(t, rec, c.rank[i], 1, englandLSOAs2011)
 			if err != nil {
 				return nil, err
 			}
-			if job.Spec.LA != "" && c.la >= 0 && field(rec, c.la) != job.Spec.LA {
-				skipped++
-				continue
+			decile, err := intIn(t, rec, c.decile[i], 1, 10)
+			if err != nil {
+				return nil, err
 			}
-			code := field(rec, c.code)
-			if !levels["lsoa"].MatchString(code) {
-				return nil, t.errf(c.code, "%q is not an LSOA code", code)
+			score, err := number(t, rec, c.score[i])
+			if err != nil {
+				return nil, err
 			}
-			if first, dup := seen[code]; dup {
-				return nil, t.errf(c.code, "%s already appears on line %d", code, first)
-			}
-			seen[code] = t.line
-			row := []any{t.line, code}
-			for i := range domains {
-				rank, err := intIn(t, rec, c.rank[i], 1, englandLSOAs2011)
-				if err != nil {
-					return nil, err
-				}
-				decile, err := intIn(t, rec, c.decile[i], 1, 10)
-				if err != nil {
-					return nil, err
-				}
-				score, err := number(t, rec, c.score[i])
-				if err != nil {
-					return nil, err
-				}
-				row = append(row, rank, decile, score)
-			}
-			return row, nil
+			row = append(row, rank, decile, score)
 		}
-	})
+		return row, nil
+	}
+}
+
+// measureColumns lists the deprivation table's measure columns in domain
+// order (rank, decile, score).
+func measureColumns() []string {
+	var out []string
+	for _, d := range domains {
+		out = append(out, d.key+"_rank", d.key+"_decile", d.key+"_score")
+	}
+	return out
+}
+
+func importIMD(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
+	src, err := newIMD(job.File, r, job.Spec)
 	if err != nil {
 		return Result{}, err
 	}
-	loc := at{file: job.File}
-	if err := unknownSmallArea(ctx, tx, loc, t.header[c.code], "imd_stage"); err != nil {
-		return Result{}, err
-	}
-	if err := clearPrevious(ctx, tx, "deprivation", "deprivation", keyOr(job, "imd2019"), ds); err != nil {
-		return Result{}, err
-	}
-	var set []string
+	key := keyOr(job, imdKey(src.c))
+	measures := measureColumns()
+	cols := append([]string{"n", "code"}, measures...)
+	defs := []string{"n integer", "code text"}
 	for _, d := range domains {
-		set = append(set, d.key+"_rank", d.key+"_decile", d.key+"_score")
+		defs = append(defs, d.key+"_rank integer", d.key+"_decile smallint", d.key+"_score double precision")
 	}
-	tag, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO nbhd.deprivation (code, source_code, %[1]s, dataset_id)
-		SELECT code, code, %[1]s, $1 FROM imd_stage`, strings.Join(set, ", ")), ds)
+	if err := stage(ctx, tx, "imd_stage", strings.Join(defs, ", "), cols, src.next); err != nil {
+		return Result{}, err
+	}
+	codeField := src.t.header[src.c.code]
+	loc := at{file: job.File}
+	if err := firstBad(ctx, tx, loc, codeField, `SELECT n, code || ' already appears on line ' || first
+		FROM (SELECT n, code, min(n) OVER (PARTITION BY code) AS first FROM imd_stage) s WHERE n > first ORDER BY n LIMIT 1`); err != nil {
+		return Result{}, err
+	}
+	var notes []string
+	if job.Spec.Lookup != "" {
+		if notes, err = mapLSOA11(ctx, tx, job, codeField); err != nil {
+			return Result{}, err
+		}
+	} else {
+		if err := firstBad(ctx, tx, loc, codeField, `SELECT n, 'unknown small-area code ' || code ||
+			' (not in the loaded LSOA boundaries; give --lookup with the ONS LSOA 2011 to 2021 lookup when the boundaries are 2021 LSOAs)'
+			FROM imd_stage s WHERE NOT EXISTS (SELECT 1 FROM nbhd.small_areas sa WHERE sa.code = s.code) ORDER BY n LIMIT 1`); err != nil {
+			return Result{}, err
+		}
+		if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS pg_temp.imd_mapped;
+			CREATE TEMP TABLE imd_mapped ON COMMIT DROP AS SELECT code AS target, code AS source, 'direct'::text AS method, * FROM imd_stage`); err != nil {
+			return Result{}, fmt.Errorf("map deprivation: %w", err)
+		}
+	}
+	if err := clearPrevious(ctx, tx, "deprivation_parts", "deprivation", key, ds); err != nil {
+		return Result{}, err
+	}
+	list := strings.Join(measures, ", ")
+	tag, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO nbhd.deprivation_parts (code, source_code, method, %[1]s, dataset_id)
+		SELECT target, source, method, %[1]s, $1 FROM imd_mapped`, list), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write deprivation: %w", err)
 	}
-	res := Result{Rows: int(tag.RowsAffected())}
-	if skipped > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d rows of other local authorities", skipped))
+	res := Result{Rows: int(tag.RowsAffected()), Key: key, Notes: append(src.filter.note(), notes...)}
+	var missing int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM nbhd.small_areas sa
+		WHERE NOT EXISTS (SELECT 1 FROM imd_mapped m WHERE m.target = sa.code)`).Scan(&missing); err != nil {
+		return Result{}, fmt.Errorf("count small areas without deprivation: %w", err)
+	}
+	if missing > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d loaded small areas have no value in this file", missing))
 	}
 	return res, nil
 }

@@ -47,6 +47,18 @@ type Spec struct {
 
 	// national files
 	LA string `json:"la,omitempty"` // keep rows of this local authority only
+
+	// IncludeClosed keeps closed schools (gias), practices that are not
+	// active (epraccur) and terminated postcodes (onspd).
+	IncludeClosed bool `json:"include_closed,omitempty"`
+	// Encoding of a CSV: "" detects UTF-8, else reads Windows-1252 (as GIAS
+	// publishes); "utf-8" or "windows-1252" force one.
+	Encoding string `json:"encoding,omitempty"`
+	// Categories is an OpenStreetMap tag -> category mapping file (osm).
+	Categories string `json:"categories,omitempty"`
+	// AllowGaps accepts a neighbourhood list that leaves loaded small areas
+	// out, reporting them instead of failing.
+	AllowGaps bool `json:"allow_gaps,omitempty"`
 }
 
 // Job is one file to import.
@@ -68,6 +80,10 @@ type Result struct {
 	DatasetID int64
 	Rows      int
 	Notes     []string
+	// Key, when an importer sets it, replaces the dataset key ident gave:
+	// some files say which dataset they are only in their header (IoD2019
+	// File 2 or File 5) or rows (a list-size extract's date).
+	Key string
 }
 
 type importer struct {
@@ -76,6 +92,9 @@ type importer struct {
 	ident func(Job) (kind, key string, err error)
 	run   func(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error)
 	help  string
+	// provenance fills what the user did not give (OpenStreetMap's ODbL
+	// licence and attribution, which every use of the data must show).
+	provenance Dataset
 }
 
 // Kinds lists the import kinds, for the CLI's help.
@@ -86,6 +105,10 @@ func Kinds() map[string]string {
 	}
 	return out
 }
+
+// Provenance is what a kind records when the user gives nothing (the
+// ODbL licence of OpenStreetMap data); empty for most kinds.
+func Provenance(kind string) Dataset { return importers[kind].provenance }
 
 var importers = map[string]importer{}
 
@@ -111,6 +134,7 @@ func Run(ctx context.Context, db Beginner, job Job, r io.Reader) (Result, error)
 	if job.Dataset.Title == "" {
 		job.Dataset.Title = job.File
 	}
+	job.Dataset = withDefaults(job.Dataset, im.provenance)
 	var res Result
 	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		ds, err := startDataset(ctx, tx, kind, key, job)
@@ -122,6 +146,12 @@ func Run(ctx context.Context, db Beginner, job Job, r io.Reader) (Result, error)
 			return err
 		}
 		res.DatasetID = ds
+		if res.Key != "" && res.Key != key {
+			if err := rekey(ctx, tx, ds, res.Key); err != nil {
+				return err
+			}
+			key = res.Key
+		}
 		if err := finishDataset(ctx, tx, kind, key, ds, res.Rows); err != nil {
 			return err
 		}
@@ -134,6 +164,29 @@ func Run(ctx context.Context, db Beginner, job Job, r io.Reader) (Result, error)
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// withDefaults fills d's empty provenance fields from def.
+func withDefaults(d, def Dataset) Dataset {
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
+		{&d.Source, def.Source}, {&d.SourceURL, def.SourceURL}, {&d.Licence, def.Licence},
+		{&d.LicenceURL, def.LicenceURL}, {&d.Attribution, def.Attribution},
+	} {
+		if *f.dst == "" {
+			*f.dst = f.v
+		}
+	}
+	return d
+}
+
+func rekey(ctx context.Context, tx pgx.Tx, ds int64, key string) error {
+	if _, err := tx.Exec(ctx, "UPDATE nbhd.datasets SET key = $2 WHERE id = $1", ds, key); err != nil {
+		return fmt.Errorf("record dataset key: %w", err)
+	}
+	return nil
 }
 
 func startDataset(ctx context.Context, tx pgx.Tx, kind, key string, job Job) (int64, error) {

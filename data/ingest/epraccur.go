@@ -1,0 +1,187 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// epraccurColumns are the 27 fields of NHS ODS epraccur.csv (GP practices),
+// which is published without a header row.
+var epraccurColumns = []string{"Organisation Code", "Name", "National Grouping", "High Level Health Geography",
+	"Address Line 1", "Address Line 2", "Address Line 3", "Address Line 4", "Address Line 5", "Postcode",
+	"Open Date", "Close Date", "Status Code", "Organisation Sub-Type Code", "Commissioner",
+	"Join Provider/Purchaser Date", "Left Provider/Purchaser Date", "Contact Telephone Number",
+	"Null 19", "Null 20", "Null 21", "Amended Record Indicator", "Null 23", "Provider/Purchaser", "Null 25",
+	"Prescribing Setting", "Null 27"}
+
+const (
+	epCode, epName, epAddress, epPostcode, epStatus, epPhone, epSetting = 0, 1, 4, 9, 12, 17, 25
+	// gpPrescribingSetting is the setting of a GP practice (others are
+	// out-of-hours services, walk-in centres, prisons ...).
+	gpPrescribingSetting = "4"
+)
+
+func init() {
+	register("epraccur", importer{
+		help: "NHS ODS epraccur.csv (headerless, 27 columns): active GP practices (status A, prescribing setting 4; --include-closed keeps closed and dormant ones), placed at their postcode from the loaded postcodes; --la keeps practices whose postcode lies in that authority",
+		ident: func(j Job) (string, string, error) {
+			return "gp_practices", keyOr(j, "epraccur"), nil
+		},
+		run: importEpraccur,
+	})
+}
+
+// epraccurSource streams practices: n, code, name, status, address,
+// postcode, phone.
+type epraccurSource struct {
+	t                   *table
+	includeClosed       bool
+	inactive, otherKind int
+}
+
+func newEpraccur(file string, r io.Reader, spec Spec) *epraccurSource {
+	return &epraccurSource{t: newHeaderless(file, r, epraccurColumns), includeClosed: spec.IncludeClosed}
+}
+
+func (s *epraccurSource) next() ([]any, error) {
+	t := s.t
+	for {
+		rec, err := t.next()
+		if err != nil {
+			return nil, err
+		}
+		if field(rec, epSetting) != gpPrescribingSetting {
+			s.otherKind++
+			continue
+		}
+		status := field(rec, epStatus)
+		switch status {
+		case "A":
+		case "C", "D", "P":
+			if !s.includeClosed {
+				s.inactive++
+				continue
+			}
+		default:
+			return nil, t.errf(epStatus, "%q is not an ODS status (A active, C closed, D dormant, P proposed)", status)
+		}
+		code := field(rec, epCode)
+		if !odsPractice.MatchString(code) {
+			return nil, t.errf(epCode, "%q is not an ODS practice code (a letter and five digits)", code)
+		}
+		name := field(rec, epName)
+		if name == "" {
+			return nil, t.errf(epName, "name is empty")
+		}
+		postcode := normalisePostcode(field(rec, epPostcode))
+		if !postcodeRe.MatchString(postcode) {
+			return nil, t.errf(epPostcode, "%q is not a postcode", field(rec, epPostcode))
+		}
+		var parts []string
+		for i := epAddress; i < epAddress+5; i++ {
+			if v := field(rec, i); v != "" {
+				parts = append(parts, v)
+			}
+		}
+		return []any{t.line, code, name, status, strings.Join(parts, ", "), postcode, field(rec, epPhone)}, nil
+	}
+}
+
+func importEpraccur(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
+	key := keyOr(job, "epraccur")
+	src := newEpraccur(job.File, r, job.Spec)
+	if job.Spec.LA != "" && !onsLACode.MatchString(job.Spec.LA) {
+		return Result{}, &InputError{File: job.File, Field: "--la", Err: fmt.Errorf("%q is not an ONS local authority code (e.g. E08000010)", job.Spec.LA)}
+	}
+	err := stage(ctx, tx, "epraccur_stage", "n integer, code text, name text, status text, address text, postcode text, phone text",
+		[]string{"n", "code", "name", "status", "address", "postcode", "phone"}, src.next)
+	if err != nil {
+		return Result{}, err
+	}
+	loc := at{file: job.File}
+	if err := firstBad(ctx, tx, loc, "Organisation Code", `SELECT n, code || ' already appears on line ' || first
+		FROM (SELECT n, code, min(n) OVER (PARTITION BY code) AS first FROM epraccur_stage) s WHERE n > first ORDER BY n LIMIT 1`); err != nil {
+		return Result{}, err
+	}
+	var notes []string
+	if job.Spec.LA != "" {
+		if notes, err = keepPracticesIn(ctx, tx, job.File, job.Spec.LA); err != nil {
+			return Result{}, err
+		}
+	} else if err := firstBad(ctx, tx, loc, "Postcode", `SELECT n, 'postcode ' || postcode || ' of practice ' || code ||
+		' is not in the loaded postcodes (load Code-Point Open or ONSPD first; --la filters a national file)'
+		FROM epraccur_stage s WHERE NOT EXISTS (SELECT 1 FROM nbhd.postcodes p WHERE p.postcode = s.postcode) ORDER BY n LIMIT 1`); err != nil {
+		return Result{}, err
+	}
+	if err := clearPrevious(ctx, tx, "gp_practices", "gp_practices", key, ds); err != nil {
+		return Result{}, err
+	}
+	if err := firstBad(ctx, tx, loc, "Organisation Code", `SELECT s.n, 'practice ' || s.code || ' is already loaded by dataset ' || d.id ||
+		' (' || d.key || '): drop that dataset first (nbhd datasets drop ' || d.id || ')'
+		FROM epraccur_stage s JOIN nbhd.gp_practices g USING (code) JOIN nbhd.datasets d ON d.id = g.dataset_id ORDER BY s.n LIMIT 1`); err != nil {
+		return Result{}, err
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.gp_practices (code, name, status, address, postcode, phone, geom, dataset_id)
+		SELECT s.code, s.name, s.status, s.address, s.postcode, s.phone, p.geom, $1
+		FROM epraccur_stage s JOIN nbhd.postcodes p USING (postcode)`, ds)
+	if err != nil {
+		return Result{}, fmt.Errorf("write GP practices: %w", err)
+	}
+	res := Result{Rows: int(tag.RowsAffected()), Notes: notes}
+	if src.inactive > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d closed, dormant or proposed practices (--include-closed keeps them)", src.inactive))
+	}
+	if src.otherKind > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d organisations whose prescribing setting is not a GP practice (4)", src.otherKind))
+	}
+	return res, nil
+}
+
+// keepPracticesIn drops staged practices outside the local authority. The
+// file has no LA column, so the practice's postcode decides; a practice
+// whose postcode is not loaded cannot be placed and is left out, named in
+// a note (a national file holds thousands of them, an error would be noise).
+func keepPracticesIn(ctx context.Context, tx pgx.Tx, file, la string) ([]string, error) {
+	var inLA bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM nbhd.postcodes WHERE la_code = $1)", la).Scan(&inLA); err != nil {
+		return nil, fmt.Errorf("check postcodes: %w", err)
+	}
+	if !inLA {
+		return nil, &InputError{File: file, Field: "--la", Err: fmt.Errorf("no loaded postcode lies in %s: load Code-Point Open or ONSPD (which give each postcode's local authority) first", la)}
+	}
+	rows, err := tx.Query(ctx, `DELETE FROM epraccur_stage s WHERE NOT EXISTS
+		(SELECT 1 FROM nbhd.postcodes p WHERE p.postcode = s.postcode AND p.la_code = $1)
+		RETURNING code, EXISTS (SELECT 1 FROM nbhd.postcodes p WHERE p.postcode = s.postcode)`, la)
+	if err != nil {
+		return nil, fmt.Errorf("filter practices by local authority: %w", err)
+	}
+	var outside int
+	var unknown []string
+	for rows.Next() {
+		var code string
+		var known bool
+		if err := rows.Scan(&code, &known); err != nil {
+			return nil, fmt.Errorf("filter practices by local authority: %w", err)
+		}
+		if known {
+			outside++
+		} else {
+			unknown = append(unknown, code)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("filter practices by local authority: %w", err)
+	}
+	var notes []string
+	if outside > 0 {
+		notes = append(notes, fmt.Sprintf("skipped %d practices whose postcode lies outside %s", outside, la))
+	}
+	if len(unknown) > 0 {
+		notes = append(notes, fmt.Sprintf("skipped %d practices whose postcode is not loaded: %s", len(unknown), someOf(unknown)))
+	}
+	return notes, nil
+}

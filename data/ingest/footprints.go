@@ -1,0 +1,146 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func init() {
+	register("neighbourhoods", importer{
+		help: "a council's own neighbourhoods as a CSV of small-area code -> neighbourhood (columns lsoa21cd or code, and neighbourhood; neighbourhood_code optional) with --set ID: geometry is the union of the member small areas; every loaded small area must be in exactly one (--allow-gaps reports the missing instead of failing)",
+		ident: func(j Job) (string, string, error) {
+			if !setIDRe.MatchString(j.Spec.Set) {
+				return "", "", fmt.Errorf("--set must name the neighbourhood set in lower case letters, digits, - or _ (e.g. service-footprints), got %q", j.Spec.Set)
+			}
+			if j.Spec.LA != "" {
+				return "", "", fmt.Errorf("--la does not apply: a neighbourhood list partitions the loaded small areas")
+			}
+			return "neighbourhood_set", j.Spec.Set, nil
+		},
+		run: importFootprints,
+	})
+}
+
+// footprintSource streams membership rows: n, small-area code,
+// neighbourhood code, neighbourhood name.
+type footprintSource struct {
+	t                *table
+	area, name, code int
+}
+
+func newFootprints(file string, r io.Reader, spec Spec) (*footprintSource, error) {
+	dec, err := decodeText(r, spec.Encoding)
+	if err != nil {
+		return nil, &InputError{File: file, Field: "--encoding", Err: err}
+	}
+	t, err := newTable(file, dec)
+	if err != nil {
+		return nil, err
+	}
+	s := &footprintSource{t: t}
+	if s.area, err = t.need("lsoa21cd", "lsoa11cd", "lsoa_code", "small_area_code", "small_area", "area_code", "code"); err != nil {
+		return nil, err
+	}
+	if s.name, err = t.need("neighbourhood", "neighbourhood_name", "footprint", "footprint_name", "name"); err != nil {
+		return nil, err
+	}
+	s.code = t.col("neighbourhood_code", "footprint_code")
+	return s, nil
+}
+
+func (s *footprintSource) next() ([]any, error) {
+	t := s.t
+	rec, err := t.next()
+	if err != nil {
+		return nil, err
+	}
+	area := field(rec, s.area)
+	if !levels["lsoa"].MatchString(area) {
+		return nil, t.errf(s.area, "%q is not an LSOA code", area)
+	}
+	name := field(rec, s.name)
+	if name == "" {
+		return nil, t.errf(s.name, "neighbourhood name is empty")
+	}
+	code, codeCol := name, s.name
+	if s.code >= 0 {
+		code, codeCol = field(rec, s.code), s.code
+	}
+	if !levels["custom"].MatchString(code) {
+		return nil, t.errf(codeCol, "neighbourhood code %q must be 1 to 64 characters, not starting with a space", code)
+	}
+	return []any{t.line, area, code, name}, nil
+}
+
+func importFootprints(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
+	src, err := newFootprints(job.File, r, job.Spec)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := stage(ctx, tx, "footprint_stage", "n integer, area text, code text, name text",
+		[]string{"n", "area", "code", "name"}, src.next); err != nil {
+		return Result{}, err
+	}
+	loc, areaField, nameField := at{file: job.File}, src.t.header[src.area], src.t.header[src.name]
+	// A partition: each small area in one neighbourhood, named on both lines.
+	if err := firstBad(ctx, tx, loc, areaField, `SELECT s.n, 'small area ' || s.area || ' is in ' || s.name || ' here and in ' ||
+		f.name || ' on line ' || f.n || ': each small area belongs to one neighbourhood'
+		FROM (SELECT n, area, name, min(n) OVER (PARTITION BY area) AS first FROM footprint_stage) s
+		JOIN footprint_stage f ON f.n = s.first WHERE s.n > s.first ORDER BY s.n LIMIT 1`); err != nil {
+		return Result{}, err
+	}
+	if err := firstBad(ctx, tx, loc, nameField, `SELECT s.n, 'neighbourhood ' || s.code || ' is named ' || s.name || ' here but ' ||
+		f.name || ' on line ' || f.n
+		FROM (SELECT n, code, name, min(n) OVER (PARTITION BY code) AS first FROM footprint_stage) s
+		JOIN footprint_stage f ON f.n = s.first WHERE s.name <> f.name ORDER BY s.n LIMIT 1`); err != nil {
+		return Result{}, err
+	}
+	if err := firstBad(ctx, tx, loc, areaField, `SELECT n, 'unknown small-area code ' || area || ' (not in the loaded LSOA boundaries)'
+		FROM footprint_stage s WHERE NOT EXISTS (SELECT 1 FROM nbhd.small_areas sa WHERE sa.code = s.area) ORDER BY n LIMIT 1`); err != nil {
+		return Result{}, err
+	}
+	rows, err := tx.Query(ctx, `SELECT code FROM nbhd.small_areas sa
+		WHERE NOT EXISTS (SELECT 1 FROM footprint_stage s WHERE s.area = sa.code) ORDER BY code`)
+	if err != nil {
+		return Result{}, fmt.Errorf("find small areas in no neighbourhood: %w", err)
+	}
+	missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return Result{}, fmt.Errorf("find small areas in no neighbourhood: %w", err)
+	}
+	var notes []string
+	if len(missing) > 0 {
+		msg := fmt.Sprintf("%d loaded small areas are in no neighbourhood: %s", len(missing), someOf(missing))
+		if !job.Spec.AllowGaps {
+			return Result{}, &InputError{File: job.File, Field: areaField, Err: fmt.Errorf("%s (--allow-gaps accepts a set that leaves them out)", msg)}
+		}
+		notes = append(notes, msg)
+	}
+	set := job.Spec.Set
+	title := job.Spec.SetTitle
+	if title == "" {
+		title = set
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_sets (id, title, description, dataset_id) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description, dataset_id = EXCLUDED.dataset_id`,
+		set, title, job.Dataset.Title, ds); err != nil {
+		return Result{}, fmt.Errorf("write neighbourhood set: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM nbhd.neighbourhoods WHERE set_id = $1", set); err != nil {
+		return Result{}, fmt.Errorf("clear neighbourhoods: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhoods (set_id, code, name, geom)
+		SELECT $1, s.code, min(s.name), ST_Multi(ST_CollectionExtract(ST_Union(sa.geom), 3))
+		FROM footprint_stage s JOIN nbhd.small_areas sa ON sa.code = s.area GROUP BY s.code`, set)
+	if err != nil {
+		return Result{}, fmt.Errorf("write neighbourhoods: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_members (set_id, small_area_code, neighbourhood_code, method)
+		SELECT $1, area, code, 'list' FROM footprint_stage`, set); err != nil {
+		return Result{}, fmt.Errorf("write neighbourhood members: %w", err)
+	}
+	return Result{Rows: int(tag.RowsAffected()), Notes: notes}, nil
+}
