@@ -9,15 +9,18 @@ DB_URL := $(or $(NBHD_DATABASE_URL),$(shell scripts/pg.sh url))
 NBHD_ADDR ?= :8080
 export NBHD_ADDR
 
-.PHONY: run build db db-stop migrate load-sample test test-deps lint fmt bench clean
+.PHONY: run build viewer db db-stop migrate load-sample test test-deps lint fmt bench clean
 
-run: db build ## provision, migrate, load the sample if empty, serve on :8080
+run: db viewer build ## provision, migrate, load the sample if empty, serve on :8080
 	NBHD_DATABASE_URL='$(DB_URL)' bin/nbhd migrate
 	NBHD_DATABASE_URL='$(DB_URL)' bin/nbhd load-sample --if-empty
 	NBHD_DATABASE_URL='$(DB_URL)' exec bin/nbhd serve
 
-build: ## build bin/nbhd
+build: ## build bin/nbhd (with the map viewer if `make viewer` has run)
 	$(GO) build -o bin/nbhd ./cmd/nbhd
+
+viewer: ## install the map viewer's pinned MapLibre GL JS (npm) for embedding
+	@scripts/viewer.sh
 
 db: ## start the private PostGIS cluster (installs PostGIS when root)
 	@scripts/pg.sh start
@@ -31,7 +34,7 @@ migrate: db build
 load-sample: migrate ## (re)load the bundled sample
 	NBHD_DATABASE_URL='$(DB_URL)' bin/nbhd load-sample
 
-test: db test-deps ## run every test with the race detector
+test: db test-deps viewer ## run every test with the race detector
 	NBHD_TEST_DATABASE_URL='$(DB_URL)' $(GO) test -race -timeout 30m ./...
 
 test-deps:

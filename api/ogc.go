@@ -154,6 +154,8 @@ func (s *Server) landing(c *gin.Context) error {
 		{Href: base + "/api?f=html", Rel: "service-doc", Type: "text/html", Title: "The API documentation"},
 		{Href: base + "/conformance", Rel: "conformance", Type: "application/json", Title: "Conformance classes implemented"},
 		{Href: base + "/collections", Rel: "data", Type: "application/json", Title: "The public collections"},
+		{Href: base + "/map/", Rel: "related", Type: "text/html", Title: "Map viewer"},
+		{Href: base + "/neighbourhoods", Rel: "related", Type: "application/json", Title: "Neighbourhood profiles"},
 	}
 	doc := &landingDoc{
 		Title:       "nbhd: neighbourhood insight",

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -29,6 +30,11 @@ type Config struct {
 	// AuthFailuresPerMinute is how many failed key checks a client may make
 	// per minute; 0 means 10.
 	AuthFailuresPerMinute int
+	// BasemapStyle is an optional MapLibre style URL the viewer draws under
+	// nbhd's layers; empty means no basemap (works offline).
+	BasemapStyle string
+	// ViewerFS replaces the embedded viewer files (tests).
+	ViewerFS fs.FS
 }
 
 // Server is the HTTP API over a store.
@@ -100,6 +106,11 @@ func (s *Server) routes(e *gin.Engine) {
 	get("/neighbourhoods/:set/:code", s.profile)
 	get("/insights/asset-gaps", s.assetGaps)
 	get("/outreach", s.outreach) // staff only
+	get("/search", s.search)
+
+	// The map viewer.
+	e.GET("/map", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/map/") })
+	get("/map/*file", s.mapFile)
 
 	e.NoRoute(handle(func(c *gin.Context) error { return notFound("no such resource: %s", c.Request.URL.Path) }))
 	e.NoMethod(handle(func(c *gin.Context) error {

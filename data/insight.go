@@ -110,7 +110,8 @@ func (s *Store) Headlines(ctx context.Context, set string) ([]Row, error) {
 		just_coping::float8, just_coping_per_1000::float8, just_coping_suppressed, demand_source,
 		deprived_10pct_share::float8, deprived_20pct_share::float8, worst_domain,
 		assets, assets_per_1000::float8, gp_practices, gp_patients, schools,
-		access_asset_pct::float8, access_gp_pct::float8, access_school_pct::float8
+		access_asset_pct::float8, access_gp_pct::float8, access_school_pct::float8,
+		label_lon::float8, label_lat::float8
 		FROM api.neighbourhoods WHERE set_id = $1 ORDER BY code`, set)
 	if err != nil {
 		return nil, fmt.Errorf("read headlines: %w", err)

@@ -188,6 +188,8 @@ func neighbourhoodLayer(setID, title, description string, dataset int64) Layer {
 			{Name: "access_asset_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a community asset", Queryable: true},
 			{Name: "access_gp_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a GP practice", Queryable: true},
 			{Name: "access_school_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a school", Queryable: true},
+			{Name: "label_lon", Type: Number, Description: "Longitude of a point inside the neighbourhood, for its label"},
+			{Name: "label_lat", Type: Number, Description: "Latitude of a point inside the neighbourhood, for its label"},
 		},
 	}
 }

@@ -46,6 +46,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cors := fs.String("cors-origins", "*", "origins allowed to read the API from a browser: * or a comma-separated list")
 	maxAge := fs.Duration("cache-max-age", time.Minute, "Cache-Control max-age of public responses")
 	proxies := fs.String("trusted-proxies", "", "proxies whose X-Forwarded-For names the client (comma-separated IPs or CIDRs; default none)")
+	basemap := fs.String("basemap-style", "", "MapLibre style URL drawn under the map's layers (default: none, works offline)")
 	authFailures := fs.Int("auth-failures-per-minute", 10, "failed staff-key checks a client may make per minute before 429s")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -69,7 +70,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv := &http.Server{
 		Addr: *addr,
 		Handler: api.New(api.Config{BaseURL: *baseURL, Version: version, CORSOrigins: splitList(*cors), CacheMaxAge: *maxAge,
-			TrustedProxies: splitList(*proxies), AuthFailuresPerMinute: *authFailures}, store, log),
+			TrustedProxies: splitList(*proxies), AuthFailuresPerMinute: *authFailures, BasemapStyle: *basemap}, store, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      2 * time.Minute,
@@ -106,7 +107,7 @@ func printURLs(w io.Writer, addr string) {
 	}
 	base := "http://" + net.JoinHostPort(host, port)
 	fmt.Fprintf(w, "nbhd is serving on %s\n", base)
-	for _, p := range []string{"/", "/collections", "/api", "/readyz", "/metrics"} {
+	for _, p := range []string{"/map/", "/", "/collections", "/api", "/readyz", "/metrics"} {
 		fmt.Fprintf(w, "  %s%s\n", base, p)
 	}
 }

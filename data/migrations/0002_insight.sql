@@ -356,6 +356,10 @@ LEFT JOIN nbhd.small_area_stats st ON st.code = sa.code
 LEFT JOIN nbhd.demand ch ON ch.small_area_code = sa.code AND ch.kind = 'estimated' AND ch.segment = 'chaotic'
 LEFT JOIN nbhd.demand jc ON jc.small_area_code = sa.code AND jc.kind = 'estimated' AND jc.segment = 'just_coping';
 
+-- Where a neighbourhood's name goes on a map: a point inside it.
+ALTER TABLE nbhd.neighbourhoods ADD COLUMN label_point geometry(Point, 4326)
+  GENERATED ALWAYS AS (ST_PointOnSurface(geom)) STORED;
+
 DROP VIEW api.neighbourhoods;
 CREATE VIEW api.neighbourhoods AS
 SELECT n.set_id, n.code, n.name,
@@ -373,6 +377,7 @@ SELECT n.set_id, n.code, n.name,
        round(100.0 * st.postcodes_near_asset / nullif(st.postcodes, 0), 2) AS access_asset_pct,
        round(100.0 * st.postcodes_near_gp / nullif(st.postcodes, 0), 2) AS access_gp_pct,
        round(100.0 * st.postcodes_near_school / nullif(st.postcodes, 0), 2) AS access_school_pct,
+       round(ST_X(n.label_point)::numeric, 6) AS label_lon, round(ST_Y(n.label_point)::numeric, 6) AS label_lat,
        n.geom, n.geom_bng, n.geom_3857
 FROM nbhd.neighbourhoods n
 LEFT JOIN api.neighbourhood_stats st ON st.set_id = n.set_id AND st.code = n.code
