@@ -70,6 +70,35 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 		"/readyz": obj{"get": obj{"operationId": "getReadiness", "summary": "The database answers and migrations are current",
 			"responses": obj{"200": obj{"description": "Ready"}, "503": ref("responses", "ServerError")}}},
 	}
+	q := func(name, desc string, required bool, schema obj) obj {
+		return obj{"name": name, "in": "query", "required": required, "style": "form", "explode": false, "description": desc, "schema": schema}
+	}
+	str := obj{"type": "string"}
+	fJSONCSV := q("f", "Representation", false, obj{"type": "string", "enum": []string{"json", "csv"}, "default": "json"})
+	tableJSON := content(obj{"type": "object"}, "application/json", "text/csv")
+	paths["/neighbourhoods"] = operation("getNeighbourhoodSets", "The neighbourhood sets", nil,
+		okResponse("The sets, with their neighbourhood counts", content(obj{"type": "object"}, "application/json")))
+	paths["/neighbourhoods/{set}"] = operation("getNeighbourhoods", "Every neighbourhood of a set with headline indicators",
+		[]obj{{"name": "set", "in": "path", "required": true, "schema": str}, fJSONCSV}, okResponse("Headline indicators", tableJSON))
+	paths["/neighbourhoods/{set}/{code}"] = operation("getProfile", "A neighbourhood's profile against the borough",
+		[]obj{{"name": "set", "in": "path", "required": true, "schema": str}, {"name": "code", "in": "path", "required": true, "schema": str}, fJSONCSV},
+		okResponse("Every indicator with the borough value, difference, index and rank", tableJSON))
+	paths["/insights/asset-gaps"] = operation("getAssetGaps", "Neighbourhoods and small areas ranked by demand per community asset and access shortfall",
+		[]obj{q("set", "Neighbourhood set, e.g. ward", true, str), fJSONCSV}, okResponse("Rankings with their components", tableJSON))
+	paths["/search"] = operation("search", "Find neighbourhoods, small areas and postcodes",
+		[]obj{q("q", "A name, small-area code or postcode (prefix)", true, obj{"type": "string", "minLength": 1, "maxLength": 100})},
+		okResponse("Up to 10 places with a point and a bounding box", content(obj{"type": "array", "items": obj{"type": "object"}}, "application/json")))
+	outreach := operation("getOutreach", "Staff only: a neighbourhood's small areas ranked by outreach priority",
+		[]obj{q("set", "Neighbourhood set", true, str), q("neighbourhood", "Neighbourhood code", true, str), fJSONCSV},
+		okResponse("Ranked small areas with the score's components and what is nearby", tableJSON))
+	get := outreach["get"].(obj)
+	get["security"] = []obj{{"staffKey": []string{}}}
+	resp := get["responses"].(obj)
+	resp["401"] = ref("responses", "Unauthorized")
+	resp["403"] = ref("responses", "Forbidden")
+	resp["429"] = ref("responses", "TooManyRequests")
+	paths["/outreach"] = outreach
+
 	itemsParams := []obj{param("f-items"), param("bbox"), param("bbox-crs"), param("crs"), param("limit"), param("offset"), param("properties"), param("sortby")}
 	for _, l := range cat.Layers {
 		base := "/collections/" + l.ID
@@ -139,6 +168,12 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 				"NotFound":         okResponse("No such collection or feature", content(ref("schemas", "exception"), "application/json")),
 				"NotAcceptable":    okResponse("The requested representation is not available", content(ref("schemas", "exception"), "application/json")),
 				"ServerError":      okResponse("An internal error; the body names the request id to quote", content(ref("schemas", "exception"), "application/json")),
+				"Unauthorized":     okResponse("No staff key, or an invalid or revoked one", content(ref("schemas", "exception"), "application/json")),
+				"Forbidden":        okResponse("The key is scoped to other neighbourhoods", content(ref("schemas", "exception"), "application/json")),
+				"TooManyRequests":  okResponse("Too many failed key checks from this client; see Retry-After", content(ref("schemas", "exception"), "application/json")),
+			},
+			"securitySchemes": obj{
+				"staffKey": obj{"type": "http", "scheme": "bearer", "description": "A staff key from `nbhd keys create`"},
 			},
 			"schemas": obj{
 				"exception": obj{"type": "object", "required": []string{"code"}, "properties": obj{
