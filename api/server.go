@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"nbhd/data"
+	"nbhd/tiles"
 )
 
 // Config configures the HTTP API.
@@ -16,6 +17,9 @@ type Config struct {
 	BaseURL string
 	// Version is reported on the landing page.
 	Version string
+	// TileCacheBytes bounds the vector tile cache; 0 means
+	// DefaultTileCacheBytes and a negative value disables it (api/tiles.go).
+	TileCacheBytes int64
 }
 
 // Server is the HTTP API over a store.
@@ -25,12 +29,15 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	engine  *gin.Engine
+	tiles   *tiles.Cache
 }
 
 // New builds the server and its routes.
 func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: cfg, store: store, log: log, metrics: newMetrics(store)}
+	s.tiles = newTileCache(cfg)
+	s.metrics.reg.MustRegister(tileCacheCollector{s.tiles})
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
@@ -50,6 +57,11 @@ func (s *Server) routes(e *gin.Engine) {
 	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
 
 	e.GET("/collections/:collection/items", handle(s.items))
+
+	// Vector tiles and their TileJSON (api/tiles.go); :layer is a layer id
+	// or "all", with ".json" for TileJSON.
+	e.GET("/tiles/:layer", handle(s.tileJSON))
+	e.GET("/tiles/:layer/:z/:x/:y", handle(s.tile))
 
 	e.NoRoute(handle(func(c *gin.Context) error { return notFound("no such resource: %s", c.Request.URL.Path) }))
 	e.NoMethod(handle(func(c *gin.Context) error {

@@ -42,6 +42,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	shutdown := fs.Duration("shutdown-timeout", 20*time.Second, "how long to let requests finish on SIGTERM")
+	tileCacheMB := fs.Int("tile-cache-mb", api.DefaultTileCacheBytes>>20, "vector tile cache size in MiB (0 disables it: every tile is a query)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -57,13 +58,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := store.Ready(ctx); err != nil {
 		return err
 	}
+	cacheBytes := int64(*tileCacheMB) << 20
+	if *tileCacheMB <= 0 {
+		cacheBytes = -1
+	}
+	handler := api.New(api.Config{BaseURL: *baseURL, Version: version, TileCacheBytes: cacheBytes}, store, log)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	go store.WatchVersion(watchCtx, log, func(v int64) { log.Info("data changed", "version", v) })
+	go store.WatchVersion(watchCtx, log, func(v int64) {
+		log.Info("data changed", "version", v)
+		handler.DataChanged(v)
+	})
 
 	srv := &http.Server{
 		Addr:              *addr,
-		Handler:           api.New(api.Config{BaseURL: *baseURL, Version: version}, store, log),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      2 * time.Minute,
