@@ -34,6 +34,7 @@ func commands() []command {
 		{"import", "import a data file: nbhd import KIND FILE [flags]", cmdImport},
 		{"load-sample", "load the bundled sample borough (or --dir with the same layout)", cmdLoadSample},
 		{"datasets", "list loaded datasets with provenance and row counts", cmdDatasets},
+		{"export", "export tiles: nbhd export pmtiles [--layer all] [--minzoom 0] [--maxzoom 14] OUT.pmtiles", cmdExport},
 	}
 }
 
