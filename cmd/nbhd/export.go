@@ -70,7 +70,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	tj := tiles.NewTileJSON(src, "")
 	tj.Tiles = nil
 	out := pos[0]
-	n, err := exportArchive(ctx, store, layers, src, tj, out, *workers, stderr)
+	n, err := exportArchive(ctx, store, layers, src, tj, out, *workers, stderr, cat.Version)
 	if err != nil {
 		return err
 	}
@@ -81,8 +81,10 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // exportArchive renders every tile at tj's zooms that covers the data's
 // extent, with a few workers, into a PMTiles archive at path. Tiles are
 // compressed with tiles.Gzip, as the server compresses them, so an archived
-// tile and a served one are the same bytes.
-func exportArchive(ctx context.Context, store *data.Store, layers []*data.Layer, src tiles.Source, tj tiles.TileJSON, path string, workers int, stderr io.Writer) (int, error) {
+// tile and a served one are the same bytes. An import during the export
+// would mix two versions of the data in one archive, so then nothing is
+// written.
+func exportArchive(ctx context.Context, store *data.Store, layers []*data.Layer, src tiles.Source, tj tiles.TileJSON, path string, workers int, stderr io.Writer, version int64) (int, error) {
 	a, err := tiles.CreateArchive(path)
 	if err != nil {
 		return 0, err
@@ -132,6 +134,13 @@ func exportArchive(ctx context.Context, store *data.Store, layers []*data.Layer,
 	bar.finish()
 	if err != nil {
 		return 0, err
+	}
+	now, err := store.RefreshVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if now != version {
+		return 0, fmt.Errorf("the data changed during the export (version %d, now %d); run it again", version, now)
 	}
 	if err := a.Finish(tj); err != nil {
 		return 0, err
