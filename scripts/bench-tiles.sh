@@ -17,13 +17,18 @@ duration=${DURATION:-10s}
 conns=${CONNS:-64}
 layers=${LAYERS:-small-areas all}
 zooms=${ZOOMS:-8 12 14}
-port=${BENCH_PORT:-18080}
-base=http://127.0.0.1:$port
+base=
 work=$(mktemp -d)
 server=
 declare -A rss
 
 cleanup() {
+	local status=$?
+	if [ "$status" -ne 0 ] && [ -s "$work/server.err" ]; then
+		echo "bench-tiles: failed ($status); the server said:" >&2
+		tail -n 20 "$work/server.err" >&2
+		[ -n "$server" ] && ! kill -0 "$server" 2>/dev/null && echo "bench-tiles: the server is gone" >&2
+	fi
 	if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
 	rm -rf "$work"
 }
@@ -37,13 +42,18 @@ go build -o bin/nbhd ./cmd/nbhd
 NBHD_DATABASE_URL=$db bin/nbhd migrate >/dev/null
 NBHD_DATABASE_URL=$db bin/nbhd load-sample --if-empty >/dev/null
 
-# start_server CACHE_MB: a server on CPU 1 with the given tile cache.
+# start_server CACHE_MB: a server on CPU 1 with the given tile cache, on a
+# free port (it prints its URL).
 start_server() {
 	[ -n "$server" ] && { kill "$server"; wait "$server" 2>/dev/null || true; }
-	NBHD_DATABASE_URL=$db taskset -c 1 bin/nbhd serve --addr "127.0.0.1:$port" \
+	NBHD_DATABASE_URL=$db taskset -c 1 bin/nbhd serve --addr 127.0.0.1:0 \
 		--tile-cache-mb "$1" --log-level warn >"$work/server.out" 2>"$work/server.err" &
 	server=$!
-	for _ in $(seq 100); do curl -fs "$base/readyz" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	for _ in $(seq 100); do
+		base=$(sed -nE 's/^nbhd is serving on (http:[^ ]+)$/\1/p' "$work/server.out")
+		[ -n "$base" ] && curl -fs "$base/readyz" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
 	cat "$work/server.err" >&2
 	echo "bench-tiles: server did not start" >&2
 	exit 1

@@ -109,7 +109,7 @@ func printURLs(w io.Writer, addr string) {
 	}
 	base := "http://" + net.JoinHostPort(host, port)
 	fmt.Fprintf(w, "nbhd is serving on %s\n", base)
-	for _, p := range []string{"/collections/small-areas/items", "/readyz", "/metrics"} {
+	for _, p := range []string{"/collections/small-areas/items", "/tiles/all.json", "/readyz", "/metrics"} {
 		fmt.Fprintf(w, "  %s%s\n", base, p)
 	}
 }
