@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -293,5 +294,37 @@ func BenchmarkTile(b *testing.B) {
 				b.SetBytes(int64(len(mvt)))
 			}
 		})
+	}
+}
+
+// TestTileQueriesRunAsThePublicRoleWithBoundValues points a layer at a
+// private table (the tile query must be refused) and gives a layer hostile
+// names (they must be values, not SQL).
+func TestTileQueriesRunAsThePublicRoleWithBoundValues(t *testing.T) {
+	s := open(t, dbtest.New(t, true))
+	cat := catalogue(t, s)
+	sa, _ := cat.Layer("small-areas")
+	private := *sa
+	private.View = pgx.Identifier{"nbhd", "small_areas"}
+	private.Fields = []data.Field{{Name: "name", Type: data.String}}
+	_, err := s.Tile(context.Background(), []*data.Layer{&private}, hindley)
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("tile from a private table: %v, want permission denied", err)
+	}
+	ward, _ := cat.Layer("neighbourhoods-ward")
+	hostile := *ward
+	hostile.ID = "x', 4096, 'geom') FROM pg_roles --"
+	hostile.SetID = "ward' OR '1'='1"
+	b, err := s.Tile(context.Background(), []*data.Layer{&hostile}, hindley)
+	if err != nil || len(b) != 0 {
+		t.Errorf("hostile set id: %d bytes, %v; want an empty tile (no such set)", len(b), err)
+	}
+	hostile.SetID = "ward"
+	b, err = s.Tile(context.Background(), []*data.Layer{&hostile}, hindley)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls := decode(t, b); len(ls) != 1 || ls[0].Name != hostile.ID || len(ls[0].Features) == 0 {
+		t.Errorf("hostile layer name: %v", ls)
 	}
 }

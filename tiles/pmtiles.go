@@ -14,7 +14,6 @@ import (
 	"slices"
 
 	"github.com/paulmach/orb/maptile"
-	"github.com/protomaps/go-pmtiles/pmtiles"
 )
 
 // Archive writes a PMTiles v3 archive of gzip-compressed MVT tiles for
@@ -23,6 +22,11 @@ import (
 // Finish writes header, directories and metadata, then the tile data in
 // tile-id order (a "clustered" archive). The output appears only when
 // Finish succeeds.
+//
+// The format (header, varint directories, Hilbert tile ids) is small enough
+// to write here: the go-pmtiles package would add the cloud storage SDKs it
+// also serves from, more than doubling nbhd's binary. The tests read every
+// archive back with go-pmtiles, the reference implementation.
 type Archive struct {
 	path  string
 	spool *os.File
@@ -59,7 +63,7 @@ func (a *Archive) Add(t maptile.Tile, gz []byte) error {
 	_, _ = h.Write(gz)
 	var sum [16]byte
 	h.Sum(sum[:0])
-	id := pmtiles.ZxyToID(uint8(t.Z), t.X, t.Y)
+	id := TileID(t)
 	if s, ok := a.seen[sum]; ok {
 		a.tiles = append(a.tiles, spooled{id: id, offset: s.offset, length: s.length})
 		return nil
@@ -96,7 +100,7 @@ func (a *Archive) Finish(tj TileJSON) (err error) {
 	outOffset := map[uint64]uint64{} // spool offset → data offset
 	var order []spooled              // unique contents in output order
 	var dataLen uint64
-	var entries []pmtiles.EntryV3
+	var entries []entry
 	for _, t := range a.tiles {
 		off, ok := outOffset[t.offset]
 		if !ok {
@@ -107,35 +111,32 @@ func (a *Archive) Finish(tj TileJSON) (err error) {
 		}
 		if n := len(entries); n > 0 {
 			last := &entries[n-1]
-			if last.Offset == off && last.TileID+uint64(last.RunLength) == t.id {
-				last.RunLength++
+			if last.offset == off && last.tileID+uint64(last.runLength) == t.id {
+				last.runLength++
 				continue
 			}
 		}
-		entries = append(entries, pmtiles.EntryV3{TileID: t.id, Offset: off, Length: t.length, RunLength: 1})
+		entries = append(entries, entry{tileID: t.id, offset: off, length: t.length, runLength: 1})
 	}
-	root, leaves, _ := pmtiles.BuildDirectories(entries, 16384-pmtiles.HeaderV3LenBytes, pmtiles.Gzip)
+	root, leaves := directories(entries)
 	meta, err := metadata(tj)
 	if err != nil {
 		return err
 	}
-	h := pmtiles.HeaderV3{
-		SpecVersion: 3, Clustered: true,
-		InternalCompression: pmtiles.Gzip, TileCompression: pmtiles.Gzip, TileType: pmtiles.Mvt,
-		MinZoom: uint8(tj.MinZoom), MaxZoom: uint8(tj.MaxZoom),
-		MinLonE7: e7(tj.Bounds[0]), MinLatE7: e7(tj.Bounds[1]), MaxLonE7: e7(tj.Bounds[2]), MaxLatE7: e7(tj.Bounds[3]),
-		CenterLonE7: e7(tj.Centre[0]), CenterLatE7: e7(tj.Centre[1]), CenterZoom: uint8(tj.Centre[2]),
-		AddressedTilesCount: uint64(len(a.tiles)), TileEntriesCount: uint64(len(entries)),
-		TileContentsCount: uint64(len(order)),
+	h := header{
+		minZoom: uint8(tj.MinZoom), maxZoom: uint8(tj.MaxZoom),
+		bounds: [4]int32{e7(tj.Bounds[0]), e7(tj.Bounds[1]), e7(tj.Bounds[2]), e7(tj.Bounds[3])},
+		centre: [2]int32{e7(tj.Centre[0]), e7(tj.Centre[1])}, centreZoom: uint8(tj.Centre[2]),
+		addressed: uint64(len(a.tiles)), entries: uint64(len(entries)), contents: uint64(len(order)),
 	}
-	h.RootOffset = pmtiles.HeaderV3LenBytes
-	h.RootLength = uint64(len(root))
-	h.MetadataOffset = h.RootOffset + h.RootLength
-	h.MetadataLength = uint64(len(meta))
-	h.LeafDirectoryOffset = h.MetadataOffset + h.MetadataLength
-	h.LeafDirectoryLength = uint64(len(leaves))
-	h.TileDataOffset = h.LeafDirectoryOffset + h.LeafDirectoryLength
-	h.TileDataLength = dataLen
+	h.rootOffset = headerLen
+	h.rootLength = uint64(len(root))
+	h.metaOffset = h.rootOffset + h.rootLength
+	h.metaLength = uint64(len(meta))
+	h.leafOffset = h.metaOffset + h.metaLength
+	h.leafLength = uint64(len(leaves))
+	h.dataOffset = h.leafOffset + h.leafLength
+	h.dataLength = dataLen
 
 	tmp := a.path + ".partial"
 	out, err := os.Create(tmp)
@@ -149,7 +150,7 @@ func (a *Archive) Finish(tj TileJSON) (err error) {
 		}
 	}()
 	w := bufio.NewWriterSize(out, 1<<20)
-	for _, b := range [][]byte{pmtiles.SerializeHeader(h), root, meta, leaves} {
+	for _, b := range [][]byte{h.bytes(), root, meta, leaves} {
 		if _, err := w.Write(b); err != nil {
 			return fmt.Errorf("write archive: %w", err)
 		}
@@ -190,20 +191,11 @@ func metadata(tj TileJSON) ([]byte, error) {
 			m[k] = v
 		}
 	}
-	// Round-trip so the library sees plain JSON values.
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("archive metadata: %w", err)
 	}
-	var plain map[string]any
-	if err := json.Unmarshal(b, &plain); err != nil {
-		return nil, fmt.Errorf("archive metadata: %w", err)
-	}
-	out, err := pmtiles.SerializeMetadata(plain, pmtiles.Gzip)
-	if err != nil {
-		return nil, fmt.Errorf("archive metadata: %w", err)
-	}
-	return out, nil
+	return Gzip(b), nil
 }
 
 func e7(deg float64) int32 { return int32(math.Round(deg * 1e7)) }

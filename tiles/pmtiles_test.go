@@ -111,3 +111,67 @@ func TestArchiveWithNoTilesIsAnError(t *testing.T) {
 		t.Errorf("an archive was written: %v", err)
 	}
 }
+
+// TestTileIDsFollowTheReference compares tile ids with go-pmtiles for every
+// tile up to z7 and a spread of deeper ones.
+func TestTileIDsFollowTheReference(t *testing.T) {
+	check := func(tl maptile.Tile) {
+		if got, want := tiles.TileID(tl), pmtiles.ZxyToID(uint8(tl.Z), tl.X, tl.Y); got != want {
+			t.Fatalf("TileID(%v) = %d, want %d", tl, got, want)
+		}
+	}
+	for z := maptile.Zoom(0); z <= 7; z++ {
+		for x := uint32(0); x < 1<<z; x++ {
+			for y := uint32(0); y < 1<<z; y++ {
+				check(maptile.New(x, y, z))
+			}
+		}
+	}
+	for z := maptile.Zoom(8); z <= tiles.MaxZoom; z++ {
+		n := uint32(1) << z
+		for i := range uint32(997) {
+			check(maptile.New(i*2654435761%n, (i*40503+7)%n, z))
+		}
+		check(maptile.New(n-1, n-1, z))
+	}
+}
+
+// TestArchiveWithLeafDirectories writes more entries than a root directory
+// holds, so the archive needs leaf directories, and reads it back.
+func TestArchiveWithLeafDirectories(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.pmtiles")
+	a, err := tiles.CreateArchive(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[maptile.Tile][]byte{}
+	for x := uint32(0); x < 200; x++ {
+		for y := uint32(0); y < 150; y++ {
+			tl := maptile.New(8000+x, 5200+y, 14)
+			// Every third tile repeats its neighbour's bytes.
+			b := tiles.Gzip([]byte{byte(x), byte(y), byte(x / 3)})
+			if y%3 == 0 {
+				b = tiles.Gzip([]byte("sea"))
+			}
+			want[tl] = b
+			if err := a.Add(tl, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := a.Finish(tiles.TileJSON{MinZoom: 14, MaxZoom: 14, Centre: [3]float64{0, 0, 14}}); err != nil {
+		t.Fatal(err)
+	}
+	h, _, got := readArchive(t, path)
+	if h.LeafDirectoryLength == 0 || h.RootLength > 16384-pmtiles.HeaderV3LenBytes {
+		t.Errorf("no leaf directories or an oversized root: %+v", h)
+	}
+	if len(got) != len(want) || h.AddressedTilesCount != uint64(len(want)) {
+		t.Fatalf("%d tiles read back (%d addressed), want %d", len(got), h.AddressedTilesCount, len(want))
+	}
+	for tl, b := range want {
+		if !bytes.Equal(got[tl], b) {
+			t.Fatalf("tile %v differs", tl)
+		}
+	}
+}
