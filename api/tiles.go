@@ -15,8 +15,7 @@ import (
 // Tile serving: /tiles/{layer}/{z}/{x}/{y}.mvt and /tiles/{layer}.json for
 // every public layer and for "all", the composite of every layer.
 const (
-	allLayers = "all"
-	mvtType   = "application/vnd.mapbox-vector-tile"
+	mvtType = "application/vnd.mapbox-vector-tile"
 	// DefaultTileCacheBytes is the tile cache's size when Config leaves it 0.
 	DefaultTileCacheBytes = 64 << 20
 	// tileCacheControl lets browsers and CDNs reuse a tile for a minute,
@@ -45,16 +44,13 @@ func (s *Server) DataChanged(version int64) {
 	s.log.Debug("tile cache purged", "data_version", version)
 }
 
-// tileLayers resolves a tile set name: one layer's id, or "all".
-func tileLayers(cat *data.Catalogue, name string) ([]*data.Layer, string, string, error) {
-	if name == allLayers {
-		return cat.Layers, "nbhd: all public layers", "Every public nbhd layer, each as its own vector tile layer.", nil
-	}
-	l, ok := cat.Layer(name)
+// tileSet resolves a tile set name: one layer's id, or "all".
+func tileSet(cat *data.Catalogue, name string) ([]*data.Layer, tiles.Source, error) {
+	layers, src, ok := cat.TileSet(name)
 	if !ok {
-		return nil, "", "", notFound("no tile layer %q; /tiles/all.json lists them", name)
+		return nil, src, notFound("no tile layer %q; /tiles/all.json lists them", name)
 	}
-	return []*data.Layer{l}, l.Title, l.Description, nil
+	return layers, src, nil
 }
 
 // tile serves one vector tile from the cache, rendering it on a miss: 200
@@ -67,7 +63,7 @@ func (s *Server) tile(c *gin.Context) error {
 		return err
 	}
 	name := c.Param("layer")
-	layers, _, _, err := tileLayers(cat, name)
+	layers, _, err := tileSet(cat, name)
 	if err != nil {
 		return err
 	}
@@ -167,11 +163,11 @@ func (s *Server) tileJSON(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	layers, title, desc, err := tileLayers(cat, name)
+	_, src, err := tileSet(cat, name)
 	if err != nil {
 		return err
 	}
-	tj := tiles.NewTileJSON(cat.TileSource(title, desc, layers), s.absoluteURL(c, "/tiles/"+name+"/{z}/{x}/{y}.mvt"))
+	tj := tiles.NewTileJSON(src, s.absoluteURL(c, "/tiles/"+name+"/{z}/{x}/{y}.mvt"))
 	c.Header("Cache-Control", tileCacheControl)
 	c.Header("Vary", "X-Forwarded-Proto")
 	c.JSON(http.StatusOK, tj)

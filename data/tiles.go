@@ -180,10 +180,27 @@ func (l *Layer) VectorLayer() tiles.VectorLayer {
 	return tiles.VectorLayer{ID: l.ID, Description: l.Description, MinZoom: 0, MaxZoom: tiles.DetailZoom, Fields: fields}
 }
 
-// TileSource describes a tile set of the given layers at the catalogue's
-// data version: their vector layers, the extent of their data and the
-// attribution of the datasets behind them.
-func (c *Catalogue) TileSource(name, description string, layers []*Layer) tiles.Source {
+// AllLayers names the composite tile set: every public layer, each its own
+// MVT layer.
+const AllLayers = "all"
+
+// TileSet resolves a tile set name, a layer id or AllLayers, to its layers
+// and their description at the catalogue's data version: vector layers,
+// the extent of their data and the attribution of the datasets behind them.
+func (c *Catalogue) TileSet(name string) ([]*Layer, tiles.Source, bool) {
+	if name == AllLayers {
+		return c.Layers, c.tileSource("nbhd: all public layers", "Every public nbhd layer, each as its own vector tile layer.", c.Layers), true
+	}
+	l, ok := c.Layer(name)
+	if !ok {
+		return nil, tiles.Source{}, false
+	}
+	return []*Layer{l}, c.tileSource(l.Title, l.Description, []*Layer{l}), true
+}
+
+func (c *Catalogue) tileSource(name, description string, layers []*Layer) tiles.Source {
+	// The data version is the minor version: TileJSON asks for a new minor
+	// version whenever tiles change.
 	src := tiles.Source{Name: name, Description: description, Version: "1." + strconv.FormatInt(c.Version, 10) + ".0"}
 	for _, l := range layers {
 		src.Layers = append(src.Layers, l.VectorLayer())

@@ -217,7 +217,7 @@ func TestTilesAreReproducibleAndEmptyWhereThereIsNoData(t *testing.T) {
 func TestNoTileOfTheBoroughIsTooBig(t *testing.T) {
 	s := open(t, dbtest.New(t, true))
 	cat := catalogue(t, s)
-	src := cat.TileSource("all", "", cat.Layers)
+	_, src, _ := cat.TileSet(data.AllLayers)
 	const limit = 500 << 10
 	biggest, n := 0, 0
 	for z := maptile.Zoom(0); z <= 12; z++ {

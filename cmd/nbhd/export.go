@@ -25,7 +25,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fs := flags("export pmtiles", stderr)
 	url := databaseFlag(fs)
-	layer := fs.String("layer", "all", "layer id, or all for every public layer (one MVT layer each)")
+	layer := fs.String("layer", data.AllLayers, "layer id, or all for every public layer (one MVT layer each)")
 	minZoom := fs.Int("minzoom", 0, "first zoom level")
 	maxZoom := fs.Int("maxzoom", tiles.DetailZoom, "last zoom level")
 	workers := fs.Int("workers", 4, "tiles rendered at once")
@@ -52,15 +52,10 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	layers, name, desc := cat.Layers, "nbhd: all public layers", "Every public nbhd layer, each as its own vector tile layer."
-	if *layer != "all" {
-		l, ok := cat.Layer(*layer)
-		if !ok {
-			return usageError{fmt.Sprintf("no layer %q", *layer)}
-		}
-		layers, name, desc = []*data.Layer{l}, l.Title, l.Description
+	layers, src, ok := cat.TileSet(*layer)
+	if !ok {
+		return usageError{fmt.Sprintf("no layer %q: use all or a layer id (e.g. small-areas)", *layer)}
 	}
-	src := cat.TileSource(name, desc, layers)
 	if !src.HasData {
 		return errors.New("the layers have no data: nothing to export")
 	}
