@@ -9,7 +9,7 @@ DB_URL := $(or $(NBHD_DATABASE_URL),$(shell scripts/pg.sh url))
 NBHD_ADDR ?= :8080
 export NBHD_ADDR
 
-.PHONY: run build viewer db db-stop migrate load-sample test test-deps lint fmt bench clean
+.PHONY: run build viewer db db-stop migrate load-sample test test-deps lint fmt bench clean bench-tiles
 
 run: db viewer build ## provision, migrate, load the sample if empty, serve on :8080
 	NBHD_DATABASE_URL='$(DB_URL)' bin/nbhd migrate
@@ -47,6 +47,9 @@ lint: ## gofmt, go vet and golangci-lint
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+bench-tiles: db ## wrk over the borough's tiles, cold and warm (docs/performance-tiles.md)
+	scripts/bench-tiles.sh
 
 clean:
 	rm -rf bin

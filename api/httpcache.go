@@ -101,22 +101,12 @@ type body struct {
 	gz *gzip.Writer
 }
 
-func acceptsGzip(c *gin.Context) bool {
-	for _, part := range strings.Split(c.GetHeader("Accept-Encoding"), ",") {
-		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(params, " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
-}
-
 // newBody sets the content type (and encoding) and returns the writer.
 func newBody(c *gin.Context, f format) *body {
 	c.Header("Content-Type", mediaTypes[f])
 	b := &body{}
 	var w io.Writer = c.Writer
-	if acceptsGzip(c) {
+	if acceptsGzip(c.GetHeader("Accept-Encoding")) {
 		c.Header("Content-Encoding", "gzip")
 		b.gz = gzipWriters.Get().(*gzip.Writer)
 		b.gz.Reset(c.Writer)

@@ -10,6 +10,7 @@ import (
 
 	"nbhd/data"
 	"nbhd/geo"
+	"nbhd/tiles"
 )
 
 // link is an OGC API / RFC 8288 link.
@@ -209,17 +210,17 @@ type collectionsDoc struct {
 	Collections []*collectionDoc `json:"collections"`
 }
 
-// attribution joins the distinct attribution texts of a layer's datasets.
+// attribution is every statement of a layer's dataset attributions, once.
 func attribution(info data.LayerInfo) string {
-	var parts []string
-	seen := map[string]bool{}
+	texts := make([]string, 0, len(info.Datasets))
 	for _, d := range info.Datasets {
-		if d.Attribution != "" && !seen[d.Attribution] {
-			seen[d.Attribution] = true
-			parts = append(parts, d.Attribution)
-		}
+		texts = append(texts, d.Attribution)
 	}
-	return strings.Join(parts, " ")
+	st := tiles.Statements(texts)
+	if len(st) == 0 {
+		return ""
+	}
+	return strings.Join(st, ". ") + "."
 }
 
 func (s *Server) collection(c *gin.Context, l *data.Layer, info data.LayerInfo) *collectionDoc {

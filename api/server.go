@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"nbhd/data"
+	"nbhd/tiles"
 )
 
 // Config configures the HTTP API.
@@ -35,6 +36,9 @@ type Config struct {
 	BasemapStyle string
 	// ViewerFS replaces the embedded viewer files (tests).
 	ViewerFS fs.FS
+	// TileCacheBytes bounds the vector tile cache; 0 means
+	// DefaultTileCacheBytes and a negative value disables it (api/tiles.go).
+	TileCacheBytes int64
 }
 
 // Server is the HTTP API over a store.
@@ -47,6 +51,7 @@ type Server struct {
 	// cacheControl is the Cache-Control of public responses.
 	cacheControl string
 	limiter      *failureLimiter
+	tiles        *tiles.Cache
 }
 
 // New builds the server and its routes.
@@ -64,6 +69,8 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, store: store, log: log, metrics: newMetrics(store),
 		cacheControl: fmt.Sprintf("public, max-age=%d", int(cfg.CacheMaxAge.Seconds())),
 		limiter:      newFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute)}
+	s.tiles = newTileCache(cfg)
+	s.metrics.reg.MustRegister(tileCacheCollector{s.tiles})
 	e := gin.New()
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		log.Warn("ignoring bad trusted proxies", "err", err)
@@ -111,6 +118,11 @@ func (s *Server) routes(e *gin.Engine) {
 	// The map viewer.
 	e.GET("/map", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/map/") })
 	get("/map/*file", s.mapFile)
+
+	// Vector tiles and their TileJSON (api/tiles.go); :layer is a layer id
+	// or "all", with ".json" for TileJSON.
+	e.GET("/tiles/:layer", handle(s.tileJSON))
+	e.GET("/tiles/:layer/:z/:x/:y", handle(s.tile))
 
 	e.NoRoute(handle(func(c *gin.Context) error { return notFound("no such resource: %s", c.Request.URL.Path) }))
 	e.NoMethod(handle(func(c *gin.Context) error {

@@ -54,13 +54,25 @@ func browser(t *testing.T) (context.Context, func() []string) {
 		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("use-angle", "swiftshader"),
-		chromedp.Flag("enable-unsafe-swiftshader", true), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("enable-unsafe-swiftshader", true),
 		chromedp.WindowSize(1280, 850),
 	}
+	// Chromium may still be writing its profile as the test ends, so the
+	// directory is removed best-effort rather than by t.TempDir.
+	profile, err := os.MkdirTemp("", "nbhd-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = append(opts, chromedp.UserDataDir(profile))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+		_ = os.RemoveAll(profile)
+	})
 	var mu sync.Mutex
 	var problems []string
 	chromedp.ListenTarget(ctx, func(ev any) {
@@ -95,13 +107,18 @@ func browser(t *testing.T) (context.Context, func() []string) {
 
 // waitIdle waits until the map has drawn everything it asked for.
 func waitIdle() chromedp.Action {
-	return chromedp.Evaluate(`nbhd.idle()`, nil, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) })
+	var done bool
+	return chromedp.Evaluate(`nbhd.idle().then(() => true)`, &done, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) })
 }
 
 func shot(t *testing.T, ctx context.Context, name string) image.Image {
 	t.Helper()
+	var page []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&page, 100)); err == nil {
+		_ = os.WriteFile(filepath.Join(artifacts(t), name+"-page.png"), page, 0o644)
+	}
 	var buf []byte
-	if err := chromedp.Run(ctx, chromedp.Screenshot("#map", &buf, chromedp.NodeVisible)); err != nil {
+	if err := chromedp.Run(ctx, chromedp.Screenshot(".maplibregl-canvas", &buf, chromedp.NodeVisible, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(artifacts(t), name+".png"), buf, 0o644); err != nil {

@@ -41,9 +41,11 @@ window.nbhd = nbhd;
 
 function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
-  const [z, lat, lon] = (p.get('map') || '').split('/').map(Number);
+  const view = (p.get('map') || '').split('/');
+  const [z, lat, lon] = view.length === 3 && view.every((v) => v.trim() !== '') ? view.map(Number) : [NaN, NaN, NaN];
+  const ok = [z, lat, lon].every(Number.isFinite);
   return {
-    zoom: Number.isFinite(z) ? z : null, lat: Number.isFinite(lat) ? lat : null, lon: Number.isFinite(lon) ? lon : null,
+    zoom: ok ? z : null, lat: ok ? lat : null, lon: ok ? lon : null,
     set: p.get('set') || 'ward',
     indicator: p.get('ind') || 'chaotic_per_1000',
     layers: new Set((p.get('layers') || 'neighbourhoods,gp-practices,schools,assets').split(',').filter(Boolean)),
@@ -312,6 +314,7 @@ async function showOutreach() {
       el('table', { class: 'outreach', id: 'outreach-table' },
         el('thead', {}, el('tr', {}, ...['#', 'Small area', 'Score', 'Just coping / chaotic per 1,000', 'Nearest assets', 'Nearest GP'].map((h) => el('th', { scope: 'col', text: h })))),
         el('tbody', {}, ...rows)), csv);
+    box.scrollIntoView({ block: 'start' });
     nbhd.map.setFilter('sa-highlight', ['in', ['get', 'code'], ['literal', r.small_areas.map((a) => a.code)]]);
     nbhd.map.setLayoutProperty('sa-highlight', 'visibility', 'visible');
   } catch (e) {
@@ -412,7 +415,6 @@ async function main() {
   if (!INDICATORS.some((i) => i.id === state.indicator)) state.indicator = INDICATORS[0].id;
   $('#indicator').value = state.indicator;
 
-  const attribution = [...new Set(collections.collections.map((c) => c.attribution).filter(Boolean))];
   const ext = collections.collections.find((c) => c.id === 'small-areas')?.extent?.spatial?.bbox?.[0] || [-3, 53, -2, 54];
   const style = config.basemap || {
     version: 8, sources: {},
@@ -425,7 +427,9 @@ async function main() {
   nbhd.map = map;
   map.addControl(new maplibregl.NavigationControl(), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }));
-  map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: attribution }));
+  // Every dataset's attribution comes with the tiles (TileJSON), each
+  // statement once; it starts folded so it does not cover the map.
+  map.addControl(new maplibregl.AttributionControl({ compact: true }));
   map.getCanvas().setAttribute('aria-label', 'Map');
 
   let tileErrorShown = false;
@@ -494,7 +498,9 @@ async function main() {
   if (staffKey()) $('#staff-key').placeholder = 'key kept for this tab';
 
   if (state.selected) await openProfile(state.selected);
-  map.once('idle', () => { nbhd.ready = true; document.body.dataset.ready = 'true'; writeHash(); });
+  map.once('idle', () => {
+    document.querySelector('.maplibregl-ctrl-attrib')?.classList.remove('maplibregl-compact-show');
+    nbhd.ready = true; document.body.dataset.ready = 'true'; writeHash(); });
 }
 
 // idle resolves when the map has drawn everything it has asked for.

@@ -36,6 +36,7 @@ func commands() []command {
 		{"datasets", "list loaded datasets with provenance and row counts", cmdDatasets},
 		{"keys", "staff API keys: keys create --name NAME --role staff [--scope ward:CODE], keys list, keys revoke ID", cmdKeys},
 		{"settings", "show or change borough settings: settings [KEY [JSON]] (demand_model, disclosure, access, priority)", cmdSettings},
+		{"export", "export tiles: nbhd export pmtiles [--layer all] [--minzoom 0] [--maxzoom 14] OUT.pmtiles", cmdExport},
 	}
 }
 

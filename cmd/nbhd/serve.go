@@ -48,6 +48,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	proxies := fs.String("trusted-proxies", "", "proxies whose X-Forwarded-For names the client (comma-separated IPs or CIDRs; default none)")
 	basemap := fs.String("basemap-style", "", "MapLibre style URL drawn under the map's layers (default: none, works offline)")
 	authFailures := fs.Int("auth-failures-per-minute", 10, "failed staff-key checks a client may make per minute before 429s")
+	tileCacheMB := fs.Int("tile-cache-mb", api.DefaultTileCacheBytes>>20, "vector tile cache size in MiB (0 disables it: every tile is a query)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -63,14 +64,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := store.Ready(ctx); err != nil {
 		return err
 	}
+	cacheBytes := int64(*tileCacheMB) << 20
+	if *tileCacheMB <= 0 {
+		cacheBytes = -1
+	}
+	handler := api.New(api.Config{BaseURL: *baseURL, Version: version, CORSOrigins: splitList(*cors), CacheMaxAge: *maxAge,
+		TrustedProxies: splitList(*proxies), AuthFailuresPerMinute: *authFailures, BasemapStyle: *basemap,
+		TileCacheBytes: cacheBytes}, store, log)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	go store.WatchVersion(watchCtx, log, func(v int64) { log.Info("data changed", "version", v) })
+	go store.WatchVersion(watchCtx, log, func(v int64) {
+		log.Info("data changed", "version", v)
+		handler.DataChanged(v)
+	})
 
 	srv := &http.Server{
-		Addr: *addr,
-		Handler: api.New(api.Config{BaseURL: *baseURL, Version: version, CORSOrigins: splitList(*cors), CacheMaxAge: *maxAge,
-			TrustedProxies: splitList(*proxies), AuthFailuresPerMinute: *authFailures, BasemapStyle: *basemap}, store, log),
+		Addr:              *addr,
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      2 * time.Minute,
@@ -107,7 +117,7 @@ func printURLs(w io.Writer, addr string) {
 	}
 	base := "http://" + net.JoinHostPort(host, port)
 	fmt.Fprintf(w, "nbhd is serving on %s\n", base)
-	for _, p := range []string{"/map/", "/", "/collections", "/api", "/readyz", "/metrics"} {
+	for _, p := range []string{"/map/", "/", "/collections", "/tiles/all.json", "/api", "/readyz", "/metrics"} {
 		fmt.Fprintf(w, "  %s%s\n", base, p)
 	}
 }

@@ -1,0 +1,182 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"nbhd/data"
+	"nbhd/tiles"
+)
+
+// Tile serving: /tiles/{layer}/{z}/{x}/{y}.mvt and /tiles/{layer}.json for
+// every public layer and for "all", the composite of every layer.
+const (
+	mvtType = "application/vnd.mapbox-vector-tile"
+	// DefaultTileCacheBytes is the tile cache's size when Config leaves it 0.
+	DefaultTileCacheBytes = 64 << 20
+	// tileCacheControl lets browsers and CDNs reuse a tile for a minute,
+	// then revalidate it with its ETag (a 304 costs no query). Longer would
+	// keep tiles stale after an import.
+	tileCacheControl = "public, max-age=60"
+)
+
+func newTileCache(cfg Config) *tiles.Cache {
+	limit := cfg.TileCacheBytes
+	switch {
+	case limit == 0:
+		limit = DefaultTileCacheBytes
+	case limit < 0:
+		limit = 0
+	}
+	return tiles.NewCache(limit)
+}
+
+// DataChanged drops every cached tile. The server calls it when the data
+// version moves (data.Store.WatchVersion): tiles are keyed by version, so
+// old ones are never served again anyway; this frees their memory at once
+// and keeps a render that was in flight from storing its tile.
+func (s *Server) DataChanged(version int64) {
+	s.tiles.Purge(version)
+	s.log.Debug("tile cache purged", "data_version", version)
+}
+
+// tileSet resolves a tile set name: one layer's id, or "all".
+func tileSet(cat *data.Catalogue, name string) ([]*data.Layer, tiles.Source, error) {
+	layers, src, ok := cat.TileSet(name)
+	if !ok {
+		return nil, src, notFound("no tile layer %q; /tiles/all.json lists them", name)
+	}
+	return layers, src, nil
+}
+
+// tile serves one vector tile from the cache, rendering it on a miss: 200
+// with the MVT (gzip when the client accepts it), 204 for a tile with no
+// features, 304 when If-None-Match holds its ETag.
+func (s *Server) tile(c *gin.Context) error {
+	ctx := c.Request.Context()
+	cat, err := s.store.Catalogue(ctx)
+	if err != nil {
+		return err
+	}
+	name := c.Param("layer")
+	layers, _, err := tileSet(cat, name)
+	if err != nil {
+		return err
+	}
+	y, ok := strings.CutSuffix(c.Param("y"), ".mvt")
+	if !ok {
+		return notFound("tiles are at /tiles/{layer}/{z}/{x}/{y}.mvt")
+	}
+	t, err := tiles.Parse(c.Param("z"), c.Param("x"), y)
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	e, err := s.tiles.Get(ctx, tiles.Key{Layer: name, Version: cat.Version, Tile: t}, func(ctx context.Context) ([]byte, error) {
+		return s.store.Tile(ctx, layers, t)
+	})
+	if err != nil {
+		return err
+	}
+	return writeTile(c, e)
+}
+
+func writeTile(c *gin.Context, e *tiles.Entry) error {
+	gz := acceptsGzip(c.GetHeader("Accept-Encoding"))
+	etag := `"` + e.Hash + `"`
+	if gz && !e.Empty() {
+		etag = `"` + e.Hash + `-gz"` // a different representation, a different tag
+	}
+	h := c.Writer.Header()
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("Cache-Control", tileCacheControl)
+	h.Set("ETag", etag)
+	switch {
+	case etagMatch(c.GetHeader("If-None-Match"), etag):
+		c.Status(http.StatusNotModified)
+		return nil
+	case e.Empty():
+		c.Status(http.StatusNoContent)
+		return nil
+	case gz:
+		h.Set("Content-Encoding", "gzip")
+		c.Data(http.StatusOK, mvtType, e.Gzip)
+		return nil
+	}
+	body, err := tiles.Gunzip(e.Gzip, e.Size)
+	if err != nil {
+		return err
+	}
+	c.Data(http.StatusOK, mvtType, body)
+	return nil
+}
+
+// acceptsGzip reads Accept-Encoding: gzip (or x-gzip, or *) with a q above 0.
+func acceptsGzip(header string) bool {
+	gzipQ, anyQ := -1.0, -1.0
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		q := 1.0
+		for p := range strings.SplitSeq(params, ";") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "q="); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil {
+					q = f
+				} else {
+					q = 0
+				}
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(coding)) {
+		case "gzip", "x-gzip":
+			gzipQ = q
+		case "*":
+			anyQ = q
+		}
+	}
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return anyQ > 0
+}
+
+// tileJSON serves the TileJSON 3.0.0 document of a layer or of "all".
+func (s *Server) tileJSON(c *gin.Context) error {
+	name, ok := strings.CutSuffix(c.Param("layer"), ".json")
+	if !ok {
+		return notFound("TileJSON is at /tiles/{layer}.json")
+	}
+	cat, err := s.store.Catalogue(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	_, src, err := tileSet(cat, name)
+	if err != nil {
+		return err
+	}
+	tj := tiles.NewTileJSON(src, s.absoluteURL(c, "/tiles/"+name+"/{z}/{x}/{y}.mvt"))
+	c.Header("Cache-Control", tileCacheControl)
+	c.Header("Vary", "X-Forwarded-Proto")
+	c.JSON(http.StatusOK, tj)
+	return nil
+}
+
+// absoluteURL makes path absolute for links that must be (TileJSON tile
+// URLs): Config.BaseURL when set, else the request's scheme (X-Forwarded-Proto
+// from a proxy, else whether it came over TLS) and Host.
+func (s *Server) absoluteURL(c *gin.Context, path string) string {
+	if s.cfg.BaseURL != "" {
+		return strings.TrimSuffix(s.cfg.BaseURL, "/") + path
+	}
+	scheme := "http"
+	if c.Request.TLS != nil {
+		scheme = "https"
+	}
+	proto, _, _ := strings.Cut(c.GetHeader("X-Forwarded-Proto"), ",")
+	if p := strings.ToLower(strings.TrimSpace(proto)); p == "http" || p == "https" {
+		scheme = p
+	}
+	return scheme + "://" + c.Request.Host + path
+}

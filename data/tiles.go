@@ -1,0 +1,226 @@
+package data
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/maptile"
+
+	"nbhd/tiles"
+)
+
+// Tile renders the features of layers in tile t as one Mapbox Vector Tile
+// with one MVT layer per catalogue layer, named by its id, in the order
+// given. It reads the same public views as the features API, as the public
+// role, so a tile shows exactly what a GeoJSON feature would. Each layer is
+// its own ST_AsMVT; the composite is their concatenation in one statement
+// (concatenated MVT layers are a valid MVT). An empty result means no layer
+// has a feature in the tile.
+//
+// Properties are the layer's catalogue fields, plus "id" holding the
+// feature key as text (unless a field is called id); see tileLayerSQL for
+// generalisation by zoom.
+func (s *Store) Tile(ctx context.Context, layers []*Layer, t maptile.Tile) ([]byte, error) {
+	sql, args := tileSQL(layers, t)
+	var mvt []byte
+	if err := s.public.QueryRow(ctx, sql, args...).Scan(&mvt); err != nil {
+		return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
+	}
+	return mvt, nil
+}
+
+// tileArgs numbers the statement's arguments: $1..$3 are z, x and y.
+type tileArgs struct {
+	args      []any
+	tol, cell string // placeholders, once added
+}
+
+func (a *tileArgs) add(v any) string {
+	a.args = append(a.args, v)
+	return "$" + strconv.Itoa(len(a.args))
+}
+
+func tileSQL(layers []*Layer, t maptile.Tile) (string, []any) {
+	a := &tileArgs{args: []any{int32(t.Z), int64(t.X), int64(t.Y)}}
+	parts := make([]string, len(layers))
+	for i, l := range layers {
+		parts[i] = l.tileLayerSQL(a, t.Z)
+	}
+	return "SELECT " + strings.Join(parts, " || "), a.args
+}
+
+// envelope is the tile's Web Mercator square; with margin, widened by that
+// fraction of its width on every side.
+func envelope(margin float64) string {
+	if margin == 0 {
+		return "ST_TileEnvelope($1, $2, $3)"
+	}
+	return "ST_TileEnvelope($1, $2, $3, margin => " + strconv.FormatFloat(margin, 'g', -1, 64) + ")"
+}
+
+// tileLayerSQL is one layer's ST_AsMVT expression. Generalisation:
+//   - polygons (and any non-point layer) are simplified with a tolerance tied
+//     to the zoom's pixel size (tiles.Tolerance); ST_AsMVTGeom then snaps to
+//     the 4096 grid and drops what is smaller than a unit;
+//   - points below tiles.ClusterBelowZoom are clustered per grid cell
+//     (tiles.CellSize): a lone point keeps its properties, a group becomes
+//     one point with cluster = true and point_count;
+//   - from tiles.ClusterBelowZoom on, every point is drawn as it is.
+//
+// Features are ordered by id so a tile's bytes are reproducible.
+func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom) string {
+	name := a.add(l.ID)
+	where, args := l.scope(a.args)
+	a.args = args
+	view := l.View.Sanitize()
+	props := l.tileColumns()
+	mvtGeom := func(g string) string {
+		return fmt.Sprintf("ST_AsMVTGeom(%s, %s, %d, %d, true)", g, envelope(0), tiles.Extent, tiles.Buffer)
+	}
+	margin := float64(tiles.Buffer) / tiles.Extent
+	if l.GeometryType == "Point" && tiles.Clustered(z) {
+		if a.cell == "" {
+			a.cell = a.add(tiles.CellSize(z))
+		}
+		return l.clusterSQL(name, where, props, a.cell, mvtGeom)
+	}
+	g := "t.geom_3857"
+	if l.GeometryType != "Point" {
+		if tol := tiles.Tolerance(z); tol > 0 {
+			if a.tol == "" {
+				a.tol = a.add(tol)
+			}
+			g = fmt.Sprintf("ST_Simplify(t.geom_3857, %s, true)", a.tol)
+		}
+	}
+	cols := make([]string, len(props))
+	for i, p := range props {
+		cols[i] = p.expr + " AS " + p.name
+	}
+	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY q.id), ''::bytea) FROM (
+  SELECT %s AS geom, %s
+  FROM %s t %s AND t.geom_3857 && %s
+) q WHERE q.geom IS NOT NULL)`, name, tiles.Extent, mvtGeom(g), strings.Join(cols, ", "), view, where, envelope(margin))
+}
+
+// clusterSQL groups a point layer's features by grid cell. The query reads
+// one whole cell past the tile's edge (the cell is wider than the buffer),
+// so a cluster drawn in a tile's buffer has the same count as in its own
+// tile.
+func (l *Layer) clusterSQL(name, where string, props []tileColumn, cell string, mvtGeom func(string) string) string {
+	inner := make([]string, len(props))
+	outer := make([]string, len(props))
+	for i, p := range props {
+		inner[i] = p.expr + " AS " + p.name
+		outer[i] = fmt.Sprintf("CASE WHEN c.n = 1 THEN c.%s END AS %s", p.name, p.name)
+	}
+	margin := float64(tiles.CellUnits) / tiles.Extent
+	key := "t." + pgx.Identifier{l.Key}.Sanitize()
+	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY q.id, q.point_count, ST_X(q.geom), ST_Y(q.geom)), ''::bytea) FROM (
+  SELECT %s AS geom, %s,
+    CASE WHEN c.n > 1 THEN true END AS cluster, CASE WHEN c.n > 1 THEN c.n END AS point_count
+  FROM (
+    SELECT t.geom_3857 AS g, %s,
+      count(*) OVER w AS n, avg(ST_X(t.geom_3857)) OVER w AS mx, avg(ST_Y(t.geom_3857)) OVER w AS my,
+      row_number() OVER (w ORDER BY %s) AS rn
+    FROM %s t %s AND t.geom_3857 && %s
+    WINDOW w AS (PARTITION BY floor(ST_X(t.geom_3857) / %s), floor(ST_Y(t.geom_3857) / %s))
+  ) c WHERE c.rn = 1
+) q WHERE q.geom IS NOT NULL)`,
+		name, tiles.Extent,
+		mvtGeom("CASE WHEN c.n = 1 THEN c.g ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END"), strings.Join(outer, ", "),
+		strings.Join(inner, ", "), key,
+		l.View.Sanitize(), where, envelope(margin), cell, cell)
+}
+
+// tileColumn is one MVT property: its quoted name and view expression.
+type tileColumn struct{ name, expr string }
+
+// tileColumns are the layer's MVT properties: "id" (the key as text, unless
+// a field has that name) and every catalogue field, cast to the type its
+// TileJSON field type promises.
+func (l *Layer) tileColumns() []tileColumn {
+	var cols []tileColumn
+	if _, ok := l.Field("id"); !ok {
+		cols = append(cols, tileColumn{`"id"`, "t." + pgx.Identifier{l.Key}.Sanitize() + "::text"})
+	}
+	for _, f := range l.Fields {
+		cast := "text"
+		switch f.Type {
+		case Integer:
+			cast = "bigint"
+		case Number:
+			cast = "double precision"
+		case Boolean:
+			cast = "boolean"
+		}
+		id := pgx.Identifier{f.Name}.Sanitize()
+		cols = append(cols, tileColumn{id, "t." + id + "::" + cast})
+	}
+	return cols
+}
+
+// VectorLayer describes the layer's MVT layer for TileJSON and PMTiles.
+func (l *Layer) VectorLayer() tiles.VectorLayer {
+	fields := map[string]string{}
+	if _, ok := l.Field("id"); !ok {
+		fields["id"] = "String"
+	}
+	for _, f := range l.Fields {
+		switch f.Type {
+		case Integer, Number:
+			fields[f.Name] = "Number"
+		case Boolean:
+			fields[f.Name] = "Boolean"
+		default:
+			fields[f.Name] = "String"
+		}
+	}
+	if l.GeometryType == "Point" {
+		fields["cluster"] = "Boolean"
+		fields["point_count"] = "Number"
+	}
+	return tiles.VectorLayer{ID: l.ID, Description: l.Description, MinZoom: 0, MaxZoom: tiles.DetailZoom, Fields: fields}
+}
+
+// AllLayers names the composite tile set: every public layer, each its own
+// MVT layer.
+const AllLayers = "all"
+
+// TileSet resolves a tile set name, a layer id or AllLayers, to its layers
+// and their description at the catalogue's data version: vector layers,
+// the extent of their data and the attribution of the datasets behind them.
+func (c *Catalogue) TileSet(name string) ([]*Layer, tiles.Source, bool) {
+	if name == AllLayers {
+		return c.Layers, c.tileSource("nbhd: all public layers", "Every public nbhd layer, each as its own vector tile layer.", c.Layers), true
+	}
+	l, ok := c.Layer(name)
+	if !ok {
+		return nil, tiles.Source{}, false
+	}
+	return []*Layer{l}, c.tileSource(l.Title, l.Description, []*Layer{l}), true
+}
+
+func (c *Catalogue) tileSource(name, description string, layers []*Layer) tiles.Source {
+	// The data version is the minor version: TileJSON asks for a new minor
+	// version whenever tiles change.
+	src := tiles.Source{Name: name, Description: description, Version: "1." + strconv.FormatInt(c.Version, 10) + ".0"}
+	for _, l := range layers {
+		src.Layers = append(src.Layers, l.VectorLayer())
+		info := c.Info[l.ID]
+		if info.Count > 0 {
+			if src.HasData {
+				src.Extent = src.Extent.Union(info.Extent)
+			} else {
+				src.Extent, src.HasData = info.Extent, true
+			}
+		}
+		for _, p := range info.Datasets {
+			src.Attributions = append(src.Attributions, p.Attribution)
+		}
+	}
+	return src
+}

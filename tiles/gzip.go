@@ -1,0 +1,51 @@
+package tiles
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// gzipLevel is the one compression setting for every tile nbhd writes, so a
+// tile served over HTTP and the same tile in a PMTiles archive are the same
+// gzip bytes. (Go's gzip output depends only on the input and the level: the
+// header carries no name or time.)
+const gzipLevel = gzip.DefaultCompression
+
+var writers = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(io.Discard, gzipLevel)
+	return w
+}}
+
+// Gzip compresses a tile. An empty tile stays empty.
+func Gzip(mvt []byte) []byte {
+	if len(mvt) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(mvt)/2 + 64)
+	w := writers.Get().(*gzip.Writer)
+	w.Reset(&buf)
+	_, _ = w.Write(mvt) // writes to a bytes.Buffer cannot fail
+	_ = w.Close()
+	writers.Put(w)
+	return buf.Bytes()
+}
+
+// Gunzip reverses Gzip; size, when known, sizes the output.
+func Gunzip(gz []byte, size int) ([]byte, error) {
+	if len(gz) == 0 {
+		return nil, nil
+	}
+	r, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, fmt.Errorf("gunzip tile: %w", err)
+	}
+	out := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := io.Copy(out, r); err != nil {
+		return nil, fmt.Errorf("gunzip tile: %w", err)
+	}
+	return out.Bytes(), nil
+}
