@@ -15,10 +15,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
+
 	"nbhd/api"
 	"nbhd/data"
 	"nbhd/data/dbtest"
 	"nbhd/data/ingest"
+	"nbhd/tiles"
 )
 
 // recorded is the truth behind a test's recorded demand: small area ->
@@ -237,6 +241,39 @@ func (e *env) sweep(t *testing.T, sets []string, codes map[string][]string) []pu
 				}
 			}
 		}
+		// Vector tiles: every tile of the borough at z10, both the set's
+		// own layer and the composite; a neighbourhood is in several.
+		for _, layer := range []string{"neighbourhoods-" + set, "all"} {
+			seen := map[string]bool{}
+			minT, maxT := tiles.Cover(orb.Bound{Min: orb.Point{-2.74, 53.44}, Max: orb.Point{-2.41, 53.61}}, 10)
+			for x := minT.X; x <= maxT.X; x++ {
+				for y := minT.Y; y <= maxT.Y; y++ {
+					resp, body := e.get(t, fmt.Sprintf("/tiles/%s/10/%d/%d.mvt", layer, x, y))
+					if resp.StatusCode == http.StatusNoContent {
+						continue
+					}
+					ls, err := mvt.Unmarshal(body)
+					if err != nil {
+						t.Fatalf("tile %d/%d: %v", x, y, err)
+					}
+					for _, l := range ls {
+						if l.Name != "neighbourhoods-"+set {
+							continue
+						}
+						for _, f := range l.Features {
+							code := f.Properties["code"].(string)
+							if seen[code] {
+								continue
+							}
+							seen[code] = true
+							for _, seg := range []string{"chaotic", "just_coping"} {
+								add("tiles "+layer, set, code, seg, f.Properties[seg], f.Properties[seg+"_suppressed"] == true)
+							}
+						}
+					}
+				}
+			}
+		}
 		for _, code := range codes[set] {
 			var p struct {
 				Demand map[string]struct {
@@ -282,8 +319,8 @@ func TestNoRecordedSmallCountIsPublishedOrRecoverable(t *testing.T) {
 		return n
 	}
 	figures := e.sweep(t, sets, codes)
-	// Two segments of 65 neighbourhoods from eight endpoints and formats.
-	if len(figures) != 2*(25+40)*8 {
+	// Two segments of 65 neighbourhoods from ten endpoints and formats.
+	if len(figures) != 2*(25+40)*10 {
 		t.Fatalf("swept only %d figures", len(figures))
 	}
 	suppressed := map[string]map[string]bool{} // set/segment -> suppressed codes
