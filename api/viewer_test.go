@@ -25,12 +25,12 @@ import (
 	"nbhd/data/dbtest"
 )
 
-// artifacts is where browser tests leave their screenshots:
-// $NBHD_TEST_ARTIFACTS, else var/artifacts in the repository.
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("NBHD_TEST_ARTIFACTS")
+// artefacts is where browser tests leave their screenshots:
+// $NBHD_TEST_ARTEFACTS, else var/artefacts in the repository.
+func artefacts(t *testing.T) string {
+	dir := os.Getenv("NBHD_TEST_ARTEFACTS")
 	if dir == "" {
-		dir = filepath.Join("..", "var", "artifacts")
+		dir = filepath.Join("..", "var", "artefacts")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -115,13 +115,13 @@ func shot(t *testing.T, ctx context.Context, name string) image.Image {
 	t.Helper()
 	var page []byte
 	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&page, 100)); err == nil {
-		_ = os.WriteFile(filepath.Join(artifacts(t), name+"-page.png"), page, 0o644)
+		_ = os.WriteFile(filepath.Join(artefacts(t), name+"-page.png"), page, 0o644)
 	}
 	var buf []byte
 	if err := chromedp.Run(ctx, chromedp.Screenshot(".maplibregl-canvas", &buf, chromedp.NodeVisible, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(artifacts(t), name+".png"), buf, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(artefacts(t), name+".png"), buf, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	img, err := png.Decode(bytes.NewReader(buf))
