@@ -79,10 +79,12 @@ func writeError(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(e.Status, e)
 }
 
-// logger returns the request's logger, which carries its id.
+// logger returns a logger carrying the request's id; it is made only when
+// something is logged.
 func logger(c *gin.Context) *slog.Logger {
-	if l, ok := c.Get(loggerKey); ok {
-		return l.(*slog.Logger)
+	l := slog.Default()
+	if v, ok := c.Get(loggerKey); ok {
+		l = v.(*slog.Logger)
 	}
-	return slog.Default()
+	return l.With("request_id", requestID(c))
 }

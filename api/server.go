@@ -78,7 +78,7 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	}
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
-	e.Use(withRequest(log), accessLog(), s.metrics.middleware(), recoverJSON(), cors(cfg.CORSOrigins))
+	e.Use(withRequest(log), accessLog(log), s.metrics.middleware(), recoverJSON(), cors(cfg.CORSOrigins))
 	s.routes(e)
 	s.engine = e
 	return s
@@ -121,8 +121,8 @@ func (s *Server) routes(e *gin.Engine) {
 
 	// Vector tiles and their TileJSON (api/tiles.go); :layer is a layer id
 	// or "all", with ".json" for TileJSON.
-	e.GET("/tiles/:layer", handle(s.tileJSON))
-	e.GET("/tiles/:layer/:z/:x/:y", handle(s.tile))
+	get("/tiles/:layer", s.tileJSON)
+	get("/tiles/:layer/:z/:x/:y", s.tile)
 
 	e.NoRoute(handle(func(c *gin.Context) error { return notFound("no such resource: %s", c.Request.URL.Path) }))
 	e.NoMethod(handle(func(c *gin.Context) error {

@@ -63,9 +63,9 @@ func (s *Server) tile(c *gin.Context) error {
 		return err
 	}
 	name := c.Param("layer")
-	layers, _, err := tileSet(cat, name)
-	if err != nil {
-		return err
+	layers, ok := cat.TileLayers(name)
+	if !ok {
+		return notFound("no tile layer %q; /tiles/all.json lists them", name)
 	}
 	y, ok := strings.CutSuffix(c.Param("y"), ".mvt")
 	if !ok {
@@ -103,6 +103,8 @@ func writeTile(c *gin.Context, e *tiles.Entry) error {
 		return nil
 	case gz:
 		h.Set("Content-Encoding", "gzip")
+		// A length spares net/http chunking the body into extra writes.
+		h.Set("Content-Length", strconv.Itoa(len(e.Gzip)))
 		c.Data(http.StatusOK, mvtType, e.Gzip)
 		return nil
 	}

@@ -331,7 +331,7 @@ func TestTileJSON(t *testing.T) {
 		}
 	}
 	_, body := e.fetch(t, "/tiles/small-areas.json")
-	for field, typ := range map[string]string{"code": "String", "population": "Number", "imd_decile": "Number", "population_period": "String"} {
+	for field, typ := range map[string]string{"code": "String", "population": "Number", "imd_decile": "Number", "name": "String"} {
 		if !strings.Contains(string(body), fmt.Sprintf("%q:%q", field, typ)) {
 			t.Errorf("small-areas TileJSON lacks field %s: %s", field, typ)
 		}

@@ -29,6 +29,10 @@ type Field struct {
 	Type        FieldType
 	Description string
 	Queryable   bool // may be filtered and sorted on
+	// NotInTiles leaves the field out of vector tiles: text that repeats on
+	// every feature or that only places a label. Each property costs every
+	// tile encoding time; features, CSV and profiles still carry it.
+	NotInTiles bool
 }
 
 // Layer is one public layer: an OGC API collection and a vector tile layer,
@@ -72,9 +76,9 @@ var staticLayers = []Layer{
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "LSOA code", Queryable: true},
 			{Name: "name", Type: String, Description: "LSOA name", Queryable: true},
-			{Name: "vintage", Type: Integer, Description: "Census geography year of the boundary", Queryable: true},
+			{Name: "vintage", Type: Integer, Description: "Census geography year of the boundary", Queryable: true, NotInTiles: true},
 			{Name: "population", Type: Integer, Description: "Resident population estimate", Queryable: true},
-			{Name: "population_period", Type: String, Description: "Period of the population estimate"},
+			{Name: "population_period", Type: String, Description: "Period of the population estimate", NotInTiles: true},
 			{Name: "imd_rank", Type: Integer, Description: "IMD 2019 rank of 32,844 (1 = most deprived)", Queryable: true},
 			{Name: "imd_decile", Type: Integer, Description: "IMD 2019 decile (1 = most deprived 10%)", Queryable: true},
 			{Name: "imd_score", Type: Number, Description: "IMD 2019 score (higher = more deprived), where a scores file (File 1, 5 or 7) is loaded"},
@@ -89,8 +93,8 @@ var staticLayers = []Layer{
 			{Name: "chaotic_estimate_per_1000", Type: Number, Description: "Estimated chaotic demand per 1,000 residents (model estimate)", Queryable: true},
 			{Name: "just_coping_estimate", Type: Number, Description: "Estimated residents who are just coping (model estimate, never recorded data)"},
 			{Name: "just_coping_estimate_per_1000", Type: Number, Description: "Estimated just-coping demand per 1,000 residents (model estimate)", Queryable: true},
-			{Name: "demand_source", Type: String, Description: "Always estimated at small-area level: recorded demand is published only for neighbourhoods"},
-			{Name: "demand_period", Type: String, Description: "Period of the population the estimates are apportioned over"},
+			{Name: "demand_source", Type: String, Description: "Always estimated at small-area level: recorded demand is published only for neighbourhoods", NotInTiles: true},
+			{Name: "demand_period", Type: String, Description: "Period of the population the estimates are apportioned over", NotInTiles: true},
 			{Name: "access_asset_pct", Type: Number, Description: "Share of the area's postcodes within 800 m (straight line) of a community asset", Queryable: true},
 			{Name: "assets_within_reach", Type: Integer, Description: "Community assets within 800 m of the area", Queryable: true},
 		},
@@ -188,8 +192,8 @@ func neighbourhoodLayer(setID, title, description string, dataset int64) Layer {
 			{Name: "access_asset_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a community asset", Queryable: true},
 			{Name: "access_gp_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a GP practice", Queryable: true},
 			{Name: "access_school_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a school", Queryable: true},
-			{Name: "label_lon", Type: Number, Description: "Longitude of a point inside the neighbourhood, for its label"},
-			{Name: "label_lat", Type: Number, Description: "Latitude of a point inside the neighbourhood, for its label"},
+			{Name: "label_lon", Type: Number, Description: "Longitude of a point inside the neighbourhood, for its label", NotInTiles: true},
+			{Name: "label_lat", Type: Number, Description: "Latitude of a point inside the neighbourhood, for its label", NotInTiles: true},
 		},
 	}
 }

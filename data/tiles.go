@@ -148,6 +148,9 @@ func (l *Layer) tileColumns() []tileColumn {
 		cols = append(cols, tileColumn{`"id"`, "t." + pgx.Identifier{l.Key}.Sanitize() + "::text"})
 	}
 	for _, f := range l.Fields {
+		if f.NotInTiles {
+			continue
+		}
 		cast := "text"
 		switch f.Type {
 		case Integer:
@@ -170,6 +173,9 @@ func (l *Layer) VectorLayer() tiles.VectorLayer {
 		fields["id"] = "String"
 	}
 	for _, f := range l.Fields {
+		if f.NotInTiles {
+			continue
+		}
 		switch f.Type {
 		case Integer, Number:
 			fields[f.Name] = "Number"
@@ -194,14 +200,27 @@ const AllLayers = "all"
 // and their description at the catalogue's data version: vector layers,
 // the extent of their data and the attribution of the datasets behind them.
 func (c *Catalogue) TileSet(name string) ([]*Layer, tiles.Source, bool) {
-	if name == AllLayers {
-		return c.Layers, c.tileSource("nbhd: all public layers", "Every public nbhd layer, each as its own vector tile layer.", c.Layers), true
-	}
-	l, ok := c.Layer(name)
+	layers, ok := c.TileLayers(name)
 	if !ok {
 		return nil, tiles.Source{}, false
 	}
-	return []*Layer{l}, c.tileSource(l.Title, l.Description, []*Layer{l}), true
+	if name == AllLayers {
+		return layers, c.tileSource("nbhd: all public layers", "Every public nbhd layer, each as its own vector tile layer.", layers), true
+	}
+	return layers, c.tileSource(layers[0].Title, layers[0].Description, layers), true
+}
+
+// TileLayers resolves a tile set name (a layer id or "all") to its layers
+// alone: the hot path of serving a tile needs no TileJSON.
+func (c *Catalogue) TileLayers(name string) ([]*Layer, bool) {
+	if name == AllLayers {
+		return c.Layers, true
+	}
+	l, ok := c.Layer(name)
+	if !ok {
+		return nil, false
+	}
+	return []*Layer{l}, true
 }
 
 func (c *Catalogue) tileSource(name, description string, layers []*Layer) tiles.Source {

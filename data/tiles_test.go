@@ -137,6 +137,12 @@ func checkProperties(t *testing.T, conn *pgx.Conn, l *data.Layer, props map[stri
 	for _, f := range l.Fields {
 		want, has := row[f.Name]
 		got, ok := props[f.Name]
+		if f.NotInTiles {
+			if ok {
+				t.Errorf("%s: %s is in the tile but marked NotInTiles", props["id"], f.Name)
+			}
+			continue
+		}
 		if want == nil || !has {
 			if ok {
 				t.Errorf("%s: %s = %v in the tile, null in the view", props["id"], f.Name, got)
@@ -251,6 +257,9 @@ func TestVectorLayerFieldsFollowTheCatalogue(t *testing.T) {
 		}
 		for _, f := range l.Fields {
 			want := map[data.FieldType]string{data.String: "String", data.Date: "String", data.Integer: "Number", data.Number: "Number", data.Boolean: "Boolean"}[f.Type]
+			if f.NotInTiles {
+				want = ""
+			}
 			if vl.Fields[f.Name] != want {
 				t.Errorf("%s.%s: %q, want %q", l.ID, f.Name, vl.Fields[f.Name], want)
 			}
