@@ -73,7 +73,9 @@ func (s *Store) WatchVersion(ctx context.Context, log *slog.Logger, onChange fun
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 5*time.Second)
+		// Capped at 1 s, so a replica whose listener dropped is back and
+		// has re-read the version within the 2 s the caches promise.
+		backoff = min(backoff*2, time.Second)
 	}
 }
 
