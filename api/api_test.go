@@ -41,7 +41,13 @@ func newEnvTB(t testing.TB, cfg api.Config, dcfg data.Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(store.Close)
-	srv := httptest.NewServer(api.New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	// Wired as `nbhd serve` wires it: data changes purge the tile cache.
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	handler := api.New(cfg, store, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go store.WatchVersion(ctx, log, handler.DataChanged)
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	return &env{url: srv.URL, dbURL: dbURL, store: store}
 }

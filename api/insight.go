@@ -52,21 +52,11 @@ func (s *Server) neighbourhoodSets(c *gin.Context) error {
 // neighbourhoods lists a set's neighbourhoods with headline indicators.
 func (s *Server) neighbourhoods(c *gin.Context) error {
 	set := c.Param("set")
-	ctx := c.Request.Context()
-	if err := s.store.CheckSet(ctx, set); err != nil {
-		return setErr(err, set)
-	}
-	f, err := negotiate(c, fJSON, fCSV)
-	if err != nil {
+	f, done, err := s.setRequest(c, set)
+	if err != nil || done {
 		return err
 	}
-	if err := noParams(c, "f"); err != nil {
-		return err
-	}
-	if s.conditional(c, f) {
-		return nil
-	}
-	rows, err := s.store.Headlines(ctx, set)
+	rows, err := s.store.Headlines(c.Request.Context(), set)
 	if err != nil {
 		return err
 	}
@@ -84,6 +74,22 @@ func (s *Server) neighbourhoods(c *gin.Context) error {
 var demandNotes = []string{
 	"Demand counts are recorded (the council's aggregated counts, rounded to the nearest 5; counts of 1-9, and counts that could be worked out from others, are withheld: suppressed=true) or estimated (a model of IMD 2019 deprivation and population; see docs/methodology.md), as demand_source says.",
 	"Access measures are straight-line distances from postcode centroids (OS Code-Point Open), not travel distances.",
+}
+
+// setRequest starts a public request about a neighbourhood set: the set
+// must exist, the format be one of JSON or CSV, and the parameters known.
+// done is true when a 304 has answered it.
+func (s *Server) setRequest(c *gin.Context, set string, allowed ...string) (f format, done bool, err error) {
+	if err := s.store.CheckSet(c.Request.Context(), set); err != nil {
+		return "", false, setErr(err, set)
+	}
+	if f, err = negotiate(c, fJSON, fCSV); err != nil {
+		return "", false, err
+	}
+	if err := noParams(c, append(allowed, "f")...); err != nil {
+		return "", false, err
+	}
+	return f, s.conditional(c, f), nil
 }
 
 func noParams(c *gin.Context, allowed ...string) error {
@@ -182,21 +188,11 @@ func buildProfile(p data.Profile) *profileDoc {
 // profile serves one neighbourhood's full profile as JSON or CSV.
 func (s *Server) profile(c *gin.Context) error {
 	set, code := c.Param("set"), c.Param("code")
-	ctx := c.Request.Context()
-	if err := s.store.CheckSet(ctx, set); err != nil {
-		return setErr(err, set)
-	}
-	f, err := negotiate(c, fJSON, fCSV)
-	if err != nil {
+	f, done, err := s.setRequest(c, set)
+	if err != nil || done {
 		return err
 	}
-	if err := noParams(c, "f"); err != nil {
-		return err
-	}
-	if s.conditional(c, f) {
-		return nil
-	}
-	p, err := s.store.Profile(ctx, set, code)
+	p, err := s.store.Profile(c.Request.Context(), set, code)
 	if errors.Is(err, data.ErrNotFound) {
 		return notFound("no neighbourhood %q in set %s", code, set)
 	}
@@ -246,21 +242,11 @@ func (s *Server) assetGaps(c *gin.Context) error {
 	if set == "" {
 		return badRequest("set is required, e.g. ?set=ward (see /neighbourhoods)")
 	}
-	ctx := c.Request.Context()
-	if err := s.store.CheckSet(ctx, set); err != nil {
-		return setErr(err, set)
-	}
-	f, err := negotiate(c, fJSON, fCSV)
-	if err != nil {
+	f, done, err := s.setRequest(c, set, "set")
+	if err != nil || done {
 		return err
 	}
-	if err := noParams(c, "f", "set"); err != nil {
-		return err
-	}
-	if s.conditional(c, f) {
-		return nil
-	}
-	hoods, areas, err := s.store.AssetGaps(ctx, set)
+	hoods, areas, err := s.store.AssetGaps(c.Request.Context(), set)
 	if err != nil {
 		return err
 	}

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -28,30 +26,13 @@ import (
 	"nbhd/tiles"
 )
 
-// tileEnv is a server over a fresh sample database, with the data version
-// watcher wired to DataChanged as `nbhd serve` wires it.
-type tileEnv struct {
-	url, dbURL string
-	srv        *api.Server
-	store      *data.Store
-}
+// tileEnv is the tests' server (newEnv), with a fetch that never
+// decompresses, so tests see exactly what the server sent.
+type tileEnv struct{ *env }
 
 func newTileEnv(t *testing.T, cfg api.Config) *tileEnv {
 	t.Helper()
-	dbURL := dbtest.New(t, true)
-	store, err := data.Open(context.Background(), data.Config{URL: dbURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := api.New(cfg, store, log)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go store.WatchVersion(ctx, log, srv.DataChanged)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return &tileEnv{url: hs.URL, dbURL: dbURL, srv: srv, store: store}
+	return &tileEnv{newEnvWith(t, cfg, data.Config{})}
 }
 
 // tileReply is a finished response's status and header.
