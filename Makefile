@@ -9,7 +9,7 @@ DB_URL := $(or $(NBHD_DATABASE_URL),$(shell scripts/pg.sh url))
 NBHD_ADDR ?= :8080
 export NBHD_ADDR
 
-.PHONY: run build viewer db db-stop migrate load-sample test test-deps lint fmt bench clean bench-tiles
+.PHONY: run build viewer db db-stop migrate load-sample test test-deps lint fmt bench bench-features bench-tiles clean
 
 run: db viewer build ## provision, migrate, load the sample if empty, serve on :8080
 	NBHD_DATABASE_URL='$(DB_URL)' bin/nbhd migrate
@@ -47,6 +47,11 @@ lint: ## gofmt, go vet and golangci-lint
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+bench: bench-features bench-tiles ## both load tests (wrk on loopback, fixed durations)
+
+bench-features: db ## wrk over the features and insight endpoints
+	scripts/bench-features.sh
 
 bench-tiles: db ## wrk over the borough's tiles, cold and warm (docs/performance-tiles.md)
 	scripts/bench-tiles.sh

@@ -335,6 +335,9 @@ func (s *Server) outreach(c *gin.Context) error {
 		return err
 	}
 	if !k.Allows(set, code) {
+		if err := s.store.Audit(context.WithoutCancel(c.Request.Context()), k.ID, c.Request.Method, c.Request.URL.Path, c.Request.URL.RawQuery, 0, http.StatusForbidden); err != nil {
+			return err
+		}
 		return &Error{Status: http.StatusForbidden, Code: "Forbidden",
 			Description: fmt.Sprintf("this key may see %s only", strings.Join(k.Scopes, ", "))}
 	}
@@ -354,7 +357,7 @@ func (s *Server) outreach(c *gin.Context) error {
 		return err
 	}
 	// The audit row is written even if the client has gone.
-	if err := s.store.Audit(context.WithoutCancel(ctx), k.ID, c.Request.Method, c.Request.URL.Path, c.Request.URL.RawQuery, len(rows)); err != nil {
+	if err := s.store.Audit(context.WithoutCancel(ctx), k.ID, c.Request.Method, c.Request.URL.Path, c.Request.URL.RawQuery, len(rows), http.StatusOK); err != nil {
 		return err
 	}
 	c.Header("Cache-Control", "private, no-store")

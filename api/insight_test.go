@@ -422,14 +422,16 @@ func TestOutreachIsStaffOnly(t *testing.T) {
 	if resp, _ := e.get(t, path, "Authorization", "Bearer "+token); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("revoked key: %d", resp.StatusCode)
 	}
-	// The audit log has the successful requests, with their row counts.
-	var n, rows int
-	if err := dbtest.Conn(t, e.dbURL).QueryRow(context.Background(),
-		"SELECT count(*), min(rows) FROM nbhd.audit_log WHERE path = '/outreach' AND query LIKE 'set=ward%'").Scan(&n, &rows); err != nil {
+	// The audit log has the answered requests with their row counts, and
+	// the one refused for its scope.
+	var answered, refused, rows int
+	if err := dbtest.Conn(t, e.dbURL).QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE status = 200),
+		count(*) FILTER (WHERE status = 403), coalesce(min(rows) FILTER (WHERE status = 200), 0)
+		FROM nbhd.audit_log WHERE path = '/outreach' AND query LIKE 'set=ward%'`).Scan(&answered, &refused, &rows); err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 || rows == 0 {
-		t.Errorf("audit log: %d rows (min rows %d), want 2 with rows", n, rows)
+	if answered != 2 || refused != 1 || rows == 0 {
+		t.Errorf("audit log: %d answered (min rows %d), %d refused; want 2 with rows and 1", answered, rows, refused)
 	}
 	// Failed checks are rate-limited per client: after 5 failures (the
 	// revoked key was the first), 429.

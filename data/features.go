@@ -168,7 +168,8 @@ func (l *Layer) selectList(shape Shape, q FeatureQuery, args []any) (string, []a
 		}
 		return strings.Join(parts, ", "), args
 	}
-	// GeoJSON assembled by PostgreSQL as compact text in field order, with
+	// GeoJSON assembled by PostgreSQL as compact text in field order (the
+	// geometries without a crs member of their own: options 0), with
 	// property keys as bound arguments, so output bytes are stable.
 	var props strings.Builder
 	props.WriteString(`'{'`)
@@ -182,7 +183,7 @@ func (l *Layer) selectList(shape Shape, q FeatureQuery, args []any) (string, []a
 			sep, len(args), pgx.Identifier{f.Name}.Sanitize())
 	}
 	props.WriteString(` || '}'`)
-	return fmt.Sprintf(`'{"type":"Feature","id":' || to_json(%s)::text || ',"geometry":' || ST_AsGeoJSON(%s, %d) || ',"properties":' || %s || '}'`,
+	return fmt.Sprintf(`'{"type":"Feature","id":' || to_json(%s)::text || ',"geometry":' || ST_AsGeoJSON(%s, %d, 0) || ',"properties":' || %s || '}'`,
 		key, g, q.CRS.Decimals, props.String()), args
 }
 

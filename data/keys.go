@@ -40,6 +40,9 @@ func (k Key) Allows(set, code string) bool {
 	return false
 }
 
+// ErrUnknownScope means a key's scope names no loaded neighbourhood.
+var ErrUnknownScope = errors.New("unknown scope")
+
 // ErrBadKey means a token is malformed, unknown or revoked.
 var ErrBadKey = errors.New("invalid or revoked API key")
 
@@ -56,6 +59,16 @@ func CreateKey(ctx context.Context, conn *pgx.Conn, name, role string, scopes []
 	}
 	k := Key{Name: name, Role: role, Scopes: scopes}
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		for _, sc := range scopes {
+			set, code, _ := strings.Cut(sc, ":")
+			var ok bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM nbhd.neighbourhoods WHERE set_id = $1 AND code = $2)", set, code).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: %s is not a loaded neighbourhood (set:code, e.g. ward:E05000840)", ErrUnknownScope, sc)
+			}
+		}
 		if err := tx.QueryRow(ctx, `INSERT INTO nbhd.api_keys (name, role, token_sha256, scopes) VALUES ($1, $2, '', $3)
 			RETURNING id, created_at`, name, role, scopes).Scan(&k.ID, &k.CreatedAt); err != nil {
 			return err
@@ -65,6 +78,9 @@ func CreateKey(ctx context.Context, conn *pgx.Conn, name, role string, scopes []
 		_, err := tx.Exec(ctx, "UPDATE nbhd.api_keys SET token_sha256 = $2 WHERE id = $1", k.ID, sum[:])
 		return err
 	})
+	if errors.Is(err, ErrUnknownScope) {
+		return "", Key{}, err
+	}
 	if err != nil {
 		return "", Key{}, fmt.Errorf("create key: %w", err)
 	}
@@ -133,10 +149,11 @@ func (s *Store) VerifyKey(ctx context.Context, token string) (Key, error) {
 	return k, nil
 }
 
-// Audit records a staff request to outreach or recorded data.
-func (s *Store) Audit(ctx context.Context, keyID int64, method, path, query string, rows int) error {
-	_, err := s.staff.Exec(ctx, "INSERT INTO nbhd.audit_log (key_id, method, path, query, rows) VALUES ($1, $2, $3, $4, $5)",
-		keyID, method, path, query, rows)
+// Audit records a staff request to outreach or recorded data, answered
+// (status 200) or refused for its scope (403).
+func (s *Store) Audit(ctx context.Context, keyID int64, method, path, query string, rows, status int) error {
+	_, err := s.staff.Exec(ctx, "INSERT INTO nbhd.audit_log (key_id, method, path, query, rows, status) VALUES ($1, $2, $3, $4, $5, $6)",
+		keyID, method, path, query, rows, status)
 	if err != nil {
 		return fmt.Errorf("write audit log: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -147,4 +148,18 @@ func (s *Store) Ready(ctx context.Context) error {
 func IsTimeout(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "57014"
+}
+
+// LocalURL is the private cluster scripts/pg.sh starts: 127.0.0.1 on
+// $NBHD_PG_PORT (default 54329), database $NBHD_PG_DB (default nbhd). It is
+// every command's default, so setting the port alone is enough.
+func LocalURL() string {
+	port, db := os.Getenv("NBHD_PG_PORT"), os.Getenv("NBHD_PG_DB")
+	if port == "" {
+		port = "54329"
+	}
+	if db == "" {
+		db = "nbhd"
+	}
+	return "postgres://postgres@127.0.0.1:" + port + "/" + db + "?sslmode=disable"
 }

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"nbhd/data"
 )
 
-// defaultDatabaseURL is the private cluster scripts/pg.sh starts.
-const defaultDatabaseURL = "postgres://postgres@127.0.0.1:54329/nbhd?sslmode=disable"
 
 // usageError is a mistake on the command line (exit status 2).
 type usageError struct{ msg string }
@@ -112,7 +112,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 }
 
 func databaseFlag(fs *flag.FlagSet) *string {
-	return fs.String("database-url", defaultDatabaseURL, "PostgreSQL connection URL (a role that owns the schema)")
+	return fs.String("database-url", data.LocalURL(), "PostgreSQL connection URL (a role that owns the schema); the default is the private cluster on $NBHD_PG_PORT")
 }
 
 func connect(ctx context.Context, url string) (*pgx.Conn, error) {

@@ -94,14 +94,18 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	job.Kind, job.File = pos[0], pos[1]
 	job.Open = func(p string) (io.ReadCloser, error) { return os.Open(p) }
-	if job.Dataset.Licence == "" && ingest.Provenance(job.Kind).Licence == "" {
-		fmt.Fprintln(stderr, "warning: no --licence given; the layer will show no licence")
+	if _, ok := ingest.Kinds()[job.Kind]; !ok {
+		fs.Usage()
+		return usageError{fmt.Sprintf("unknown import kind %q", job.Kind)}
 	}
 	f, err := os.Open(job.File)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if job.Dataset.Licence == "" && ingest.Provenance(job.Kind).Licence == "" {
+		fmt.Fprintln(stderr, "warning: no --licence given; the layer will show no licence")
+	}
 	var size int64
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()

@@ -14,8 +14,19 @@ import (
 )
 
 func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: nbhd keys create --name NAME --role staff [--scope ward:CODE,...] | keys list | keys revoke ID"
 	if len(args) == 0 {
-		return usageError{"usage: nbhd keys create --name NAME --role staff [--scope ward:CODE,...] | keys list | keys revoke ID"}
+		return usageError{usage}
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stderr, usage+"\n\nA key's token is printed once; only its SHA-256 is stored. Scoped keys see only the\nneighbourhoods named (set:code); without --scope a key sees every neighbourhood.\n\nflags:")
+		fs := flags("keys", stderr)
+		databaseFlag(fs)
+		fs.String("name", "", "who or what the key is for")
+		fs.String("role", "staff", "the key's role (staff)")
+		fs.String("scope", "", "neighbourhoods the key may see, as set:code,... (default: all)")
+		fs.PrintDefaults()
+		return nil
 	}
 	fs := flags("keys "+args[0], stderr)
 	url := databaseFlag(fs)
@@ -43,6 +54,9 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}
 		token, k, err := data.CreateKey(ctx, conn, *name, *role, scopes)
+		if errors.Is(err, data.ErrUnknownScope) {
+			return usageError{err.Error()}
+		}
 		if err != nil {
 			return err
 		}

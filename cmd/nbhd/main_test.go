@@ -168,6 +168,16 @@ func TestServeAnswersThenShutsDownGracefully(t *testing.T) {
 	}
 }
 
+func TestLocalClusterPortIsEveryCommandsDefault(t *testing.T) {
+	t.Setenv("NBHD_DATABASE_URL", "")
+	os.Unsetenv("NBHD_DATABASE_URL") //nolint:errcheck // restored by Setenv's cleanup
+	t.Setenv("NBHD_PG_PORT", "1")
+	code, _, stderr := nbhd(t, "datasets")
+	if code == 0 || !strings.Contains(stderr, "127.0.0.1") || !strings.Contains(stderr, ":1") {
+		t.Errorf("datasets with NBHD_PG_PORT=1: %d %q", code, stderr)
+	}
+}
+
 func TestEnvironmentConfiguresFlags(t *testing.T) {
 	t.Setenv("NBHD_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none?connect_timeout=1")
 	code, _, stderr := nbhd(t, "migrate")
@@ -181,7 +191,7 @@ func TestEnvironmentConfiguresFlags(t *testing.T) {
 }
 
 func TestKeysLifecycle(t *testing.T) {
-	url := dbtest.New(t, false)
+	url := dbtest.New(t, true)
 	code, token, errs := nbhd(t, "keys", "create", "--name", "Leigh team", "--scope", "ward:E05000852", "--database-url", url)
 	if code != 0 || !strings.HasPrefix(token, "nbhd_") || !strings.Contains(errs, "shown once") {
 		t.Fatalf("create: %d %q %q", code, token, errs)
@@ -194,6 +204,9 @@ func TestKeysLifecycle(t *testing.T) {
 	if bytes.Contains(stored, []byte(strings.TrimSpace(token))) || len(stored) != 32 {
 		t.Errorf("stored %d bytes; want only a SHA-256", len(stored))
 	}
+	if code, _, errs := nbhd(t, "keys", "--help"); code != 0 || !strings.Contains(errs, "--scope") {
+		t.Errorf("keys --help: %d %q", code, errs)
+	}
 	code, out, _ := nbhd(t, "keys", "list", "--database-url", url)
 	if code != 0 || !strings.Contains(out, "Leigh team") || !strings.Contains(out, "ward:E05000852") {
 		t.Errorf("list: %d %s", code, out)
@@ -204,7 +217,8 @@ func TestKeysLifecycle(t *testing.T) {
 	if code, _, errs := nbhd(t, "keys", "revoke", "1", "--database-url", url); code != 1 || !strings.Contains(errs, "no live key 1") {
 		t.Errorf("second revoke: %d %s", code, errs)
 	}
-	for _, args := range [][]string{{"keys"}, {"keys", "create"}, {"keys", "create", "--name", "x", "--role", "admin"}, {"keys", "create", "--name", "x", "--scope", "E05000852"}} {
+	for _, args := range [][]string{{"keys"}, {"keys", "create"}, {"keys", "create", "--name", "x", "--role", "admin"},
+		{"keys", "create", "--name", "x", "--scope", "E05000852"}, {"keys", "create", "--name", "x", "--scope", "ward:NOPE"}} {
 		if code, _, _ := nbhd(t, append(args, "--database-url", url)...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}

@@ -35,7 +35,7 @@ func ServerURL() string {
 			return v
 		}
 	}
-	return "postgres://postgres@127.0.0.1:54329/nbhd?sslmode=disable"
+	return data.LocalURL()
 }
 
 // withDatabase returns u with its database name replaced.

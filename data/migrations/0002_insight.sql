@@ -449,7 +449,9 @@ CREATE TABLE nbhd.api_keys (
   last_used_at timestamptz
 );
 
--- Every staff request to outreach or recorded data.
+-- Every staff request to outreach or recorded data: answered (200) or
+-- refused for its key's scope (403). Requests without a valid key have no
+-- key to record; they are logged and rate-limited instead.
 CREATE TABLE nbhd.audit_log (
   id      bigserial PRIMARY KEY,
   key_id  bigint NOT NULL REFERENCES nbhd.api_keys,
@@ -457,6 +459,7 @@ CREATE TABLE nbhd.audit_log (
   path    text NOT NULL,
   query   text NOT NULL DEFAULT '',
   rows    integer NOT NULL,
+  status  integer NOT NULL DEFAULT 200,
   at      timestamptz NOT NULL DEFAULT now()
 );
 
