@@ -16,7 +16,6 @@ import (
 	"nbhd/data"
 )
 
-
 // usageError is a mistake on the command line (exit status 2).
 type usageError struct{ msg string }
 
