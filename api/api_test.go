@@ -58,6 +58,11 @@ type reply struct {
 	Header     http.Header
 }
 
+// rawClient never asks for or undoes compression: tests see exactly the
+// bytes the server sent.
+var rawClient = &http.Client{Transport: &http.Transport{DisableCompression: true}}
+
+// get fetches a path with the given header pairs.
 func (e *env) get(t *testing.T, path string, header ...string) (reply, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, e.url+path, nil)
@@ -67,7 +72,7 @@ func (e *env) get(t *testing.T, path string, header ...string) (reply, []byte) {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := rawClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -254,7 +253,7 @@ func (s *Server) item(c *gin.Context) error {
 	b := newBody(c, fGeoJSON)
 	// The feature object ends with "}": add the links inside it.
 	_, _ = b.Write(feature[:len(feature)-1])
-	fmt.Fprintf(b, `,%s"links":%s}`, strings.TrimSuffix(legacyCRS(fq.CRS), ""), lj)
+	fmt.Fprintf(b, `,%s"links":%s}`, legacyCRS(fq.CRS), lj)
 	return b.Close()
 }
 
@@ -264,5 +263,3 @@ func featureErr(err error, l *data.Layer, id string) error {
 	}
 	return err
 }
-
-var _ = http.StatusOK

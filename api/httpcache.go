@@ -132,5 +132,5 @@ func (b *body) Close() error {
 	return err
 }
 
-// httpDate formats a time as HTTP and OGC timestamps do.
-func httpDate(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// timestamp formats a time as OGC API documents do (RFC 3339, UTC).
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

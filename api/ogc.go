@@ -235,7 +235,7 @@ func (s *Server) collection(c *gin.Context, l *data.Layer, info data.LayerInfo) 
 		d.Extent.Spatial.CRS = geo.CRS84.URI
 	}
 	if !info.Updated.IsZero() {
-		d.Updated = httpDate(info.Updated)
+		d.Updated = timestamp(info.Updated)
 	}
 	d.Links = []link{
 		{Href: base, Rel: "collection", Type: "application/json", Title: l.Title},
@@ -358,7 +358,6 @@ func (s *Server) queryables(c *gin.Context) error {
 		}
 		return s.writeHTML(c, p)
 	}
-	c.Header("Content-Type", "application/schema+json")
 	b := newBody(c, fJSON)
 	c.Header("Content-Type", "application/schema+json")
 	enc := json.NewEncoder(b)

@@ -51,6 +51,7 @@ type Server struct {
 	// cacheControl is the Cache-Control of public responses.
 	cacheControl string
 	limiter      *failureLimiter
+	viewer       viewerCache
 	tiles        *tiles.Cache
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,8 +25,7 @@ import (
 	"nbhd/tiles"
 )
 
-// tileEnv is the tests' server (newEnv), with a fetch that never
-// decompresses, so tests see exactly what the server sent.
+// tileEnv is the tests' server (newEnv) with tile helpers.
 type tileEnv struct{ *env }
 
 func newTileEnv(t *testing.T, cfg api.Config) *tileEnv {
@@ -35,39 +33,10 @@ func newTileEnv(t *testing.T, cfg api.Config) *tileEnv {
 	return &tileEnv{newEnvWith(t, cfg, data.Config{})}
 }
 
-// tileReply is a finished response's status and header.
-type tileReply struct {
-	StatusCode int
-	Header     http.Header
-}
-
-// fetch gets a path with the given header pairs and no transparent
-// decompression: the body is what the server sent.
-func (e *tileEnv) fetch(t *testing.T, path string, header ...string) (tileReply, []byte) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, e.url+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tileReply{resp.StatusCode, resp.Header}, b
-}
-
 // tileMVT fetches a tile with gzip and returns it decompressed.
 func (e *tileEnv) tileMVT(t *testing.T, path string) []byte {
 	t.Helper()
-	resp, b := e.fetch(t, path, "Accept-Encoding", "gzip")
+	resp, b := e.get(t, path, "Accept-Encoding", "gzip")
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("%s: %d %q %s", path, resp.StatusCode, resp.Header.Get("Content-Encoding"), b)
 	}
@@ -81,7 +50,7 @@ func (e *tileEnv) tileMVT(t *testing.T, path string) []byte {
 // metric reads one unlabelled sample from /metrics.
 func (e *tileEnv) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	_, b := e.fetch(t, "/metrics")
+	_, b := e.get(t, "/metrics")
 	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("no %s in /metrics", name)
@@ -121,7 +90,7 @@ func TestTileRequestsAreValidated(t *testing.T) {
 		{"/tiles/small-areas", 404},
 	}
 	for _, c := range cases {
-		resp, body := e.fetch(t, c.path, "Accept-Encoding", "gzip")
+		resp, body := e.get(t, c.path, "Accept-Encoding", "gzip")
 		if resp.StatusCode != c.want {
 			t.Errorf("%s: %d, want %d: %s", c.path, resp.StatusCode, c.want, body)
 			continue
@@ -140,7 +109,7 @@ func TestTileRequestsAreValidated(t *testing.T) {
 
 func TestTileEncodingValidatorsAndCache(t *testing.T) {
 	e := newTileEnv(t, api.Config{})
-	gzResp, gz := e.fetch(t, hindley, "Accept-Encoding", "gzip, deflate, br")
+	gzResp, gz := e.get(t, hindley, "Accept-Encoding", "gzip, deflate, br")
 	h := gzResp.Header
 	if gzResp.StatusCode != 200 || h.Get("Content-Type") != "application/vnd.mapbox-vector-tile" ||
 		h.Get("Content-Encoding") != "gzip" || h.Get("Vary") != "Accept-Encoding" ||
@@ -152,7 +121,7 @@ func TestTileEncodingValidatorsAndCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ae := range []string{"", "identity", "gzip;q=0, identity", "br"} {
-		resp, body := e.fetch(t, hindley, "Accept-Encoding", ae)
+		resp, body := e.get(t, hindley, "Accept-Encoding", ae)
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, raw) ||
 			resp.Header.Get("ETag") == h.Get("ETag") || resp.Header.Get("Content-Length") != strconv.Itoa(len(raw)) {
 			t.Errorf("Accept-Encoding %q: %d, %q, %d bytes (want %d uncompressed), ETag %s", ae,
@@ -167,7 +136,7 @@ func TestTileEncodingValidatorsAndCache(t *testing.T) {
 		`"other"`:                   200,
 		strings.TrimSuffix(h.Get("ETag"), `-gz"`) + `"`: 200, // the identity tag
 	} {
-		resp, body := e.fetch(t, hindley, "Accept-Encoding", "gzip", "If-None-Match", inm)
+		resp, body := e.get(t, hindley, "Accept-Encoding", "gzip", "If-None-Match", inm)
 		if resp.StatusCode != want || (want == 304 && (len(body) != 0 || resp.Header.Get("ETag") != h.Get("ETag"))) {
 			t.Errorf("If-None-Match %s: %d with %d bytes, want %d", inm, resp.StatusCode, len(body), want)
 		}
@@ -184,7 +153,7 @@ func TestCompositeTileHasEveryLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, tjBody := e.fetch(t, "/tiles/all.json")
+	_, tjBody := e.get(t, "/tiles/all.json")
 	var tj tiles.TileJSON
 	if err := json.Unmarshal(tjBody, &tj); err != nil {
 		t.Fatal(err)
@@ -242,7 +211,7 @@ func TestTileJSON(t *testing.T) {
 	for _, c := range []struct{ name, proto, scheme string }{
 		{"all", "", "http"}, {"small-areas", "https", "https"}, {"neighbourhoods-ward", "gopher", "http"},
 	} {
-		resp, body := e.fetch(t, "/tiles/"+c.name+".json", "X-Forwarded-Proto", c.proto)
+		resp, body := e.get(t, "/tiles/"+c.name+".json", "X-Forwarded-Proto", c.proto)
 		var tj tiles.TileJSON
 		if resp.StatusCode != 200 || json.Unmarshal(body, &tj) != nil {
 			t.Fatalf("%s: %d %s", c.name, resp.StatusCode, body)
@@ -311,7 +280,7 @@ func TestTileJSON(t *testing.T) {
 			t.Errorf("%s: vector layers %v", c.name, ids)
 		}
 	}
-	_, body := e.fetch(t, "/tiles/small-areas.json")
+	_, body := e.get(t, "/tiles/small-areas.json")
 	for field, typ := range map[string]string{"code": "String", "population": "Number", "imd_decile": "Number", "name": "String"} {
 		if !strings.Contains(string(body), fmt.Sprintf("%q:%q", field, typ)) {
 			t.Errorf("small-areas TileJSON lacks field %s: %s", field, typ)
@@ -319,7 +288,7 @@ func TestTileJSON(t *testing.T) {
 	}
 	// A configured base URL wins over the request's.
 	based := newTileEnv(t, api.Config{BaseURL: "https://maps.example.org/nbhd/"})
-	_, body = based.fetch(t, "/tiles/schools.json")
+	_, body = based.get(t, "/tiles/schools.json")
 	if !strings.Contains(string(body), `"tiles":["https://maps.example.org/nbhd/tiles/schools/{z}/{x}/{y}.mvt"]`) {
 		t.Errorf("with BaseURL: %s", body)
 	}
@@ -337,7 +306,7 @@ func TestGDALOpensAServedTile(t *testing.T) {
 		t.Skip(msg)
 	}
 	e := newTileEnv(t, api.Config{})
-	resp, gz := e.fetch(t, hindley, "Accept-Encoding", "gzip")
+	resp, gz := e.get(t, hindley, "Accept-Encoding", "gzip")
 	if resp.StatusCode != 200 {
 		t.Fatal(resp.StatusCode)
 	}
@@ -458,7 +427,7 @@ func TestTileJSONIsValidForMapLibre(t *testing.T) {
 	// MapLibre resolves tile URLs as given: they must be absolute and
 	// keep their {z}/{x}/{y} placeholders unescaped.
 	e := newTileEnv(t, api.Config{})
-	_, body := e.fetch(t, "/tiles/all.json")
+	_, body := e.get(t, "/tiles/all.json")
 	var tj tiles.TileJSON
 	if err := json.Unmarshal(body, &tj); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 )
@@ -52,12 +53,11 @@ func (s *Server) mapFile(c *gin.Context) error {
 		c.Data(http.StatusServiceUnavailable, "text/html; charset=utf-8", []byte(viewerMissing))
 		return nil
 	}
-	b, err := fs.ReadFile(files, path.Clean(name))
+	f, err := s.viewer.file(files, path.Clean(name))
 	if err != nil {
 		return notFound("no file %q in the map viewer", name)
 	}
-	sum := sha256.Sum256(b)
-	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	b, etag := f.body, f.etag
 	c.Header("ETag", etag)
 	c.Header("Cache-Control", "public, max-age=300")
 	if etagMatch(c.GetHeader("If-None-Match"), etag) {
@@ -73,6 +73,29 @@ func (s *Server) mapFile(c *gin.Context) error {
 	}
 	c.Data(http.StatusOK, typ, b)
 	return nil
+}
+
+// viewerFile is a viewer file with its ETag, hashed once: the files never
+// change while the process runs.
+type viewerFile struct {
+	body []byte
+	etag string
+}
+
+// viewerCache keeps the viewer's files and tags by name.
+type viewerCache struct{ files sync.Map }
+
+func (v *viewerCache) file(files fs.FS, name string) (*viewerFile, error) {
+	if f, ok := v.files.Load(name); ok {
+		return f.(*viewerFile), nil
+	}
+	b, err := fs.ReadFile(files, name)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	f, _ := v.files.LoadOrStore(name, &viewerFile{body: b, etag: `"` + hex.EncodeToString(sum[:8]) + `"`})
+	return f.(*viewerFile), nil
 }
 
 // mapConfig tells the viewer what this server is configured with.

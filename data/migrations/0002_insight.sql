@@ -348,7 +348,8 @@ SELECT sa.code, sa.name, sa.vintage,
        ch.period AS demand_period,
        round(100.0 * st.postcodes_near_asset / nullif(st.postcodes, 0), 2) AS access_asset_pct,
        st.assets_within_reach,
-       sa.geom, sa.geom_bng, sa.geom_3857
+       sa.geom, sa.geom_bng, sa.geom_3857,
+       d.imd_score
 FROM nbhd.small_areas sa
 LEFT JOIN nbhd.small_area_population p ON p.code = sa.code
 LEFT JOIN nbhd.deprivation d ON d.code = sa.code
