@@ -188,6 +188,20 @@ func TestReadyzFailsWhenTheDatabaseIsGone(t *testing.T) {
 	}
 }
 
+// An applied migration edited afterwards (its stored checksum no longer
+// matches the file) makes /readyz fail, naming the file.
+func TestReadyzNamesAnEditedMigration(t *testing.T) {
+	e := newEnv(t)
+	conn := dbtest.Conn(t, e.dbURL)
+	if _, err := conn.Exec(context.Background(), "UPDATE nbhd.schema_migrations SET sha256 = repeat('f', 64) WHERE name = '0001_schema.sql'"); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := e.get(t, "/readyz")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "0001_schema.sql") {
+		t.Errorf("/readyz after an edited migration: %d %s", resp.StatusCode, body)
+	}
+}
+
 func TestErrorsAreJSONWithoutInternals(t *testing.T) {
 	e := newEnv(t)
 	cases := []struct {

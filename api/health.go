@@ -25,8 +25,14 @@ func (s *Server) readyz(c *gin.Context) error {
 	c.Header("Cache-Control", "no-store")
 	if err := s.store.Ready(ctx); err != nil {
 		desc := "database unreachable"
-		if errors.Is(err, data.ErrMigrationsPending) {
+		var changed *data.MigrationChangedError
+		var unknown *data.UnknownMigrationError
+		switch {
+		case errors.Is(err, data.ErrMigrationsPending):
 			desc = "database schema is not current: run nbhd migrate"
+		case errors.As(err, &changed), errors.As(err, &unknown):
+			// Names a migration file, not database internals.
+			desc = err.Error()
 		}
 		logger(c).Warn("not ready", "err", err)
 		return &Error{Status: http.StatusServiceUnavailable, Code: "NotReady", Description: desc}

@@ -172,7 +172,7 @@ func TestEstimatesAreMonotonicInDeprivation(t *testing.T) {
 	if _, err := conn.Exec(ctx, "UPDATE nbhd.deprivation SET health_rank = 1 WHERE code = $1", code); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, "SELECT nbhd.refresh_estimates()"); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT logic.refresh_estimates()"); err != nil {
 		t.Fatal(err)
 	}
 	var after float64
@@ -188,7 +188,7 @@ func TestModelIsConfigurablePerBoroughAndDeterministic(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	ctx := context.Background()
 	first := estimates(t, conn, "chaotic")
-	if _, err := conn.Exec(ctx, "SELECT nbhd.refresh_derived()"); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT logic.refresh_derived()"); err != nil {
 		t.Fatal(err)
 	}
 	again := estimates(t, conn, "chaotic")
@@ -200,7 +200,7 @@ func TestModelIsConfigurablePerBoroughAndDeterministic(t *testing.T) {
 	if _, err := conn.Exec(ctx, `UPDATE nbhd.settings SET value = jsonb_set(value, '{shares}', '{"chaotic": 0.05, "just_coping": 0.3}') WHERE key = 'demand_model'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, "SELECT nbhd.refresh_derived()"); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT logic.refresh_derived()"); err != nil {
 		t.Fatal(err)
 	}
 	var sum, pop float64
@@ -244,5 +244,34 @@ func TestValidateSetting(t *testing.T) {
 		if err := data.ValidateSetting(k, []byte(v)); err == nil {
 			t.Errorf("%s %s accepted", k, v)
 		}
+	}
+}
+
+// A recorded period imported after a later one does not displace it:
+// mid-2024 counts loaded after 2025 counts leave 2025 published.
+func TestLatestRecordedPeriodIsByDateNotText(t *testing.T) {
+	conn := dbtest.Conn(t, dbtest.New(t, true))
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, `
+		INSERT INTO nbhd.datasets (kind, key, title) VALUES ('demand', 'r2025', 'counts 2025'), ('demand', 'r2024', 'counts mid-2024');
+		INSERT INTO nbhd.demand (small_area_code, segment, period, kind, count, method, source, dataset_id)
+		SELECT code, 'chaotic', '2025', 'recorded', 40, 'records', 'case system', (SELECT id FROM nbhd.datasets WHERE key = 'r2025')
+		FROM nbhd.small_areas;
+		INSERT INTO nbhd.demand (small_area_code, segment, period, kind, count, method, source, dataset_id)
+		SELECT code, 'chaotic', 'mid-2024', 'recorded', 20, 'records', 'case system', (SELECT id FROM nbhd.datasets WHERE key = 'r2024')
+		FROM nbhd.small_areas;
+		SELECT logic.refresh_derived()`); err != nil {
+		t.Fatal(err)
+	}
+	var periods []string
+	rows, err := conn.Query(ctx, "SELECT DISTINCT period FROM api.neighbourhood_demand WHERE segment = 'chaotic'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if periods, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if len(periods) != 1 || periods[0] != "2025" {
+		t.Errorf("published chaotic demand periods %v, want [2025]", periods)
 	}
 }

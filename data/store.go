@@ -123,21 +123,15 @@ func (s *Store) PoolStats() map[string]*pgxpool.Stat {
 	return map[string]*pgxpool.Stat{"public": s.public.Stat(), "staff": s.staff.Stat()}
 }
 
-// ErrMigrationsPending means the database schema is older than this binary.
-var ErrMigrationsPending = errors.New("database migrations are not current: run nbhd migrate")
-
 // Ready checks that the database answers as the public role and that its
-// schema is at this binary's latest migration.
+// schema is this binary's: every migration applied and unchanged since, and
+// the same definitions. A changed migration is reported by name.
 func (s *Store) Ready(ctx context.Context) error {
-	var v *int
-	if err := s.public.QueryRow(ctx, "SELECT version FROM api.schema_version").Scan(&v); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	latest, err := LatestMigration()
+	state, err := CheckMigrations(ctx, s.public, "api.schema_migrations")
 	if err != nil {
 		return err
 	}
-	if v == nil || *v != latest {
+	if !state.Current() {
 		return ErrMigrationsPending
 	}
 	return nil

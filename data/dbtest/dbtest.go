@@ -133,6 +133,25 @@ func New(t testing.TB, withSample bool) string {
 	return withDatabase(ServerURL(), name)
 }
 
+// NewEmpty creates a database with nothing in it: no
+// migrations, for tests of upgrades. It is dropped when t ends.
+func NewEmpty(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := admin(ctx)
+	if err != nil {
+		unavailable(t, err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("%s%d_%d", prefix, os.Getpid(), counter.Add(1))
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("create empty test database: %v", err)
+	}
+	t.Cleanup(func() { drop(name) })
+	return withDatabase(ServerURL(), name)
+}
+
 func drop(name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -290,7 +290,7 @@ func firstBad(ctx context.Context, tx pgx.Tx, loc at, field, sql string, args ..
 // Refresh recomputes the demand estimates and every derived statistic
 // (profiles, access, disclosure-controlled demand) from the loaded data.
 func Refresh(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, "SELECT nbhd.refresh_derived()"); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT logic.refresh_derived()"); err != nil {
 		return fmt.Errorf("refresh derived statistics: %w", err)
 	}
 	return nil
