@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -145,8 +147,11 @@ func IsTimeout(err error) bool {
 }
 
 // LocalURL is the private cluster scripts/pg.sh starts: 127.0.0.1 on
-// $NBHD_PG_PORT (default 54329), database $NBHD_PG_DB (default nbhd). It is
-// every command's default, so setting the port alone is enough.
+// $NBHD_PG_PORT (default 54329), database $NBHD_PG_DB (default nbhd), as
+// the owner role nbhd. Its password is in var/pgpass, which is used when
+// the command runs from the repository (otherwise PGPASSFILE or ~/.pgpass
+// apply, as for any PostgreSQL client). It is every command's default, so
+// setting the port alone is enough.
 func LocalURL() string {
 	port, db := os.Getenv("NBHD_PG_PORT"), os.Getenv("NBHD_PG_DB")
 	if port == "" {
@@ -155,5 +160,13 @@ func LocalURL() string {
 	if db == "" {
 		db = "nbhd"
 	}
-	return "postgres://postgres@127.0.0.1:" + port + "/" + db + "?sslmode=disable"
+	u := "postgres://nbhd@127.0.0.1:" + port + "/" + db + "?sslmode=disable"
+	if os.Getenv("PGPASSFILE") == "" {
+		if abs, err := filepath.Abs(filepath.Join("var", "pgpass")); err == nil {
+			if _, err := os.Stat(abs); err == nil {
+				u += "&passfile=" + url.QueryEscape(abs)
+			}
+		}
+	}
+	return u
 }

@@ -3,9 +3,17 @@
 # missing, creates a cluster under var/pg and starts it on a unix socket and on
 # 127.0.0.1:$NBHD_PG_PORT. Used by `make run` and `make test`; idempotent.
 #
+# Nobody else on the machine can read it: the superuser (postgres) logs in
+# only through the socket as the cluster's OS owner (peer); everything else,
+# on the socket or TCP, needs a password (scram-sha-256). nbhd connects as
+# the role `nbhd`, which owns its databases and is not a superuser; its
+# generated password is in var/pgpass (mode 0600, PostgreSQL's passfile
+# format), which nbhd finds itself when run from the repository (or set
+# PGPASSFILE).
+#
 #   scripts/pg.sh start    install if needed, init if needed, start if stopped
 #   scripts/pg.sh stop     stop the cluster
-#   scripts/pg.sh url      print the admin connection URL
+#   scripts/pg.sh url      print the owner's connection URL (its password stays in var/pgpass)
 #   scripts/pg.sh status   say whether it runs
 #
 # With NBHD_DATABASE_URL set, nothing is provisioned: that database is used.
@@ -15,6 +23,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 port=${NBHD_PG_PORT:-54329}
 dbname=${NBHD_PG_DB:-nbhd}
 hash=$(printf '%s' "$root" | sha1sum | cut -c1-10)
+passfile=$root/var/pgpass
+owner=nbhd
 
 log() { printf 'pg.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -83,12 +93,94 @@ choose_dirs() {
 	logfile=$pgroot/postgres.log
 }
 
+# password prints the owner role's password, making one on first use.
+password() {
+	if [ ! -s "$passfile" ]; then
+		mkdir -p "$(dirname "$passfile")"
+		(umask 077 && printf '*:*:*:%s:%s\n' "$owner" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')" >"$passfile")
+	fi
+	chmod 600 "$passfile"
+	cut -d: -f5 "$passfile"
+}
+
 url() {
 	if [ -n "${NBHD_DATABASE_URL:-}" ]; then
 		printf '%s\n' "$NBHD_DATABASE_URL"
 	else
-		printf 'postgres://postgres@127.0.0.1:%s/%s?sslmode=disable\n' "$port" "$dbname"
+		# The password stays in the passfile: URLs get printed and logged.
+		password >/dev/null
+		printf 'postgres://%s@127.0.0.1:%s/%s?sslmode=disable&passfile=%s\n' "$owner" "$port" "$dbname" "$passfile"
 	fi
+}
+
+# superuser runs psql as the superuser, through the socket (peer).
+superuser() {
+	as_pg "$(pg_bindir)/psql" -h "$sockdir" -p "$port" -U postgres -v ON_ERROR_STOP=1 -Atq "$@"
+}
+
+# secure writes the cluster's authentication rules and makes the owner role,
+# its database and PostGIS (in template1, so every database nbhd creates,
+# tests' included, has it without a superuser).
+secure() {
+	local os_user
+	os_user=$(as_pg id -un)
+	as_pg sh -c "cat >'$datadir/pg_ident.conf'" <<-IDENT
+		# the cluster's OS owner may log in as the superuser, nobody else
+		owner  $os_user  postgres
+	IDENT
+	as_pg sh -c "cat >'$datadir/pg_hba.conf'" <<-HBA
+		# nbhd's private cluster (scripts/pg.sh): peer for the superuser on the
+		# socket, passwords (scram-sha-256) for everyone else.
+		local   all  postgres                 peer map=owner
+		local   all  all                      scram-sha-256
+		host    all  all       127.0.0.1/32   scram-sha-256
+		host    all  all       ::1/128        scram-sha-256
+	HBA
+	as_pg "$(pg_bindir)/pg_ctl" -D "$datadir" reload >/dev/null
+	local pw
+	pw=$(password)
+	superuser -d postgres <<-SQL
+		SET password_encryption = 'scram-sha-256';
+		DO \$\$ BEGIN
+		  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$owner') THEN
+		    CREATE ROLE $owner LOGIN CREATEDB CREATEROLE;
+		  END IF;
+		END \$\$;
+		ALTER ROLE $owner LOGIN CREATEDB CREATEROLE NOSUPERUSER PASSWORD '$pw';
+		-- request roles made by an older nbhd as the superuser
+		DO \$\$ BEGIN
+		  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nbhd_public') THEN GRANT nbhd_public TO $owner; END IF;
+		  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nbhd_staff') THEN GRANT nbhd_staff TO $owner; END IF;
+		END \$\$;
+	SQL
+	superuser -d template1 -c "CREATE EXTENSION IF NOT EXISTS postgis"
+	if ! superuser -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$dbname'" | grep -q 1; then
+		superuser -d postgres -c "CREATE DATABASE \"$dbname\" OWNER $owner"
+	fi
+	superuser -d "$dbname" -c "CREATE EXTENSION IF NOT EXISTS postgis"
+	# A database made before the owner role existed (by an older nbhd, as the
+	# superuser) passes to it with nbhd's schemas and everything in them.
+	superuser -d postgres -c "ALTER DATABASE \"$dbname\" OWNER TO $owner"
+	superuser -d "$dbname" <<-SQL
+		DO \$\$
+		DECLARE r record;
+		BEGIN
+		  FOR r IN SELECT nspname FROM pg_namespace
+		           WHERE nspname IN ('nbhd', 'api', 'staff', 'logic') AND nspowner <> '$owner'::regrole LOOP
+		    EXECUTE format('ALTER SCHEMA %I OWNER TO $owner', r.nspname);
+		  END LOOP;
+		  FOR r IN SELECT c.oid::regclass AS obj, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		           WHERE n.nspname IN ('nbhd', 'api', 'staff', 'logic') AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
+		             AND c.relowner <> '$owner'::regrole LOOP
+		    EXECUTE format('ALTER %s %s OWNER TO $owner',
+		      CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, r.obj);
+		  END LOOP;
+		  FOR r IN SELECT p.oid::regprocedure AS fn, p.prokind FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		           WHERE n.nspname IN ('nbhd', 'api', 'staff', 'logic') AND p.proowner <> '$owner'::regrole LOOP
+		    EXECUTE format('ALTER %s %s OWNER TO $owner', CASE r.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, r.fn);
+		  END LOOP;
+		END \$\$;
+	SQL
 }
 
 running() { [ -d "${datadir:-/nonexistent}" ] && as_pg "$(pg_bindir)/pg_ctl" -D "$datadir" status >/dev/null 2>&1; }
@@ -108,7 +200,7 @@ start() {
 	flock 9
 	if [ ! -f "$datadir/PG_VERSION" ]; then
 		log "creating cluster in $datadir"
-		as_pg "$bin/initdb" -D "$datadir" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+		as_pg "$bin/initdb" -D "$datadir" -U postgres --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --no-locale >/dev/null
 	fi
 	if ! running; then
 		log "starting PostgreSQL $(pg_version) on 127.0.0.1:$port (socket $sockdir)"
@@ -119,11 +211,8 @@ start() {
 			die "PostgreSQL did not start (is port $port taken? set NBHD_PG_PORT)"
 		fi
 	fi
-	if ! as_pg "$bin/psql" -h "$sockdir" -p "$port" -U postgres -d postgres -Atqc \
-		"SELECT 1 FROM pg_database WHERE datname = '$dbname'" | grep -q 1; then
-		as_pg "$bin/createdb" -h "$sockdir" -p "$port" -U postgres "$dbname"
-	fi
-	log "ready: $(url)"
+	secure
+	log "ready: postgres://$owner@127.0.0.1:$port/$dbname (password in $passfile)"
 }
 
 stop() {

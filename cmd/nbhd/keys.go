@@ -37,6 +37,9 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if args[0] != "create" && args[0] != "list" && args[0] != "revoke" {
+		return usageError{fmt.Sprintf("unknown keys command %q: create, list or revoke", args[0])}
+	}
 	conn, err := connect(ctx, *url)
 	if err != nil {
 		return err
