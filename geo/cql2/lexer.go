@@ -151,7 +151,7 @@ func lex(src string) ([]token, error) {
 	}
 }
 
-// string reads a character literal: '' or \' is a quote, \\ a backslash,
+// string reads a character literal: ” or \' is a quote, \\ a backslash,
 // and \a \b \t \n \v \f \r the control characters. Other backslashes are
 // kept as written, so a LIKE pattern's \% and \_ reach the pattern.
 func (l *lexer) string() (token, error) {
