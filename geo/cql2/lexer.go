@@ -151,9 +151,10 @@ func lex(src string) ([]token, error) {
 	}
 }
 
-// string reads a character literal: ” or \' is a quote, \\ a backslash,
-// and \a \b \t \n \v \f \r the control characters. Other backslashes are
-// kept as written, so a LIKE pattern's \% and \_ reach the pattern.
+// string reads a character literal. A quote inside is doubled or written
+// \', a backslash is \\, and \a \b \t \n \v \f \r are the control
+// characters. Other backslashes are kept as written, so a LIKE pattern's \%
+// and \_ reach the pattern.
 func (l *lexer) string() (token, error) {
 	start := l.pos()
 	l.advance()
@@ -174,7 +175,7 @@ func (l *lexer) string() (token, error) {
 			return token{kind: tString, val: b.String()}, nil
 		case '\\':
 			n, _ := l.peek()
-			if e, ok := map[rune]string{'\'': "'", '\\': `\`, 'a': "\a", 'b': "\b", 't': "\t", 'n': "\n", 'v': "\v", 'f': "\f", 'r': "\r"}[n]; ok {
+			if e, ok := escapes[n]; ok {
 				l.advance()
 				b.WriteString(e)
 				continue
@@ -185,6 +186,8 @@ func (l *lexer) string() (token, error) {
 		}
 	}
 }
+
+var escapes = map[rune]string{'\'': "'", '\\': `\`, 'a': "\a", 'b': "\b", 't': "\t", 'n': "\n", 'v': "\v", 'f': "\f", 'r': "\r"}
 
 // quoted reads a double-quoted property name, the way to use a name that is
 // also a keyword.

@@ -36,8 +36,9 @@ func swapped(op string) string {
 // Relate evaluates the spatial function op ("s_intersects", ...) in the
 // plane. Bounds are rectangles. A point against anything is decided
 // exactly; lines and polygons against each other need general position
-// (ErrDegenerate otherwise); multipoints and collections are supported only
-// against points.
+// (ErrDegenerate otherwise); multipoints are supported against points and,
+// in s_intersects and s_disjoint, against anything; collections only in
+// s_intersects and s_disjoint with a point.
 func Relate(op string, a, b orb.Geometry) (bool, error) {
 	a, b = asPolygon(a), asPolygon(b)
 	if _, ok := b.(orb.Point); ok {
@@ -47,6 +48,20 @@ func Relate(op string, a, b orb.Geometry) (bool, error) {
 	}
 	if p, ok := a.(orb.Point); ok {
 		return pointRelate(op, p, b)
+	}
+	if _, ok := b.(orb.MultiPoint); ok {
+		a, b = b, a
+	}
+	if mp, ok := a.(orb.MultiPoint); ok && (op == "s_intersects" || op == "s_disjoint") {
+		in := false
+		for _, p := range mp {
+			i, err := pointRelate("s_intersects", p, b)
+			if err != nil {
+				return false, err
+			}
+			in = in || i
+		}
+		return in == (op == "s_intersects"), nil
 	}
 	da, db := dimension(a), dimension(b)
 	if da < 1 || db < 1 {
@@ -90,6 +105,19 @@ func pointRelate(op string, p orb.Point, g orb.Geometry) (bool, error) {
 			return !eq, nil
 		}
 		return false, nil
+	case orb.Collection:
+		if op != "s_intersects" && op != "s_disjoint" {
+			break
+		}
+		in := false
+		for _, m := range g {
+			i, err := pointRelate("s_intersects", p, asPolygon(m))
+			if err != nil {
+				return false, err
+			}
+			in = in || i
+		}
+		return in == (op == "s_intersects"), nil
 	case orb.MultiPoint:
 		in, all := false, true
 		for _, q := range g {
