@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -200,6 +201,9 @@ func (c *compiler) same(op string, at cql2.Pos, allowed []kind, es ...cql2.Expr)
 	if err != nil {
 		return 0, err
 	}
+	if !slices.Contains(allowed, first) {
+		return 0, cql2.Errorf(at, "", "%s does not apply to %s, which is %s", op, es[0], kindNames[first])
+	}
 	for _, e := range es[1:] {
 		k, err := c.kindOf(e)
 		if err != nil {
@@ -213,12 +217,7 @@ func (c *compiler) same(op string, at cql2.Pos, allowed []kind, es ...cql2.Expr)
 			return 0, cql2.Errorf(at, hint, "%s cannot compare %s, which is %s, with %s, which is %s", op, es[0], kindNames[first], e, kindNames[k])
 		}
 	}
-	for _, a := range allowed {
-		if a == first {
-			return first, nil
-		}
-	}
-	return 0, cql2.Errorf(at, "", "%s does not apply to %s (%s)", op, es[0], kindNames[first])
+	return first, nil
 }
 
 var sqlComparison = map[string]string{"=": " = ", "<>": " <> ", "<": " < ", ">": " > ", "<=": " <= ", ">=": " >= "}
