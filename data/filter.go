@@ -404,7 +404,7 @@ func (c *compiler) scalar(e cql2.Expr) {
 		c.scalar(e.Arg)
 		c.text(") COLLATE " + icu + "))")
 	case *cql2.AccentI:
-		c.text("regexp_replace(normalize(")
+		c.text("regexp_replace(normalize(") //nolint:misspell // PostgreSQL's function
 		c.scalar(e.Arg)
 		c.text(", NFD), ")
 		c.arg(accentClass, "text")

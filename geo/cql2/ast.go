@@ -14,6 +14,9 @@ import (
 
 // Expr is a node of a filter's syntax tree: one of the types below. Its
 // String is the node in cql2-text, with every compound part in parentheses.
+// Its Pos is where it is in the filter's text: its first character, or the
+// operator of a comparison, LIKE, BETWEEN, IN, IS NULL or arithmetic (in
+// cql2-json, the object that holds it).
 type Expr interface {
 	Pos() Pos
 	String() string
@@ -154,25 +157,62 @@ type BBox struct {
 	Value orb.Bound
 }
 
-func (e *Logical) Pos() Pos    { return e.At }
-func (e *Not) Pos() Pos        { return e.At }
+// Pos is the Logical's position in the filter (see Expr).
+func (e *Logical) Pos() Pos { return e.At }
+
+// Pos is the Not's position in the filter (see Expr).
+func (e *Not) Pos() Pos { return e.At }
+
+// Pos is the Comparison's position in the filter (see Expr).
 func (e *Comparison) Pos() Pos { return e.At }
-func (e *Like) Pos() Pos       { return e.At }
-func (e *Between) Pos() Pos    { return e.At }
-func (e *In) Pos() Pos         { return e.At }
-func (e *IsNull) Pos() Pos     { return e.At }
-func (e *Spatial) Pos() Pos    { return e.At }
+
+// Pos is the Like's position in the filter (see Expr).
+func (e *Like) Pos() Pos { return e.At }
+
+// Pos is the Between's position in the filter (see Expr).
+func (e *Between) Pos() Pos { return e.At }
+
+// Pos is the In's position in the filter (see Expr).
+func (e *In) Pos() Pos { return e.At }
+
+// Pos is the IsNull's position in the filter (see Expr).
+func (e *IsNull) Pos() Pos { return e.At }
+
+// Pos is the Spatial's position in the filter (see Expr).
+func (e *Spatial) Pos() Pos { return e.At }
+
+// Pos is the Arithmetic's position in the filter (see Expr).
 func (e *Arithmetic) Pos() Pos { return e.At }
-func (e *CaseI) Pos() Pos      { return e.At }
-func (e *AccentI) Pos() Pos    { return e.At }
-func (e *Property) Pos() Pos   { return e.At }
-func (e *String) Pos() Pos     { return e.At }
-func (e *Number) Pos() Pos     { return e.At }
-func (e *Bool) Pos() Pos       { return e.At }
-func (e *Date) Pos() Pos       { return e.At }
-func (e *Timestamp) Pos() Pos  { return e.At }
-func (e *Geometry) Pos() Pos   { return e.At }
-func (e *BBox) Pos() Pos       { return e.At }
+
+// Pos is the CaseI's position in the filter (see Expr).
+func (e *CaseI) Pos() Pos { return e.At }
+
+// Pos is the AccentI's position in the filter (see Expr).
+func (e *AccentI) Pos() Pos { return e.At }
+
+// Pos is the Property's position in the filter (see Expr).
+func (e *Property) Pos() Pos { return e.At }
+
+// Pos is the String's position in the filter (see Expr).
+func (e *String) Pos() Pos { return e.At }
+
+// Pos is the Number's position in the filter (see Expr).
+func (e *Number) Pos() Pos { return e.At }
+
+// Pos is the Bool's position in the filter (see Expr).
+func (e *Bool) Pos() Pos { return e.At }
+
+// Pos is the Date's position in the filter (see Expr).
+func (e *Date) Pos() Pos { return e.At }
+
+// Pos is the Timestamp's position in the filter (see Expr).
+func (e *Timestamp) Pos() Pos { return e.At }
+
+// Pos is the Geometry's position in the filter (see Expr).
+func (e *Geometry) Pos() Pos { return e.At }
+
+// Pos is the BBox's position in the filter (see Expr).
+func (e *BBox) Pos() Pos { return e.At }
 
 func not(b bool) string {
 	if b {

@@ -1,6 +1,7 @@
 package cql2
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -43,7 +44,11 @@ func fuzzParsed(t *testing.T, e Expr) {
 	if j2, _ := JSON(fromJSON); string(j2) != string(j) {
 		t.Fatalf("%s reads back as %s", j, j2)
 	}
-	_, _ = Eval(e, map[string]any{"a": 1.0, "b": "x", "name": "é"}, orb.Point{0.5, 0.5})
+	// Eval is a test reference with quadratic spatial functions: only
+	// small filters are worth its time here.
+	if len(s) < 2000 {
+		_, _ = Eval(e, map[string]any{"a": 1.0, "b": "x", "name": "é"}, orb.Point{0.5, 0.5})
+	}
 }
 
 func FuzzParseText(f *testing.F) {
@@ -53,7 +58,7 @@ func FuzzParseText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		e, err := ParseText(s)
 		if err != nil {
-			if _, ok := err.(*Error); !ok {
+			if pe := (*Error)(nil); !errors.As(err, &pe) {
 				t.Fatalf("%q: error of type %T", s, err)
 			}
 			return
@@ -69,7 +74,7 @@ func FuzzParseJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		e, err := ParseJSON([]byte(s))
 		if err != nil {
-			if _, ok := err.(*Error); !ok {
+			if pe := (*Error)(nil); !errors.As(err, &pe) {
 				t.Fatalf("%q: error of type %T", s, err)
 			}
 			return

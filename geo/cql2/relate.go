@@ -373,7 +373,7 @@ func generalRelate(op string, a, b orb.Geometry, da, db int) (bool, error) {
 	case "s_contains":
 		return contains, nil
 	case "s_overlaps":
-		return da == db && da == 2 && intersects && !within && !contains, nil
+		return da == 2 && db == 2 && intersects && !within && !contains, nil
 	case "s_crosses":
 		if da == 1 && db == 1 {
 			return x, nil
