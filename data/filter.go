@@ -25,7 +25,13 @@ const GeometryProperty = "geometry"
 // FeatureQuery.Where; vector tiles can AND it into their query with SQL.
 type Predicate struct {
 	parts []sqlPart
+	key   string
 }
+
+// Key is the filter in a canonical form (cql2-text with every operator in
+// parentheses) with its CRS: equal for requests that differ only in how
+// they spell the same filter, for cache keys such as a filtered tile's.
+func (p *Predicate) Key() string { return p.key }
 
 // sqlPart is SQL text, a column of the filtered view, or an argument.
 type sqlPart struct {
@@ -68,14 +74,17 @@ func (l *Layer) ParseFilter(lang, src string, crs geo.CRS) (*Predicate, error) {
 
 // CompileFilter checks a parsed filter against the layer's queryables and
 // the types of its fields and compiles it to SQL. Geometry literals are in
-// crs, and the layer's geometry column in that CRS is compared with them.
-// Errors are *cql2.Error.
+// crs (CRS84 when zero), and the layer's geometry column in that CRS is
+// compared with them. Errors are *cql2.Error.
 func (l *Layer) CompileFilter(e cql2.Expr, crs geo.CRS) (*Predicate, error) {
+	if crs.SRID == 0 {
+		crs = geo.CRS84 // the default filter-crs
+	}
 	c := &compiler{l: l, crs: crs}
 	if err := c.condition(e); err != nil {
 		return nil, err
 	}
-	return &Predicate{parts: c.parts}, nil
+	return &Predicate{parts: c.parts, key: e.String() + " @" + crs.URI}, nil
 }
 
 // kind is the type of a filter value.
@@ -95,9 +104,9 @@ var kindNames = map[kind]string{kString: "a string", kNumber: "a number", kBool:
 
 var fieldKinds = map[FieldType]kind{String: kString, Integer: kNumber, Number: kNumber, Boolean: kBool, Date: kDate}
 
-// caseFolding and the ICU collation give CASEI the same full Unicode case
-// mappings as cql2.FoldCase (the database's own collation may be "C", which
-// folds ASCII only).
+// icu is the collation CASEI folds case in, for the same full Unicode case
+// mappings as cql2.FoldCase: the database's default collation may be "C",
+// which folds ASCII only.
 const icu = `"und-x-icu"`
 
 type compiler struct {
@@ -225,7 +234,7 @@ var sqlComparison = map[string]string{"=": " = ", "<>": " <> ", "<": " < ", ">":
 var spatialFunctions = map[string]string{"s_intersects": "ST_Intersects", "s_equals": "ST_Equals", "s_disjoint": "ST_Disjoint",
 	"s_touches": "ST_Touches", "s_within": "ST_Within", "s_overlaps": "ST_Overlaps", "s_crosses": "ST_Crosses", "s_contains": "ST_Contains"}
 
-func not(b bool) string {
+func notSQL(b bool) string {
 	if b {
 		return " NOT"
 	}
@@ -272,7 +281,7 @@ func (c *compiler) condition(e cql2.Expr) error {
 		}
 		c.text("(")
 		c.value(e.Value, kString)
-		c.text(not(e.Not) + " LIKE ")
+		c.text(notSQL(e.Not) + " LIKE ")
 		c.value(e.Pattern, kString)
 		c.text(")")
 		return nil
@@ -283,7 +292,7 @@ func (c *compiler) condition(e cql2.Expr) error {
 		}
 		c.text("(")
 		c.value(e.Value, k)
-		c.text(not(e.Not) + " BETWEEN ")
+		c.text(notSQL(e.Not) + " BETWEEN ")
 		c.value(e.Low, k)
 		c.text(" AND ")
 		c.value(e.High, k)
@@ -296,7 +305,7 @@ func (c *compiler) condition(e cql2.Expr) error {
 		}
 		c.text("(")
 		c.value(e.Value, k)
-		c.text(not(e.Not) + " IN (")
+		c.text(notSQL(e.Not) + " IN (")
 		for i, item := range e.List {
 			if i > 0 {
 				c.text(", ")
@@ -310,7 +319,7 @@ func (c *compiler) condition(e cql2.Expr) error {
 		if err := c.any(e.Value); err != nil {
 			return err
 		}
-		c.text(" IS" + not(e.Not) + " NULL)")
+		c.text(" IS" + notSQL(e.Not) + " NULL)")
 		return nil
 	case *cql2.Spatial:
 		if _, err := c.same(strings.ToUpper(e.Op), e.At, []kind{kGeometry}, e.A, e.B); err != nil {

@@ -121,7 +121,8 @@ func TestFilterSurvivesHostileInput(t *testing.T) {
 	for id, fs := range filters {
 		l, _ := cat.Layer(id)
 		for _, f := range fs {
-			for _, crs := range []geo.CRS{geo.CRS84, geo.BNG} {
+			// The zero CRS is read as CRS84, the default filter-crs.
+			for _, crs := range []geo.CRS{geo.CRS84, geo.BNG, {}} {
 				p, err := l.ParseFilter(cql2.LangText, f, crs)
 				var pe *cql2.Error
 				if err != nil && errors.As(err, &pe) && strings.Contains(f, "DROP TABLE x") {
@@ -211,9 +212,19 @@ func TestFilterOnDates(t *testing.T) {
 func TestPredicateSQLFitsAnotherQuery(t *testing.T) {
 	s := open(t, dbtest.New(t, true))
 	l, _ := catalogue(t, s).Layer("small-areas")
-	p, err := l.ParseFilter(cql2.LangText, "imd_decile <= 2 AND S_INTERSECTS(geometry, BBOX(-2.6543, 53.5281, -2.6102, 53.5579)) AND name LIKE 'Wigan%'", geo.CRS84)
+	text := "imd_decile <= 2 AND S_INTERSECTS(geometry, BBOX(-2.6543, 53.5281, -2.6102, 53.5579)) AND name LIKE 'Wigan%'"
+	p, err := l.ParseFilter(cql2.LangText, text, geo.CRS84)
 	if err != nil {
 		t.Fatal(err)
+	}
+	same, err := l.ParseFilter(cql2.LangJSON, `{"op": "and", "args": [{"op": "<=", "args": [{"property": "imd_decile"}, 2]},
+		{"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": [-2.6543, 53.5281, -2.6102, 53.5579]}]},
+		{"op": "like", "args": [{"property": "name"}, "Wigan%"]}]}`, geo.CRS84)
+	if err != nil || same.Key() != p.Key() {
+		t.Errorf("the same filter in JSON has key %q, in text %q (%v)", same.Key(), p.Key(), err)
+	}
+	if bng, err := l.ParseFilter(cql2.LangText, text, geo.BNG); err != nil || bng.Key() == p.Key() {
+		t.Errorf("keys ignore the CRS: %q", p.Key())
 	}
 	sql, args := p.SQL("q", []any{"first", "second"})
 	if len(args) != 2+6 || args[0] != "first" || !strings.Contains(sql, `"q"."imd_decile"`) || !strings.Contains(sql, "$3::numeric") || strings.Contains(sql, "$1") {
