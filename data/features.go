@@ -68,7 +68,8 @@ type FeatureQuery struct {
 	BBoxCRS    geo.CRS
 	CRS        geo.CRS
 	Filters    []Filter
-	Properties []string // nil selects every field
+	Where      *Predicate // a compiled CQL2 filter, or nil
+	Properties []string   // nil selects every field
 	SortBy     []Sort
 	Limit      int
 	Offset     int
@@ -128,6 +129,11 @@ func (l *Layer) where(q FeatureQuery, args []any) (string, []any) {
 		}
 		args = append(args, f.Value)
 		fmt.Fprintf(&b, " AND t.%s = $%d", pgx.Identifier{fd.Name}.Sanitize(), len(args))
+	}
+	if q.Where != nil {
+		var sql string
+		sql, args = q.Where.SQL("t", args)
+		b.WriteString(" AND " + sql)
 	}
 	return b.String(), args
 }
