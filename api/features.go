@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -127,7 +126,7 @@ func (s *Server) pageLinks(c *gin.Context, f format, q url.Values, fq data.Featu
 func (s *Server) itemsCSV(c *gin.Context, l *data.Layer, fq data.FeatureQuery) error {
 	c.Header("Content-Disposition", fmt.Sprintf(`inline; filename="%s.csv"`, l.ID))
 	b := newBody(c, fCSV)
-	w := csv.NewWriter(b)
+	w := newCSVWriter(b)
 	head := []string{"id"}
 	for _, f := range l.Columns(fq.Properties) {
 		head = append(head, f.Name)

@@ -39,6 +39,12 @@ type Config struct {
 	// TileCacheBytes bounds the vector tile cache; 0 means
 	// DefaultTileCacheBytes and a negative value disables it (api/tiles.go).
 	TileCacheBytes int64
+	// RequestTimeout is every request's deadline, which its queries run
+	// under; 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// WriteTimeout is the longest one write to a client may block; 0 means
+	// DefaultWriteTimeout.
+	WriteTimeout time.Duration
 }
 
 // Server is the HTTP API over a store.
@@ -51,6 +57,7 @@ type Server struct {
 	// cacheControl is the Cache-Control of public responses.
 	cacheControl string
 	limiter      *failureLimiter
+	outage       *outageLog
 	viewer       viewerCache
 	tiles        *tiles.Cache
 }
@@ -67,9 +74,16 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	if cfg.AuthFailuresPerMinute <= 0 {
 		cfg.AuthFailuresPerMinute = 10
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
 	s := &Server{cfg: cfg, store: store, log: log, metrics: newMetrics(store),
 		cacheControl: fmt.Sprintf("public, max-age=%d", int(cfg.CacheMaxAge.Seconds())),
-		limiter:      newFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute)}
+		limiter:      newFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute),
+		outage:       &outageLog{interval: outageLogInterval}}
 	s.tiles = newTileCache(cfg)
 	s.metrics.reg.MustRegister(tileCacheCollector{s.tiles})
 	e := gin.New()
@@ -79,7 +93,8 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	}
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
-	e.Use(withRequest(log), accessLog(log), s.metrics.middleware(), recoverJSON(), cors(cfg.CORSOrigins))
+	e.Use(withRequest(log, s.outage), accessLog(log), s.metrics.middleware(), recoverJSON(),
+		deadlines(cfg.RequestTimeout, cfg.WriteTimeout), cors(cfg.CORSOrigins))
 	s.routes(e)
 	s.engine = e
 	return s
