@@ -126,9 +126,13 @@ func (s *Server) setRequest(c *gin.Context, set string, allowed ...string) (f fo
 	return f, s.conditional(c, f), nil
 }
 
+// noParams refuses any query parameter not in allowed, as items does.
 func noParams(c *gin.Context, allowed ...string) error {
 	for k := range c.Request.URL.Query() {
 		if !isOneOf(k, allowed) {
+			if len(allowed) == 0 {
+				return badRequest("unknown parameter %q: this resource takes no parameters", k)
+			}
 			return badRequest("unknown parameter %q (this resource takes %s)", k, strings.Join(allowed, ", "))
 		}
 	}

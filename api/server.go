@@ -94,7 +94,7 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
 	e.Use(withRequest(log, s.outage), accessLog(log), s.metrics.middleware(), recoverJSON(),
-		deadlines(cfg.RequestTimeout, cfg.WriteTimeout), cors(cfg.CORSOrigins))
+		deadlines(cfg.RequestTimeout, cfg.WriteTimeout), checkInput(), cors(cfg.CORSOrigins))
 	s.routes(e)
 	s.engine = e
 	return s

@@ -57,6 +57,9 @@ func tileSet(cat *data.Catalogue, name string) ([]*data.Layer, tiles.Source, err
 // with the MVT (gzip when the client accepts it), 204 for a tile with no
 // features, 304 when If-None-Match holds its ETag.
 func (s *Server) tile(c *gin.Context) error {
+	if err := noParams(c); err != nil {
+		return err
+	}
 	ctx := c.Request.Context()
 	cat, err := s.store.Catalogue(ctx)
 	if err != nil {
@@ -149,6 +152,9 @@ func (s *Server) tileJSON(c *gin.Context) error {
 	name, ok := strings.CutSuffix(c.Param("layer"), ".json")
 	if !ok {
 		return notFound("TileJSON is at /tiles/{layer}.json")
+	}
+	if err := noParams(c); err != nil {
+		return err
 	}
 	cat, err := s.store.Catalogue(c.Request.Context())
 	if err != nil {
