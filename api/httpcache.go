@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,37 +14,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 )
-
-// cors allows cross-origin GETs from any origin ("*", the default) or from
-// an allow-list, and answers preflight OPTIONS requests itself.
-func cors(origins []string) gin.HandlerFunc {
-	anyOrigin := len(origins) == 0 || slices.Contains(origins, "*")
-	return func(c *gin.Context) {
-		origin := c.GetHeader("Origin")
-		h := c.Writer.Header()
-		allowed := origin != "" && (anyOrigin || slices.Contains(origins, origin))
-		if allowed {
-			if anyOrigin {
-				h.Set("Access-Control-Allow-Origin", "*")
-			} else {
-				h.Set("Access-Control-Allow-Origin", origin)
-				h.Add("Vary", "Origin")
-			}
-			h.Set("Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Crs, Link, X-Request-Id")
-		}
-		if c.Request.Method == http.MethodOptions {
-			h.Set("Allow", "GET, HEAD, OPTIONS")
-			if allowed {
-				h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Accept, Accept-Encoding, Authorization, If-None-Match, If-Modified-Since, X-Request-Id")
-				h.Set("Access-Control-Max-Age", "86400")
-			}
-			c.AbortWithStatus(http.StatusNoContent)
-			return
-		}
-		c.Next()
-	}
-}
 
 // conditional sets the validators of a public response that depends only on
 // the data version and the request (path, query and representation), and
@@ -113,6 +81,9 @@ type body struct {
 // newBody sets the content type (and encoding) and returns the writer.
 func newBody(c *gin.Context, f format) *body {
 	c.Header("Content-Type", mediaTypes[f])
+	if f == fHTML {
+		c.Header("Content-Security-Policy", pageCSP)
+	}
 	b := &body{c: c, sp: newSpool()}
 	var w io.Writer = b.sp
 	if acceptsGzip(c.GetHeader("Accept-Encoding")) {

@@ -380,9 +380,7 @@ func (s *Server) outreach(c *gin.Context) error {
 		return err
 	}
 	if !k.Allows(set, code) {
-		if err := s.store.Audit(context.WithoutCancel(c.Request.Context()), k.ID, c.Request.Method, c.Request.URL.Path, c.Request.URL.RawQuery, 0, http.StatusForbidden); err != nil {
-			return err
-		}
+		// Audited with its status by auditStaff.
 		return &Error{Status: http.StatusForbidden, Code: "Forbidden",
 			Description: fmt.Sprintf("this key may see %s only", strings.Join(k.Scopes, ", "))}
 	}
@@ -401,10 +399,13 @@ func (s *Server) outreach(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	// The audit row is written even if the client has gone.
+	// The audit row is written before any data is sent (no audit, no data),
+	// and even if the client has gone.
+	c.Set(auditRowsKey, len(rows))
 	if err := s.store.Audit(context.WithoutCancel(ctx), k.ID, c.Request.Method, c.Request.URL.Path, c.Request.URL.RawQuery, len(rows), http.StatusOK); err != nil {
 		return err
 	}
+	c.Set(auditedKey, true)
 	c.Header("Cache-Control", "private, no-store")
 	if f == fCSV {
 		flat := make([]data.Row, len(rows))
