@@ -338,7 +338,6 @@ func TestChaosBadInputSweep(t *testing.T) {
 		_, _, _, _ = send(q)
 	}
 	client.CloseIdleConnections()
-	baseG := settle(0, 1<<30, 0)
 	time.Sleep(time.Second)
 	runtime.GC()
 	debug.FreeOSMemory()

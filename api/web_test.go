@@ -92,7 +92,7 @@ func TestCORSNeverCoversStaffRoutesByWildcard(t *testing.T) {
 }
 
 // do sends a request with any method and header pairs and drains it.
-func (e *env) do(t *testing.T, method, path string, header ...string) *http.Response {
+func (e *env) do(t *testing.T, method, path string, header ...string) reply {
 	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), method, e.url+path, nil)
 	if err != nil {
@@ -107,7 +107,7 @@ func (e *env) do(t *testing.T, method, path string, header ...string) *http.Resp
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return resp
+	return reply{resp.StatusCode, resp.Header}
 }
 
 // TestMetrics: HEAD works, and with SeparateMetrics the API no longer

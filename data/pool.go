@@ -56,14 +56,20 @@ func IsUnavailable(err error) bool {
 // is not answering, it fails fast with ErrUnavailable. The statement itself
 // runs under the caller's context (the request's deadline).
 type pool struct {
-	*pgxpool.Pool
+	conns          *pgxpool.Pool
 	acquireTimeout time.Duration
 }
+
+// Close closes the pool, waiting for its connections to be released.
+func (p *pool) Close() { p.conns.Close() }
+
+// Stat is the pool's statistics.
+func (p *pool) Stat() *pgxpool.Stat { return p.conns.Stat() }
 
 func (p *pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	actx, cancel := context.WithTimeout(ctx, p.acquireTimeout)
 	defer cancel()
-	c, err := p.Pool.Acquire(actx)
+	c, err := p.conns.Acquire(actx)
 	if err == nil {
 		return c, nil
 	}

@@ -157,7 +157,7 @@ func openPool(ctx context.Context, cfg Config, a Access) (*pool, error) {
 		pp.Close()
 		return nil, fmt.Errorf("connect as %s: %w", role, err)
 	}
-	return &pool{Pool: pp, acquireTimeout: cfg.AcquireTimeout}, nil
+	return &pool{conns: pp, acquireTimeout: cfg.AcquireTimeout}, nil
 }
 
 // Close closes both pools.
