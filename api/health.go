@@ -29,6 +29,7 @@ func (s *Server) readyz(c *gin.Context) error {
 			desc = "database schema is not current: run nbhd migrate"
 		}
 		logger(c).Warn("not ready", "err", err)
+		c.Header("Retry-After", retryAfter)
 		return &Error{Status: http.StatusServiceUnavailable, Code: "NotReady", Description: desc}
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "data_version": s.store.Version()})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sync"
 )
@@ -43,8 +44,10 @@ const (
 
 var spoolChunks = sync.Pool{New: func() any { b := make([]byte, 0, spoolChunk); return &b }}
 
-// errTooLarge is returned when a response would pass maxSpool bytes.
-var errTooLarge = errors.New("response too large")
+// errTooLarge is returned when a response would pass maxSpool bytes: the
+// client can ask for less.
+var errTooLarge = &Error{Status: http.StatusBadRequest, Code: "ResponseTooLarge",
+	Description: "the response would pass 1 GiB: ask for fewer features (limit) or a smaller area (bbox)"}
 
 func newSpool() *spool { return &spool{max: maxSpool} }
 
