@@ -64,7 +64,10 @@ var gzipWriters = sync.Pool{New: func() any {
 
 var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(io.Discard, 32<<10) }}
 
-const bodyKey = "nbhd.body"
+const (
+	bodyKey        = "nbhd.body"
+	spoolBudgetKey = "nbhd.spool_budget"
+)
 
 // body is a response body written in pieces: gzip-compressed when the
 // client accepts it, and spooled (see spool) until Close sends it with its
@@ -84,7 +87,11 @@ func newBody(c *gin.Context, f format) *body {
 	if f == fHTML {
 		c.Header("Content-Security-Policy", pageCSP)
 	}
-	b := &body{c: c, sp: newSpool()}
+	var budget *spoolBudget
+	if v, ok := c.Get(spoolBudgetKey); ok {
+		budget = v.(*spoolBudget)
+	}
+	b := &body{c: c, sp: newSpool(budget)}
 	var w io.Writer = b.sp
 	if acceptsGzip(c.GetHeader("Accept-Encoding")) {
 		c.Header("Content-Encoding", "gzip")
@@ -109,6 +116,7 @@ func (b *body) Close() error {
 	if b.gz != nil && err == nil {
 		err = b.gz.Close()
 	}
+	b.releaseWriters() // not needed while the client reads
 	if err != nil {
 		b.release()
 		return err
@@ -126,6 +134,12 @@ func (b *body) Close() error {
 
 // release returns the body's buffers; it is safe to call twice.
 func (b *body) release() {
+	b.releaseWriters()
+	b.sp.Release()
+}
+
+// releaseWriters returns the gzip and buffered writers to their pools.
+func (b *body) releaseWriters() {
 	if b.gz != nil {
 		b.gz.Reset(io.Discard)
 		gzipWriters.Put(b.gz)
@@ -136,7 +150,6 @@ func (b *body) release() {
 		bufWriters.Put(b.bw)
 		b.bw = nil
 	}
-	b.sp.Release()
 }
 
 // releaseBody releases the body a handler made, if it did not send it.

@@ -75,6 +75,7 @@ type Server struct {
 	closing  context.Context
 	abort    context.CancelFunc
 	inFlight atomic.Int64
+	spools   *spoolBudget
 }
 
 // New builds the server and its routes.
@@ -99,7 +100,8 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 		cacheControl: fmt.Sprintf("public, max-age=%d", int(cfg.CacheMaxAge.Seconds())),
 		limiter:      newFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute),
 		outage:       &outageLog{interval: outageLogInterval},
-		mapPolicy:    mapCSP(cfg.BasemapStyle, cfg.BasemapOrigins)}
+		mapPolicy:    mapCSP(cfg.BasemapStyle, cfg.BasemapOrigins),
+		spools:       newSpoolBudget(defaultSpoolBudget)}
 	s.closing, s.abort = context.WithCancel(context.Background())
 	s.tiles = newTileCache(cfg)
 	s.metrics.reg.MustRegister(tileCacheCollector{s.tiles})
@@ -117,10 +119,12 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	return s
 }
 
-// track counts the requests being handled, for InFlight.
+// track counts the requests being handled, for InFlight, and hands them
+// the server's spool memory budget.
 func (s *Server) track(c *gin.Context) {
 	s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
+	c.Set(spoolBudgetKey, s.spools)
 	c.Next()
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 )
 
 // A spool holds a response body while the database work behind it runs,
@@ -24,7 +25,10 @@ import (
 // chunks) and spills the rest to an unlinked temporary file; bodies are
 // gzip-compressed before they are spooled when the client accepts it. A
 // 10,000-polygon page is a few MB of GeoJSON (well under 1 MB gzipped).
-// Past maxSpool bytes a response is refused rather than grown for ever.
+// Past maxSpool bytes a response is refused rather than grown for ever,
+// and all the spools of a server share one memory budget (spoolBudget):
+// past it they write straight to their files, so memory stays flat however
+// many clients read slowly at once.
 //
 // Knowing the whole body before sending it also gives every such response
 // a Content-Length and lets a database error mid-page become a clean
@@ -34,6 +38,37 @@ type spool struct {
 	file   *os.File // the overflow, when there is one
 	size   int64
 	max    int64
+	budget *spoolBudget
+}
+
+// spoolBudget is the memory all of a server's spools may hold together.
+type spoolBudget struct{ left atomic.Int64 }
+
+// defaultSpoolBudget is a server's spool memory.
+const defaultSpoolBudget = 64 << 20
+
+func newSpoolBudget(n int64) *spoolBudget {
+	b := &spoolBudget{}
+	b.left.Store(n)
+	return b
+}
+
+// take reserves n bytes, or reports that there are not n left.
+func (b *spoolBudget) take(n int64) bool {
+	if b == nil {
+		return true
+	}
+	if b.left.Add(-n) >= 0 {
+		return true
+	}
+	b.left.Add(n)
+	return false
+}
+
+func (b *spoolBudget) give(n int64) {
+	if b != nil {
+		b.left.Add(n)
+	}
 }
 
 const (
@@ -49,7 +84,7 @@ var spoolChunks = sync.Pool{New: func() any { b := make([]byte, 0, spoolChunk); 
 var errTooLarge = &Error{Status: http.StatusBadRequest, Code: "ResponseTooLarge",
 	Description: "the response would pass 1 GiB: ask for fewer features (limit) or a smaller area (bbox)"}
 
-func newSpool() *spool { return &spool{max: maxSpool} }
+func newSpool(budget *spoolBudget) *spool { return &spool{max: maxSpool, budget: budget} }
 
 // Write appends p, in memory while there is room, else to the file.
 func (s *spool) Write(p []byte) (int, error) {
@@ -66,7 +101,7 @@ func (s *spool) Write(p []byte) (int, error) {
 			s.size += int64(m)
 			continue
 		}
-		if len(s.chunks)*spoolChunk >= spoolMemory {
+		if len(s.chunks)*spoolChunk >= spoolMemory || !s.budget.take(spoolChunk) {
 			f, err := os.CreateTemp("", "nbhd-spool-*")
 			if err != nil {
 				return n - len(p), fmt.Errorf("spool to disk: %w", err)
@@ -135,6 +170,7 @@ func (s *spool) Release() {
 		c = c[:0]
 		spoolChunks.Put(&c)
 	}
+	s.budget.give(int64(len(s.chunks)) * spoolChunk)
 	s.chunks = nil
 	if s.file != nil {
 		_ = s.file.Close()

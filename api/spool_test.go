@@ -18,7 +18,7 @@ func TestSpoolKeepsBytesAndSpills(t *testing.T) {
 	for i := range want {
 		want[i] = byte(r.IntN(256))
 	}
-	s := newSpool()
+	s := newSpool(nil)
 	for rest := want; len(rest) > 0; {
 		n := min(len(rest), 1+r.IntN(100_000))
 		if k, err := s.Write(rest[:n]); err != nil || k != n {
@@ -47,7 +47,7 @@ func TestSpoolKeepsBytesAndSpills(t *testing.T) {
 }
 
 func TestSpoolRefusesPastItsLimit(t *testing.T) {
-	s := newSpool()
+	s := newSpool(nil)
 	s.max = 100
 	defer s.Release()
 	if _, err := s.Write(make([]byte, 60)); err != nil {
@@ -88,5 +88,26 @@ func TestCSVCell(t *testing.T) {
 		if got := csvCell(in); got != want {
 			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestSpoolsShareOneMemoryBudget: once the budget is spent, spools write to
+// their files; released memory returns to the budget.
+func TestSpoolsShareOneMemoryBudget(t *testing.T) {
+	budget := newSpoolBudget(3 * spoolChunk)
+	a, b := newSpool(budget), newSpool(budget)
+	if _, err := a.Write(make([]byte, 2*spoolChunk)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Write(make([]byte, 2*spoolChunk)); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.chunks) != 2 || len(b.chunks) != 1 || a.file != nil || b.file == nil {
+		t.Errorf("chunks %d and %d, files %v and %v: want 2 in memory, then 1 and a file", len(a.chunks), len(b.chunks), a.file != nil, b.file != nil)
+	}
+	a.Release()
+	b.Release()
+	if left := budget.left.Load(); left != 3*spoolChunk {
+		t.Errorf("budget %d after release, want %d", left, 3*spoolChunk)
 	}
 }
