@@ -9,7 +9,7 @@ DB_URL := $(or $(NBHD_DATABASE_URL),$(shell scripts/pg.sh url))
 NBHD_ADDR ?= :8080
 export NBHD_ADDR
 
-.PHONY: run build viewer db db-stop migrate load-sample test test-deps lint fmt bench bench-features bench-tiles clean
+.PHONY: run build viewer db db-stop migrate load-sample test test-chaos test-deps lint fmt bench bench-features bench-tiles clean
 
 run: db viewer build ## provision, migrate, load the sample if empty, serve on :8080
 	NBHD_DATABASE_URL='$(DB_URL)' bin/nbhd migrate
@@ -36,6 +36,14 @@ load-sample: migrate ## (re)load the bundled sample
 
 test: db test-deps viewer ## run every test with the race detector
 	NBHD_TEST_DATABASE_URL='$(DB_URL)' $(GO) test -race -timeout 30m ./...
+
+# The chaos tests of issue 11 (api/chaos_test.go): a seeded sweep of 10,200
+# bad requests, slow clients, a frozen and a restarted database (clusters of
+# their own), a hang-up storm on the composite tile query. About three
+# minutes; without the race detector, as they measure behaviour in time.
+test-chaos: db test-deps viewer ## the chaos and fault tests (minutes; run by .ci/run after make test)
+	@scripts/deps.sh postgis
+	NBHD_CHAOS=1 NBHD_TEST_DATABASE_URL='$(DB_URL)' $(GO) test -count=1 -timeout 10m -run '^TestChaos' -v ./api/
 
 test-deps:
 	@scripts/deps.sh test

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,11 +83,11 @@ func (s *Server) staffKey(c *gin.Context) (data.Key, error) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.Header("WWW-Authenticate", `Bearer realm="nbhd staff"`)
-	scheme, token, _ := strings.Cut(c.GetHeader("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+	token := bearer(c)
+	if token == "" {
 		return data.Key{}, unauthorized("this is staff-only data: send a staff key as Authorization: Bearer <token>")
 	}
-	k, err := s.store.VerifyKey(c.Request.Context(), strings.TrimSpace(token))
+	k, err := s.store.VerifyKey(c.Request.Context(), token)
 	if errors.Is(err, data.ErrBadKey) {
 		s.limiter.fail(client)
 		logger(c).Warn("rejected staff key", "client", client)
@@ -95,5 +97,66 @@ func (s *Server) staffKey(c *gin.Context) (data.Key, error) {
 		return data.Key{}, err
 	}
 	c.Writer.Header().Del("WWW-Authenticate")
+	c.Set(staffKeyKey, k)
 	return k, nil
+}
+
+// Context keys of the staff audit.
+const (
+	staffKeyKey  = "nbhd.staff_key"  // the verified key
+	auditedKey   = "nbhd.audited"    // the handler wrote the audit row itself
+	auditRowsKey = "nbhd.audit_rows" // rows the request was answered with
+)
+
+// bearer is the request's bearer token, or "".
+func bearer(c *gin.Context) string {
+	scheme, token, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// auditStaff writes an audit row for every request to a staff route made
+// with a valid key, whatever its answer: 200 (written by the handler before
+// it sends any data, so an audit failure withholds the data), and 400, 403,
+// 404, 405, 500 or 503 after the fact. A request refused before its handler
+// checked the key (bad bytes in its query, say) has its key checked here.
+func (s *Server) auditStaff(c *gin.Context) {
+	if !slices.Contains(staffPaths, c.Request.URL.Path) {
+		c.Next()
+		return
+	}
+	c.Next()
+	if c.GetBool(auditedKey) {
+		return
+	}
+	status := c.Writer.Status()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
+	defer cancel()
+	v, ok := c.Get(staffKeyKey)
+	if !ok {
+		token, client := bearer(c), c.ClientIP()
+		if token == "" || status == http.StatusUnauthorized || status == http.StatusTooManyRequests || s.limiter.blocked(client) > 0 {
+			return // no valid key: not an authenticated request
+		}
+		k, err := s.store.VerifyKey(ctx, token)
+		if errors.Is(err, data.ErrBadKey) {
+			s.limiter.fail(client)
+		}
+		if err != nil {
+			return
+		}
+		v = k
+	}
+	k := v.(data.Key)
+	if err := s.store.Audit(ctx, k.ID, c.Request.Method, auditText(c.Request.URL.Path), auditText(c.Request.URL.RawQuery), c.GetInt(auditRowsKey), status); err != nil {
+		logger(c).Error("could not write the audit row of a staff request", "err", err, "key", k.ID, "status", status)
+	}
+}
+
+// auditText makes request text storable: PostgreSQL text holds neither NUL
+// nor invalid UTF-8.
+func auditText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\ufffd"), "\x00", "\ufffd")
 }

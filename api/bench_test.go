@@ -44,7 +44,9 @@ func BenchmarkItems(b *testing.B) {
 
 // BenchmarkStreamingMemory streams the largest collection (by bytes) again
 // and again and reports how far the heap grew: it must stay flat, because
-// rows go from pgx's buffer to the client without being collected.
+// rows go from pgx's buffer into a bounded spool (pooled chunks, then a
+// file) without being collected, and the spool is released after each
+// response.
 func BenchmarkStreamingMemory(b *testing.B) {
 	e := newBenchEnv(b)
 	var before, after runtime.MemStats

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,32 +32,51 @@ func notFound(format string, args ...any) *Error {
 // handlerFunc is a gin handler that returns its error for writeError.
 type handlerFunc func(c *gin.Context) error
 
-// handle adapts a handlerFunc: any error it returns goes through writeError.
+// handle adapts a handlerFunc: any error it returns goes through writeError,
+// and a spooled body it left is released whatever happened.
 func handle(h handlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		defer releaseBody(c)
 		if err := h(c); err != nil {
 			writeError(c, err)
 		}
 	}
 }
 
+// unavailable is the answer when the database cannot serve a request now.
+func unavailable() *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: "Unavailable",
+		Description: "the database is not available at the moment; try again shortly"}
+}
+
 // writeError is the one place errors become responses. Anything not an
 // *Error is internal: it is logged with the request id and the client gets
-// a generic 500 (or 503/504) with no internal text.
+// a generic 500 (or 503/504) with no internal text. A database that cannot
+// be reached in time is a 503 with Retry-After, logged once per interval
+// (outageLog), not once per request.
 func writeError(c *gin.Context, err error) {
 	var e *Error
+	ctx := c.Request.Context()
 	switch {
 	case errors.As(err, &e):
 	case errors.Is(err, data.ErrNotFound):
 		e = notFound("not found")
-	case c.Request.Context().Err() != nil:
-		// The client went away; nobody reads this response.
+	case clientGone(ctx):
+		// The client went away (or the server is closing); nobody reads
+		// this response.
 		logger(c).Debug("request cancelled by client", "err", err)
 		c.Abort()
 		return
-	case errors.Is(err, context.DeadlineExceeded) || data.IsTimeout(err):
+	case data.IsTimeout(err):
+		// PostgreSQL itself cancelled the statement (statement_timeout).
 		logger(c).Error("request timed out", "err", err)
 		e = &Error{Status: http.StatusGatewayTimeout, Code: "Timeout", Description: "the request took too long; try a smaller area or page"}
+	case data.IsUnavailable(err):
+		if o, ok := c.Get(outageKey); ok {
+			o.(*outageLog).note(logger(c), err)
+		}
+		e = unavailable()
+		c.Header("Retry-After", retryAfter)
 	default:
 		logger(c).Error("internal error", "err", err)
 		e = &Error{Status: http.StatusInternalServerError, Code: "InternalError", Description: "internal error; quote request id " + requestID(c)}
@@ -72,7 +90,7 @@ func writeError(c *gin.Context, err error) {
 	}
 	// Headers set for the success response must not describe the error.
 	h := c.Writer.Header()
-	for _, k := range []string{"Content-Encoding", "ETag", "Last-Modified", "Content-Crs", "Link", "Content-Disposition"} {
+	for _, k := range []string{"Content-Encoding", "Content-Length", "ETag", "Last-Modified", "Content-Crs", "Link", "Content-Disposition"} {
 		h.Del(k)
 	}
 	h.Set("Cache-Control", "no-store")

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -106,7 +105,8 @@ func (s *Server) pageLinks(c *gin.Context, f format, q url.Values, fq data.Featu
 	links = append(links, link{Href: s.href(c, coll, nil), Rel: "collection", Type: "application/json", Title: "The collection"})
 	typ := strings.Split(mediaTypes[f], ";")[0]
 	limit := strconv.Itoa(fq.Limit)
-	if int64(fq.Offset+fq.Limit) < matched && fq.Limit > 0 {
+	// Written so that no sum can overflow, whatever offset is asked for.
+	if fq.Limit > 0 && int64(fq.Offset) < matched && matched-int64(fq.Offset) > int64(fq.Limit) {
 		links = append(links, link{Href: s.href(c, path, with(q, "offset", strconv.Itoa(fq.Offset+fq.Limit), "limit", limit)),
 			Rel: "next", Type: typ, Title: "Next page"})
 	}
@@ -127,7 +127,7 @@ func (s *Server) pageLinks(c *gin.Context, f format, q url.Values, fq data.Featu
 func (s *Server) itemsCSV(c *gin.Context, l *data.Layer, fq data.FeatureQuery) error {
 	c.Header("Content-Disposition", fmt.Sprintf(`inline; filename="%s.csv"`, l.ID))
 	b := newBody(c, fCSV)
-	w := csv.NewWriter(b)
+	w := newCSVWriter(b)
 	head := []string{"id"}
 	for _, f := range l.Columns(fq.Properties) {
 		head = append(head, f.Name)
@@ -166,7 +166,7 @@ func (s *Server) itemsHTML(c *gin.Context, l *data.Layer, fq data.FeatureQuery, 
 	cols := l.Columns(fq.Properties)
 	p := &page{Base: base, Title: l.Title, Formats: formatLinks(links),
 		Crumbs:  s.crumbs(c, crumb{"Collections", base + "/collections?f=html"}, crumb{l.Title, base + "/collections/" + l.ID + "?f=html"}, crumb{"Items", ""}),
-		Summary: fmt.Sprintf("Features %d to %d of %d.", min(int64(fq.Offset+1), matched), min(int64(fq.Offset+fq.Limit), matched), matched)}
+		Summary: fmt.Sprintf("Features %d to %d of %d.", min(int64(fq.Offset), matched-1)+1, min(int64(fq.Offset), matched-int64(fq.Limit))+int64(fq.Limit), matched)}
 	for _, f := range cols {
 		p.Columns = append(p.Columns, f.Name)
 	}

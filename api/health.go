@@ -35,6 +35,7 @@ func (s *Server) readyz(c *gin.Context) error {
 			desc = err.Error()
 		}
 		logger(c).Warn("not ready", "err", err)
+		c.Header("Retry-After", retryAfter)
 		return &Error{Status: http.StatusServiceUnavailable, Code: "NotReady", Description: desc}
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "data_version": s.store.Version()})

@@ -7,44 +7,13 @@ import (
 	"hash/fnv"
 	"io"
 	"net/http"
-	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 )
-
-// cors allows cross-origin GETs from any origin ("*", the default) or from
-// an allow-list, and answers preflight OPTIONS requests itself.
-func cors(origins []string) gin.HandlerFunc {
-	anyOrigin := len(origins) == 0 || slices.Contains(origins, "*")
-	return func(c *gin.Context) {
-		origin := c.GetHeader("Origin")
-		h := c.Writer.Header()
-		allowed := origin != "" && (anyOrigin || slices.Contains(origins, origin))
-		if allowed {
-			if anyOrigin {
-				h.Set("Access-Control-Allow-Origin", "*")
-			} else {
-				h.Set("Access-Control-Allow-Origin", origin)
-				h.Add("Vary", "Origin")
-			}
-			h.Set("Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Crs, Link, X-Request-Id")
-		}
-		if c.Request.Method == http.MethodOptions {
-			h.Set("Allow", "GET, HEAD, OPTIONS")
-			if allowed {
-				h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Accept, Accept-Encoding, Authorization, If-None-Match, If-Modified-Since, X-Request-Id")
-				h.Set("Access-Control-Max-Age", "86400")
-			}
-			c.AbortWithStatus(http.StatusNoContent)
-			return
-		}
-		c.Next()
-	}
-}
 
 // conditional sets the validators of a public response that depends only on
 // the data version and the request (path, query and representation), and
@@ -93,10 +62,21 @@ var gzipWriters = sync.Pool{New: func() any {
 	return w
 }}
 
-// body is a response body written in pieces: buffered, and gzip-compressed
-// when the client accepts it. Nothing reaches the client until the buffer
-// fills or Close, so an error before then can still become a clean 4xx/5xx.
+var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(io.Discard, 32<<10) }}
+
+const (
+	bodyKey        = "nbhd.body"
+	spoolBudgetKey = "nbhd.spool_budget"
+)
+
+// body is a response body written in pieces: gzip-compressed when the
+// client accepts it, and spooled (see spool) until Close sends it with its
+// Content-Length. Nothing reaches the client before Close, so a handler
+// reads all its rows, and releases its connection, before it writes, and an
+// error before Close can still become a clean 4xx/5xx.
 type body struct {
+	c  *gin.Context
+	sp *spool
 	bw *bufio.Writer
 	gz *gzip.Writer
 }
@@ -104,32 +84,79 @@ type body struct {
 // newBody sets the content type (and encoding) and returns the writer.
 func newBody(c *gin.Context, f format) *body {
 	c.Header("Content-Type", mediaTypes[f])
-	b := &body{}
-	var w io.Writer = c.Writer
+	if f == fHTML {
+		c.Header("Content-Security-Policy", pageCSP)
+	}
+	var budget *spoolBudget
+	if v, ok := c.Get(spoolBudgetKey); ok {
+		budget = v.(*spoolBudget)
+	}
+	b := &body{c: c, sp: newSpool(budget)}
+	var w io.Writer = b.sp
 	if acceptsGzip(c.GetHeader("Accept-Encoding")) {
 		c.Header("Content-Encoding", "gzip")
 		b.gz = gzipWriters.Get().(*gzip.Writer)
-		b.gz.Reset(c.Writer)
+		b.gz.Reset(b.sp)
 		w = b.gz
 	}
-	b.bw = bufio.NewWriterSize(w, 32<<10)
+	b.bw = bufWriters.Get().(*bufio.Writer)
+	b.bw.Reset(w)
+	c.Set(bodyKey, b)
 	return b
 }
 
 func (b *body) Write(p []byte) (int, error)       { return b.bw.Write(p) }
 func (b *body) WriteString(s string) (int, error) { return b.bw.WriteString(s) }
 
-// Close flushes everything to the client.
+// Close finishes the body and sends it. A client that stops reading is
+// cut off by the write deadline; that is logged with the request
+// (deadlineWriter), not returned as an error.
 func (b *body) Close() error {
 	err := b.bw.Flush()
+	if b.gz != nil && err == nil {
+		err = b.gz.Close()
+	}
+	b.releaseWriters() // not needed while the client reads
+	if err != nil {
+		b.release()
+		return err
+	}
+	b.c.Header("Content-Length", strconv.FormatInt(b.sp.Size(), 10))
+	b.c.Writer.WriteHeaderNow()
+	_, err = b.sp.WriteTo(b.c.Writer)
+	b.release()
+	if _, cut := b.c.Get(cutKey); cut {
+		b.c.Abort()
+		return nil
+	}
+	return err
+}
+
+// release returns the body's buffers; it is safe to call twice.
+func (b *body) release() {
+	b.releaseWriters()
+	b.sp.Release()
+}
+
+// releaseWriters returns the gzip and buffered writers to their pools.
+func (b *body) releaseWriters() {
 	if b.gz != nil {
-		if cerr := b.gz.Close(); err == nil {
-			err = cerr
-		}
+		b.gz.Reset(io.Discard)
 		gzipWriters.Put(b.gz)
 		b.gz = nil
 	}
-	return err
+	if b.bw != nil {
+		b.bw.Reset(io.Discard)
+		bufWriters.Put(b.bw)
+		b.bw = nil
+	}
+}
+
+// releaseBody releases the body a handler made, if it did not send it.
+func releaseBody(c *gin.Context) {
+	if v, ok := c.Get(bodyKey); ok {
+		v.(*body).release()
+	}
 }
 
 // timestamp formats a time as OGC API documents do (RFC 3339, UTC).

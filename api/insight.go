@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"net/http"
@@ -56,19 +55,54 @@ func (s *Server) neighbourhoods(c *gin.Context) error {
 	if err != nil || done {
 		return err
 	}
-	rows, err := s.store.Headlines(c.Request.Context(), set)
-	if err != nil {
-		return err
-	}
+	links := []link{{Href: s.baseURL(c) + "/collections/neighbourhoods-" + set, Rel: "related", Type: "application/json", Title: "The neighbourhoods as features"}}
+	ctx := c.Request.Context()
 	if f == fCSV {
-		return s.rowsCSV(c, set+"-neighbourhoods", nil, nil, rows)
+		c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-neighbourhoods.csv"`, set))
+		b := newBody(c, fCSV)
+		w := newCSVWriter(b)
+		var rec []string
+		err := s.store.Headlines(ctx, set, func(r data.Row) error {
+			if rec == nil {
+				rec = make([]string, len(r.Columns))
+				if err := w.Write(r.Columns); err != nil {
+					return err
+				}
+			}
+			for i, v := range r.Values {
+				rec[i] = cellText(v)
+			}
+			return w.Write(rec)
+		})
+		if err != nil {
+			return err
+		}
+		return closeCSV(w, b)
 	}
-	js, err := rowsJSON(rows)
-	if err != nil {
+	// Members in encoding/json's order: links, neighbourhoods, notes, set.
+	b := newBody(c, fJSON)
+	o := newJSONObject(b)
+	o.value("links", links)
+	add, end := o.rows("neighbourhoods")
+	if err := s.store.Headlines(ctx, set, add); err != nil {
 		return err
 	}
-	return writeJSON(c, fJSON, map[string]any{"set": set, "neighbourhoods": js,
-		"notes": demandNotes, "links": []link{{Href: s.baseURL(c) + "/collections/neighbourhoods-" + set, Rel: "related", Type: "application/json", Title: "The neighbourhoods as features"}}})
+	end()
+	o.value("notes", demandNotes)
+	o.value("set", set)
+	if err := o.close(); err != nil {
+		return err
+	}
+	return b.Close()
+}
+
+// closeCSV flushes a CSV writer and sends its body.
+func closeCSV(w *csvWriter, b *body) error {
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	return b.Close()
 }
 
 var demandNotes = []string{
@@ -92,9 +126,13 @@ func (s *Server) setRequest(c *gin.Context, set string, allowed ...string) (f fo
 	return f, s.conditional(c, f), nil
 }
 
+// noParams refuses any query parameter not in allowed, as items does.
 func noParams(c *gin.Context, allowed ...string) error {
 	for k := range c.Request.URL.Query() {
 		if !isOneOf(k, allowed) {
+			if len(allowed) == 0 {
+				return badRequest("unknown parameter %q: this resource takes no parameters", k)
+			}
 			return badRequest("unknown parameter %q (this resource takes %s)", k, strings.Join(allowed, ", "))
 		}
 	}
@@ -202,7 +240,7 @@ func (s *Server) profile(c *gin.Context) error {
 	if f == fCSV {
 		c.Header("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%s.csv"`, set, code))
 		b := newBody(c, fCSV)
-		w := csv.NewWriter(b)
+		w := newCSVWriter(b)
 		_ = w.Write([]string{"set", "code", "name", "indicator", "unit", "value", "suppressed", "source", "method", "period",
 			"borough_total", "borough", "difference", "index", "rank", "of"})
 		num := func(v *float64) string {
@@ -246,79 +284,86 @@ func (s *Server) assetGaps(c *gin.Context) error {
 	if err != nil || done {
 		return err
 	}
-	hoods, areas, err := s.store.AssetGaps(c.Request.Context(), set)
-	if err != nil {
-		return err
-	}
+	ctx := c.Request.Context()
 	if f == fCSV {
-		return s.rowsCSV(c, "asset-gaps-"+set, []string{"level"}, [][]data.Row{hoods, areas}, nil)
+		return s.assetGapsCSV(c, set)
 	}
-	hj, err := rowsJSON(hoods)
-	if err != nil {
-		return err
+	// Members in encoding/json's order.
+	b := newBody(c, fJSON)
+	o := newJSONObject(b)
+	o.value("method", "demand = chaotic + just-coping demand (recorded, rounded and suppressed, where the council has loaded it for neighbourhoods; estimated otherwise, and always for small areas). "+
+		"demand_per_asset = demand / community assets in the neighbourhood (small areas: assets within 800 m). "+
+		"access_shortfall_pct = percent of postcodes more than 800 m, straight line, from any community asset. Rank 1 = biggest gap; areas with demand and no assets rank first.")
+	addHood, endHoods := o.rows("neighbourhoods")
+	var addArea data.RowFunc
+	var endAreas func()
+	startAreas := func() {
+		endHoods()
+		o.value("notes", demandNotes)
+		o.value("set", set)
+		addArea, endAreas = o.rows("small_areas")
 	}
-	aj, err := rowsJSON(areas)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, fJSON, map[string]any{
-		"set": set,
-		"method": "demand = chaotic + just-coping demand (recorded, rounded and suppressed, where the council has loaded it for neighbourhoods; estimated otherwise, and always for small areas). " +
-			"demand_per_asset = demand / community assets in the neighbourhood (small areas: assets within 800 m). " +
-			"access_shortfall_pct = percent of postcodes more than 800 m, straight line, from any community asset. Rank 1 = biggest gap; areas with demand and no assets rank first.",
-		"neighbourhoods": hj, "small_areas": aj, "notes": demandNotes,
+	err = s.store.AssetGaps(ctx, set, func(_, _ []string) error { return nil }, addHood, func(r data.Row) error {
+		if addArea == nil {
+			startAreas()
+		}
+		return addArea(r)
 	})
-}
-
-// rowsCSV writes rows as CSV; with groups, each group's rows are prefixed
-// by a level column (neighbourhood, small_area).
-func (s *Server) rowsCSV(c *gin.Context, name string, lead []string, groups [][]data.Row, rows []data.Row) error {
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))
-	b := newBody(c, fCSV)
-	w := csv.NewWriter(b)
-	if groups == nil {
-		if err := writeRowsCSV(w, nil, nil, rows); err != nil {
-			return err
-		}
-	} else {
-		// One header for both levels: the union of columns, in order.
-		var cols []string
-		seen := map[string]bool{}
-		for _, g := range groups {
-			if len(g) > 0 {
-				for _, col := range g[0].Columns {
-					if !seen[col] {
-						seen[col] = true
-						cols = append(cols, col)
-					}
-				}
-			}
-		}
-		if err := w.Write(append(append([]string(nil), lead...), cols...)); err != nil {
-			return err
-		}
-		levels := []string{"neighbourhood", "small_area"}
-		for gi, g := range groups {
-			for _, r := range g {
-				rec := []string{levels[gi]}
-				vals := map[string]any{}
-				for i, col := range r.Columns {
-					vals[col] = r.Values[i]
-				}
-				for _, col := range cols {
-					rec = append(rec, cellText(vals[col]))
-				}
-				if err := w.Write(rec); err != nil {
-					return err
-				}
-			}
-		}
+	if err != nil {
+		return err
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
+	if addArea == nil {
+		startAreas()
+	}
+	endAreas()
+	if err := o.close(); err != nil {
 		return err
 	}
 	return b.Close()
+}
+
+// assetGapsCSV writes both levels in one table: a level column
+// (neighbourhood, small_area), then the union of both levels' columns.
+func (s *Server) assetGapsCSV(c *gin.Context, set string) error {
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="asset-gaps-%s.csv"`, set))
+	b := newBody(c, fCSV)
+	w := newCSVWriter(b)
+	var cols []string
+	index := map[string]int{}
+	columns := func(hoods, areas []string) error {
+		for _, col := range append(append([]string(nil), hoods...), areas...) {
+			if _, ok := index[col]; !ok {
+				index[col] = len(cols)
+				cols = append(cols, col)
+			}
+		}
+		return w.Write(append([]string{"level"}, cols...))
+	}
+	row := func(level string) data.RowFunc {
+		return func(r data.Row) error {
+			rec := make([]string, 1+len(cols))
+			rec[0] = level
+			for i, col := range r.Columns {
+				rec[1+index[col]] = cellText(r.Values[i])
+			}
+			return w.Write(rec)
+		}
+	}
+	if err := s.store.AssetGaps(c.Request.Context(), set, columns, row("neighbourhood"), row("small_area")); err != nil {
+		return err
+	}
+	return closeCSV(w, b)
+}
+
+// rowsCSV writes rows as CSV under a header of the first row's columns.
+func (s *Server) rowsCSV(c *gin.Context, name string, rows []data.Row) error {
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))
+	b := newBody(c, fCSV)
+	w := newCSVWriter(b)
+	if err := writeRowsCSV(w, nil, nil, rows); err != nil {
+		return err
+	}
+	return closeCSV(w, b)
 }
 
 // outreach lists, for staff, a neighbourhood's small areas by priority.
@@ -335,9 +380,7 @@ func (s *Server) outreach(c *gin.Context) error {
 		return err
 	}
 	if !k.Allows(set, code) {
-		if err := s.store.Audit(context.WithoutCancel(c.Request.Context()), k.ID, c.Request.Method, c.Request.URL.Path, c.Request.URL.RawQuery, 0, http.StatusForbidden); err != nil {
-			return err
-		}
+		// Audited with its status by auditStaff.
 		return &Error{Status: http.StatusForbidden, Code: "Forbidden",
 			Description: fmt.Sprintf("this key may see %s only", strings.Join(k.Scopes, ", "))}
 	}
@@ -356,17 +399,20 @@ func (s *Server) outreach(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	// The audit row is written even if the client has gone.
+	// The audit row is written before any data is sent (no audit, no data),
+	// and even if the client has gone.
+	c.Set(auditRowsKey, len(rows))
 	if err := s.store.Audit(context.WithoutCancel(ctx), k.ID, c.Request.Method, c.Request.URL.Path, c.Request.URL.RawQuery, len(rows), http.StatusOK); err != nil {
 		return err
 	}
+	c.Set(auditedKey, true)
 	c.Header("Cache-Control", "private, no-store")
 	if f == fCSV {
 		flat := make([]data.Row, len(rows))
 		for i, r := range rows {
 			flat[i] = flattenAssets(r)
 		}
-		return s.rowsCSV(c, "outreach-"+set+"-"+code, nil, nil, flat)
+		return s.rowsCSV(c, "outreach-"+set+"-"+code, flat)
 	}
 	js, err := rowsJSON(rows)
 	if err != nil {

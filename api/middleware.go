@@ -25,7 +25,7 @@ func requestID(c *gin.Context) string { return c.GetString(requestIDKey) }
 // withRequest gives every request an id (a sane client X-Request-Id is
 // kept) and echoes it in the response. Ids are a random per-process prefix
 // and a counter: unique, and cheap on the hot path of cached tiles.
-func withRequest(base *slog.Logger) gin.HandlerFunc {
+func withRequest(base *slog.Logger, outage *outageLog) gin.HandlerFunc {
 	var prefix [4]byte
 	_, _ = rand.Read(prefix[:])
 	p := hex.EncodeToString(prefix[:])
@@ -37,31 +37,44 @@ func withRequest(base *slog.Logger) gin.HandlerFunc {
 		}
 		c.Set(requestIDKey, id)
 		c.Set(loggerKey, base)
+		c.Set(outageKey, outage)
 		c.Header("X-Request-Id", id)
 		c.Next()
 	}
 }
 
-// accessLog logs one line per request (when info is enabled, or for 5xx).
+// accessLog logs one line per request (when info is enabled, or for 5xx
+// other than 503, whose outages outageLog reports). A response cut off by
+// its write deadline, or by the client, is logged as such at warn, with the
+// status it had and the bytes that went out before the cut.
 func accessLog(base *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
 		status := c.Writer.Status()
 		level := slog.LevelInfo
-		if status >= 500 {
+		cutErr, cut := c.Get(cutKey)
+		switch {
+		case status >= 500 && status != http.StatusServiceUnavailable:
 			level = slog.LevelError
+		case cut:
+			level = slog.LevelWarn
 		}
 		if !base.Enabled(c.Request.Context(), level) {
 			return
 		}
-		logger(c).LogAttrs(c.Request.Context(), level, "request",
+		attrs := []slog.Attr{
 			slog.String("method", c.Request.Method),
 			slog.String("path", c.Request.URL.Path),
 			slog.String("route", route(c)),
 			slog.Int("status", status),
-			slog.Int("bytes", c.Writer.Size()),
-			slog.Duration("duration", time.Since(start)))
+			slog.Int("bytes", max(c.Writer.Size(), 0)),
+			slog.Duration("duration", time.Since(start)),
+		}
+		if cut {
+			attrs = append(attrs, slog.Bool("cut", true), slog.Any("write_err", cutErr))
+		}
+		logger(c).LogAttrs(c.Request.Context(), level, "request", attrs...)
 	}
 }
 

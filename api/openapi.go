@@ -33,6 +33,7 @@ var errorResponses = obj{
 	"404": ref("responses", "NotFound"),
 	"406": ref("responses", "NotAcceptable"),
 	"500": ref("responses", "ServerError"),
+	"503": ref("responses", "Unavailable"),
 }
 
 func operation(id, summary string, params []obj, ok obj) obj {
@@ -68,7 +69,7 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 			okResponse("Collections with their extents, licences and links", content(ref("schemas", "collections"), "application/json", "text/html"))),
 		"/healthz": obj{"get": obj{"operationId": "getHealth", "summary": "The process is up", "responses": obj{"200": obj{"description": "Up"}}}},
 		"/readyz": obj{"get": obj{"operationId": "getReadiness", "summary": "The database answers and migrations are current",
-			"responses": obj{"200": obj{"description": "Ready"}, "503": ref("responses", "ServerError")}}},
+			"responses": obj{"200": obj{"description": "Ready"}, "503": ref("responses", "Unavailable")}}},
 	}
 	q := func(name, desc string, required bool, schema obj) obj {
 		return obj{"name": name, "in": "query", "required": required, "style": "form", "explode": false, "description": desc, "schema": schema}
@@ -171,6 +172,9 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 				"Unauthorized":     okResponse("No staff key, or an invalid or revoked one", content(ref("schemas", "exception"), "application/json")),
 				"Forbidden":        okResponse("The key is scoped to other neighbourhoods", content(ref("schemas", "exception"), "application/json")),
 				"TooManyRequests":  okResponse("Too many failed key checks from this client; see Retry-After", content(ref("schemas", "exception"), "application/json")),
+				"Unavailable": obj{"description": "The database cannot serve the request now (unreachable, not answering in time, or every connection busy); retry after Retry-After seconds",
+					"headers": obj{"Retry-After": obj{"description": "Seconds to wait before retrying", "schema": obj{"type": "integer"}}},
+					"content": content(ref("schemas", "exception"), "application/json")},
 			},
 			"securitySchemes": obj{
 				"staffKey": obj{"type": "http", "scheme": "bearer", "description": "A staff key from `nbhd keys create`"},

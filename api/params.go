@@ -116,11 +116,11 @@ func parseItems(q url.Values, l *data.Layer) (data.FeatureQuery, error) {
 		return fq, err
 	}
 	if v, ok := q["bbox"]; ok {
-		b, err := geo.ParseBBox(v[0], fq.BBoxCRS)
+		boxes, err := geo.ParseBBoxes(v[0], fq.BBoxCRS)
 		if err != nil {
 			return fq, badRequest("bbox: %v", err)
 		}
-		fq.BBox = &b
+		fq.BBox = boxes
 	} else if _, ok := q["bbox-crs"]; ok {
 		return fq, badRequest("bbox-crs is given without bbox")
 	}

@@ -15,6 +15,8 @@ var testLayer = &data.Layer{
 	Fields: []data.Field{
 		{Name: "code", Type: data.String, Queryable: true},
 		{Name: "population", Type: data.Integer, Queryable: true},
+		{Name: "decile", Type: data.Integer, Bits: 16, Queryable: true},
+		{Name: "size", Type: data.Integer, Bits: 32, Queryable: true},
 		{Name: "share", Type: data.Number, Queryable: true},
 		{Name: "opened", Type: data.Date, Queryable: true},
 		{Name: "address", Type: data.String},
@@ -33,8 +35,12 @@ func TestParseItems(t *testing.T) {
 		{"limit=50000", true, func(q data.FeatureQuery) bool { return q.Limit == maxLimit }},
 		{"limit=0&offset=7", true, func(q data.FeatureQuery) bool { return q.Limit == 0 && q.Offset == 7 }},
 		{"crs=EPSG:27700&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/27700&bbox=1,2,3,4", true, func(q data.FeatureQuery) bool {
-			return q.CRS == geo.BNG && q.BBoxCRS == geo.BNG && q.BBox != nil
+			return q.CRS == geo.BNG && q.BBoxCRS == geo.BNG && len(q.BBox) == 1
 		}},
+		{"bbox=170,-20,-170,-10", true, func(q data.FeatureQuery) bool {
+			return len(q.BBox) == 2 && q.BBox[0].Max[0] == 180 && q.BBox[1].Min[0] == -180
+		}},
+		{"offset=9223372036854775807", true, func(q data.FeatureQuery) bool { return q.Offset == 9223372036854775807 }},
 		{"population=12&code=E01&opened=2020-01-02&share=0.5", true, func(q data.FeatureQuery) bool {
 			return len(q.Filters) == 4 && q.Filters[0].Field == "code" && q.Filters[3].Field == "share" && q.Filters[2].Value == int64(12)
 		}},
@@ -57,6 +63,17 @@ func TestParseItems(t *testing.T) {
 		{"population=lots", false, nil},
 		{"opened=yesterday", false, nil},
 		{"share=NaNa", false, nil},
+		{"share=NaN", false, nil},
+		{"share=-Inf", false, nil},
+		{"share=1e400", false, nil},
+		{"decile=32767", true, func(q data.FeatureQuery) bool { return q.Filters[0].Value == int64(32767) }},
+		{"decile=40000", false, nil},
+		{"decile=-32769", false, nil},
+		{"size=2147483647", true, func(q data.FeatureQuery) bool { return q.Filters[0].Value == int64(2147483647) }},
+		{"size=2147483648", false, nil},
+		{"population=9223372036854775808", false, nil},
+		{"offset=9223372036854775808", false, nil},
+		{"bbox=170,-10,-170,-20", false, nil},
 	}
 	for _, c := range cases {
 		v, _ := url.ParseQuery(c.query)
@@ -98,8 +115,10 @@ func FuzzParseItems(f *testing.F) {
 		if q.Limit < 0 || q.Limit > maxLimit || q.Offset < 0 {
 			t.Fatalf("%q: limit %d offset %d", raw, q.Limit, q.Offset)
 		}
-		if q.BBox != nil && (q.BBox.Min[0] > q.BBox.Max[0] || q.BBox.Min[1] > q.BBox.Max[1]) {
-			t.Fatalf("%q: inverted bbox %v", raw, q.BBox)
+		for _, b := range q.BBox {
+			if b.Min[0] > b.Max[0] || b.Min[1] > b.Max[1] {
+				t.Fatalf("%q: inverted bbox %v", raw, q.BBox)
+			}
 		}
 		for _, flt := range q.Filters {
 			if fd, ok := testLayer.Field(flt.Field); !ok || !fd.Queryable {

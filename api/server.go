@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -34,11 +36,24 @@ type Config struct {
 	// BasemapStyle is an optional MapLibre style URL the viewer draws under
 	// nbhd's layers; empty means no basemap (works offline).
 	BasemapStyle string
+	// BasemapOrigins are further origins the basemap loads tiles, sprites
+	// or glyphs from, for the map's Content-Security-Policy (the style's
+	// own origin is always allowed).
+	BasemapOrigins []string
+	// SeparateMetrics leaves /metrics off the API: it is served by
+	// MetricsHandler on a listener of its own.
+	SeparateMetrics bool
 	// ViewerFS replaces the embedded viewer files (tests).
 	ViewerFS fs.FS
 	// TileCacheBytes bounds the vector tile cache; 0 means
 	// DefaultTileCacheBytes and a negative value disables it (api/tiles.go).
 	TileCacheBytes int64
+	// RequestTimeout is every request's deadline, which its queries run
+	// under; 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// WriteTimeout is the longest one write to a client may block; 0 means
+	// DefaultWriteTimeout.
+	WriteTimeout time.Duration
 }
 
 // Server is the HTTP API over a store.
@@ -50,9 +65,17 @@ type Server struct {
 	engine  *gin.Engine
 	// cacheControl is the Cache-Control of public responses.
 	cacheControl string
+	mapPolicy    string
 	limiter      *failureLimiter
+	outage       *outageLog
 	viewer       viewerCache
 	tiles        *tiles.Cache
+	// closing ends at Abort: work detached from its request (tile renders)
+	// runs under it.
+	closing  context.Context
+	abort    context.CancelFunc
+	inFlight atomic.Int64
+	spools   *spoolBudget
 }
 
 // New builds the server and its routes.
@@ -67,9 +90,19 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	if cfg.AuthFailuresPerMinute <= 0 {
 		cfg.AuthFailuresPerMinute = 10
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
 	s := &Server{cfg: cfg, store: store, log: log, metrics: newMetrics(store),
 		cacheControl: fmt.Sprintf("public, max-age=%d", int(cfg.CacheMaxAge.Seconds())),
-		limiter:      newFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute)}
+		limiter:      newFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute),
+		outage:       &outageLog{interval: outageLogInterval},
+		mapPolicy:    mapCSP(cfg.BasemapStyle, cfg.BasemapOrigins),
+		spools:       newSpoolBudget(defaultSpoolBudget)}
+	s.closing, s.abort = context.WithCancel(context.Background())
 	s.tiles = newTileCache(cfg)
 	s.metrics.reg.MustRegister(tileCacheCollector{s.tiles})
 	e := gin.New()
@@ -79,11 +112,47 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	}
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
-	e.Use(withRequest(log), accessLog(log), s.metrics.middleware(), recoverJSON(), cors(cfg.CORSOrigins))
+	e.Use(s.track, withRequest(log, s.outage), accessLog(log), s.metrics.middleware(), recoverJSON(),
+		deadlines(cfg.RequestTimeout, cfg.WriteTimeout), s.securityHeaders, s.auditStaff, checkInput(), cors(cfg.CORSOrigins))
 	s.routes(e)
 	s.engine = e
 	return s
 }
+
+// track counts the requests being handled, for InFlight, and hands them
+// the server's spool memory budget.
+func (s *Server) track(c *gin.Context) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	c.Set(spoolBudgetKey, s.spools)
+	c.Next()
+}
+
+// MetricsHandler serves the Prometheus metrics (GET and HEAD), for a
+// listener of their own (Config.SeparateMetrics).
+func (s *Server) MetricsHandler() http.Handler {
+	h := s.metrics.handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// InFlight is the number of requests being handled now.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+
+// Abort cancels the work the server runs detached from requests (tile
+// renders). The server calls it when its shutdown grace is over, after
+// cancelling the requests themselves.
+func (s *Server) Abort() { s.abort() }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
@@ -96,7 +165,10 @@ func (s *Server) routes(e *gin.Engine) {
 	}
 	get("/healthz", s.healthz)
 	get("/readyz", s.readyz)
-	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
+	if !s.cfg.SeparateMetrics {
+		e.GET("/metrics", gin.WrapH(s.metrics.handler()))
+		e.HEAD("/metrics", gin.WrapH(s.metrics.handler()))
+	}
 
 	// OGC API – Features.
 	get("/", s.landing)

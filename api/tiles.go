@@ -57,6 +57,9 @@ func tileSet(cat *data.Catalogue, name string) ([]*data.Layer, tiles.Source, err
 // with the MVT (gzip when the client accepts it), 204 for a tile with no
 // features, 304 when If-None-Match holds its ETag.
 func (s *Server) tile(c *gin.Context) error {
+	if err := noParams(c); err != nil {
+		return err
+	}
 	ctx := c.Request.Context()
 	cat, err := s.store.Catalogue(ctx)
 	if err != nil {
@@ -76,12 +79,36 @@ func (s *Server) tile(c *gin.Context) error {
 		return badRequest("%v", err)
 	}
 	e, err := s.tiles.Get(ctx, tiles.Key{Layer: name, Version: cat.Version, Tile: t}, func(ctx context.Context) ([]byte, error) {
-		return s.store.Tile(ctx, layers, t)
+		rctx, cancel := s.renderContext(ctx)
+		defer cancel()
+		return s.store.Tile(rctx, layers, t)
 	})
 	if err != nil {
 		return err
 	}
 	return writeTile(c, e)
+}
+
+// renderContext detaches a tile render from the client that started it.
+// A render is shared by every request waiting for that tile and cached for
+// later ones, so one client hanging up does not cancel it: it runs to the
+// end, still bounded by the request's deadline (and statement_timeout),
+// and Server.Abort still cancels it at shutdown. A storm of hang-ups thus
+// costs no query cancels inside the composite ST_AsMVT query, where one
+// crashed a PostgreSQL backend in the fault sweep of issue 11.
+func (s *Server) renderContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	r := context.WithoutCancel(ctx)
+	var cancel context.CancelFunc
+	if dl, ok := ctx.Deadline(); ok {
+		r, cancel = context.WithDeadline(r, dl)
+	} else {
+		r, cancel = context.WithCancel(r)
+	}
+	stop := context.AfterFunc(s.closing, cancel)
+	return r, func() {
+		stop()
+		cancel()
+	}
 }
 
 func writeTile(c *gin.Context, e *tiles.Entry) error {
@@ -149,6 +176,9 @@ func (s *Server) tileJSON(c *gin.Context) error {
 	name, ok := strings.CutSuffix(c.Param("layer"), ".json")
 	if !ok {
 		return notFound("TileJSON is at /tiles/{layer}.json")
+	}
+	if err := noParams(c); err != nil {
+		return err
 	}
 	cat, err := s.store.Catalogue(c.Request.Context())
 	if err != nil {

@@ -31,7 +31,7 @@ func (s *Server) viewerFS() fs.FS {
 }
 
 const viewerMissing = `<!doctype html><html lang="en"><meta charset="utf-8"><title>nbhd map: not built</title>
-<body style="font:16px system-ui;margin:2rem;max-width:40rem">
+<body>
 <h1>The map viewer is not built into this binary</h1>
 <p>Its MapLibre GL JS files come from the npm registry. Run <code>make viewer</code> (or <code>scripts/viewer.sh</code>)
 and rebuild; <code>make run</code> does both.</p>

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -22,15 +23,17 @@ var ErrNotFound = errors.New("not found")
 func (f Field) Parse(s string) (any, error) {
 	switch f.Type {
 	case Integer:
-		v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		bits := f.bits()
+		v, err := strconv.ParseInt(strings.TrimSpace(s), 10, bits)
 		if err != nil {
-			return nil, fmt.Errorf("%s must be an integer, got %q", f.Name, s)
+			lo, hi := int64(-1)<<(bits-1), int64(1)<<(bits-1)-1
+			return nil, fmt.Errorf("%s must be a whole number from %d to %d, got %q", f.Name, lo, hi, s)
 		}
 		return v, nil
 	case Number:
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s must be a number, got %q", f.Name, s)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%s must be a finite number, got %q", f.Name, s)
 		}
 		return v, nil
 	case Boolean:
@@ -49,6 +52,15 @@ func (f Field) Parse(s string) (any, error) {
 	return s, nil
 }
 
+// bits is the size of an integer field's column: a filter value outside
+// it is refused before it reaches PostgreSQL.
+func (f Field) bits() int {
+	if f.Bits == 0 {
+		return 64
+	}
+	return f.Bits
+}
+
 // Filter is an equality test on a queryable field, with a typed value.
 type Filter struct {
 	Field string
@@ -64,7 +76,9 @@ type Sort struct {
 // FeatureQuery selects features of one layer. The caller has checked every
 // field name against the layer; unknown names are ignored here.
 type FeatureQuery struct {
-	BBox       *orb.Bound
+	// BBox is empty, or one box, or two for a box across the antimeridian
+	// (geo.ParseBBoxes): features intersecting any of them.
+	BBox       []orb.Bound
 	BBoxCRS    geo.CRS
 	CRS        geo.CRS
 	Filters    []Filter
@@ -116,11 +130,22 @@ func (l *Layer) where(q FeatureQuery, args []any) (string, []any) {
 	where, args := l.scope(args)
 	var b strings.Builder
 	b.WriteString(where)
-	if q.BBox != nil {
-		args = append(args, q.BBox.Min[0], q.BBox.Min[1], q.BBox.Max[0], q.BBox.Max[1])
+	for i, box := range q.BBox {
+		args = append(args, box.Min[0], box.Min[1], box.Max[0], box.Max[1])
 		n := len(args)
-		fmt.Fprintf(&b, " AND ST_Intersects(t.%s, ST_MakeEnvelope($%d, $%d, $%d, $%d, %d))",
+		switch {
+		case len(q.BBox) == 1:
+			b.WriteString(" AND ")
+		case i == 0:
+			b.WriteString(" AND (")
+		default:
+			b.WriteString(" OR ")
+		}
+		fmt.Fprintf(&b, "ST_Intersects(t.%s, ST_MakeEnvelope($%d, $%d, $%d, $%d, %d))",
 			pgx.Identifier{geomColumn(q.BBoxCRS)}.Sanitize(), n-3, n-2, n-1, n, q.BBoxCRS.SRID)
+		if len(q.BBox) > 1 && i == len(q.BBox)-1 {
+			b.WriteString(")")
+		}
 	}
 	for _, f := range q.Filters {
 		fd, ok := l.Field(f.Field)

@@ -86,26 +86,49 @@ type Row struct {
 	Values  []any
 }
 
-// rowsOf collects a query's rows with their column names.
-func rowsOf(rows pgx.Rows) ([]Row, error) {
-	defer rows.Close()
+// RowFunc receives one row of a streamed result. Its Values are its own;
+// Columns is shared by every row of the result.
+type RowFunc func(Row) error
+
+// columnNames are a result's column names in order.
+func columnNames(rows pgx.Rows) []string {
 	var cols []string
 	for _, f := range rows.FieldDescriptions() {
 		cols = append(cols, f.Name)
 	}
-	var out []Row
+	return cols
+}
+
+// eachRow passes a query's rows to emit one at a time.
+func eachRow(rows pgx.Rows, emit RowFunc) error {
+	defer rows.Close()
+	cols := columnNames(rows)
 	for rows.Next() {
 		v, err := rows.Values()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, Row{Columns: cols, Values: v})
+		if err := emit(Row{Columns: cols, Values: v}); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
-// Headlines lists a set's neighbourhoods with their headline indicators.
-func (s *Store) Headlines(ctx context.Context, set string) ([]Row, error) {
+// rowsOf collects a query's rows with their column names (for results
+// bounded by their query, such as one neighbourhood's outreach list).
+func rowsOf(rows pgx.Rows) ([]Row, error) {
+	var out []Row
+	err := eachRow(rows, func(r Row) error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// Headlines streams a set's neighbourhoods, with their headline
+// indicators, to emit.
+func (s *Store) Headlines(ctx context.Context, set string, emit RowFunc) error {
 	rows, err := s.public.Query(ctx, `SELECT code, name, population, chaotic::float8, chaotic_per_1000::float8, chaotic_suppressed,
 		just_coping::float8, just_coping_per_1000::float8, just_coping_suppressed, demand_source,
 		deprived_10pct_share::float8, deprived_20pct_share::float8, worst_domain,
@@ -114,51 +137,80 @@ func (s *Store) Headlines(ctx context.Context, set string) ([]Row, error) {
 		label_lon::float8, label_lat::float8
 		FROM api.neighbourhoods WHERE set_id = $1 ORDER BY code`, set)
 	if err != nil {
-		return nil, fmt.Errorf("read headlines: %w", err)
+		return fmt.Errorf("read headlines: %w", err)
 	}
-	return rowsOf(rows)
+	if err := eachRow(rows, emit); err != nil {
+		return fmt.Errorf("read headlines: %w", err)
+	}
+	return nil
 }
 
+const hoodGapsSQL = `WITH g AS (
+	  SELECT code, name, population, demand_source,
+	         chaotic::float8 AS chaotic, just_coping::float8 AS just_coping,
+	         (chaotic + just_coping)::float8 AS demand, assets,
+	         round((chaotic + just_coping) / nullif(assets, 0), 2)::float8 AS demand_per_asset,
+	         (100 - access_asset_pct)::float8 AS access_shortfall_pct
+	  FROM api.neighbourhoods WHERE set_id = $1)
+	SELECT *, CASE WHEN demand IS NULL THEN NULL ELSE
+	         rank() OVER (ORDER BY (assets = 0) DESC, demand_per_asset DESC NULLS LAST) END AS rank_demand_per_asset,
+	       rank() OVER (ORDER BY access_shortfall_pct DESC NULLS LAST) AS rank_access_shortfall
+	FROM g ORDER BY rank_demand_per_asset NULLS LAST, code`
+
+const areaGapsSQL = `WITH g AS (
+	  SELECT sa.code, sa.name, m.neighbourhood_code AS neighbourhood, sa.population, sa.demand_source,
+	         sa.chaotic_estimate::float8 AS chaotic, sa.just_coping_estimate::float8 AS just_coping,
+	         (sa.chaotic_estimate + sa.just_coping_estimate)::float8 AS demand,
+	         sa.assets_within_reach AS assets_within_reach,
+	         round((sa.chaotic_estimate + sa.just_coping_estimate) / nullif(sa.assets_within_reach, 0), 2)::float8 AS demand_per_asset,
+	         (100 - sa.access_asset_pct)::float8 AS access_shortfall_pct
+	  FROM api.small_areas sa
+	  LEFT JOIN api.neighbourhood_members m ON m.small_area_code = sa.code AND m.set_id = $1)
+	SELECT *, rank() OVER (ORDER BY (assets_within_reach = 0) DESC, demand_per_asset DESC NULLS LAST) AS rank_demand_per_asset,
+	       rank() OVER (ORDER BY access_shortfall_pct DESC NULLS LAST) AS rank_access_shortfall
+	FROM g ORDER BY rank_demand_per_asset, code`
+
 // AssetGaps ranks a set's neighbourhoods and the borough's small areas by
-// demand per community asset and by access shortfall, with the components.
-func (s *Store) AssetGaps(ctx context.Context, set string) (hoods, areas []Row, err error) {
-	rows, err := s.public.Query(ctx, `WITH g AS (
-		  SELECT code, name, population, demand_source,
-		         chaotic::float8 AS chaotic, just_coping::float8 AS just_coping,
-		         (chaotic + just_coping)::float8 AS demand, assets,
-		         round((chaotic + just_coping) / nullif(assets, 0), 2)::float8 AS demand_per_asset,
-		         (100 - access_asset_pct)::float8 AS access_shortfall_pct
-		  FROM api.neighbourhoods WHERE set_id = $1)
-		SELECT *, CASE WHEN demand IS NULL THEN NULL ELSE
-		         rank() OVER (ORDER BY (assets = 0) DESC, demand_per_asset DESC NULLS LAST) END AS rank_demand_per_asset,
-		       rank() OVER (ORDER BY access_shortfall_pct DESC NULLS LAST) AS rank_access_shortfall
-		FROM g ORDER BY rank_demand_per_asset NULLS LAST, code`, set)
+// demand per community asset and by access shortfall, with the
+// components. It first tells columns both results' column names (a CSV
+// writer needs its header before any row), then streams the
+// neighbourhoods to hood and the small areas to area, on one connection.
+func (s *Store) AssetGaps(ctx context.Context, set string, columns func(hoods, areas []string) error, hood, area RowFunc) error {
+	c, err := s.public.acquire(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read neighbourhood gaps: %w", err)
+		return fmt.Errorf("asset gaps: %w", err)
 	}
-	if hoods, err = rowsOf(rows); err != nil {
-		return nil, nil, fmt.Errorf("read neighbourhood gaps: %w", err)
+	defer c.Release()
+	var names [2][]string
+	for i, sql := range []string{hoodGapsSQL, areaGapsSQL} {
+		// Named by their text, as pgx runs a prepared statement whose name
+		// is the query it is given.
+		sd, err := c.Conn().Prepare(ctx, sql, sql)
+		if err != nil {
+			return fmt.Errorf("asset gaps: %w", err)
+		}
+		for _, f := range sd.Fields {
+			names[i] = append(names[i], f.Name)
+		}
 	}
-	rows, err = s.public.Query(ctx, `WITH g AS (
-		  SELECT sa.code, sa.name, m.neighbourhood_code AS neighbourhood, sa.population, sa.demand_source,
-		         sa.chaotic_estimate::float8 AS chaotic, sa.just_coping_estimate::float8 AS just_coping,
-		         (sa.chaotic_estimate + sa.just_coping_estimate)::float8 AS demand,
-		         sa.assets_within_reach AS assets_within_reach,
-		         round((sa.chaotic_estimate + sa.just_coping_estimate) / nullif(sa.assets_within_reach, 0), 2)::float8 AS demand_per_asset,
-		         (100 - sa.access_asset_pct)::float8 AS access_shortfall_pct
-		  FROM api.small_areas sa
-		  LEFT JOIN api.neighbourhood_members m ON m.small_area_code = sa.code AND m.set_id = $1)
-		SELECT *, rank() OVER (ORDER BY (assets_within_reach = 0) DESC, demand_per_asset DESC NULLS LAST) AS rank_demand_per_asset,
-		       rank() OVER (ORDER BY access_shortfall_pct DESC NULLS LAST) AS rank_access_shortfall
-		FROM g ORDER BY rank_demand_per_asset, code`, set)
+	if err := columns(names[0], names[1]); err != nil {
+		return err
+	}
+	rows, err := c.Query(ctx, hoodGapsSQL, set)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read small-area gaps: %w", err)
+		return fmt.Errorf("read neighbourhood gaps: %w", err)
 	}
-	areas, err = rowsOf(rows)
+	if err := eachRow(rows, hood); err != nil {
+		return fmt.Errorf("read neighbourhood gaps: %w", err)
+	}
+	rows, err = c.Query(ctx, areaGapsSQL, set)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read small-area gaps: %w", err)
+		return fmt.Errorf("read small-area gaps: %w", err)
 	}
-	return hoods, areas, nil
+	if err := eachRow(rows, area); err != nil {
+		return fmt.Errorf("read small-area gaps: %w", err)
+	}
+	return nil
 }
 
 // Outreach lists, for staff, the small areas of one neighbourhood ranked by

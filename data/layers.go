@@ -29,6 +29,9 @@ type Field struct {
 	Type        FieldType
 	Description string
 	Queryable   bool // may be filtered and sorted on
+	// Bits is an Integer field's column size: 16 (smallint), 32 (integer)
+	// or 64 (bigint, also when 0). Filters outside it are refused.
+	Bits int
 	// NotInTiles leaves the field out of vector tiles: text that repeats on
 	// every feature or that only places a label. Each property costs every
 	// tile encoding time; features, CSV and profiles still carry it.
@@ -76,19 +79,19 @@ var staticLayers = []Layer{
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "LSOA code", Queryable: true},
 			{Name: "name", Type: String, Description: "LSOA name", Queryable: true},
-			{Name: "vintage", Type: Integer, Description: "Census geography year of the boundary", Queryable: true, NotInTiles: true},
-			{Name: "population", Type: Integer, Description: "Resident population estimate", Queryable: true},
+			{Name: "vintage", Type: Integer, Bits: 16, Description: "Census geography year of the boundary", Queryable: true, NotInTiles: true},
+			{Name: "population", Type: Integer, Bits: 32, Description: "Resident population estimate", Queryable: true},
 			{Name: "population_period", Type: String, Description: "Period of the population estimate", NotInTiles: true},
-			{Name: "imd_rank", Type: Integer, Description: "IMD 2019 rank of 32,844 (1 = most deprived)", Queryable: true},
-			{Name: "imd_decile", Type: Integer, Description: "IMD 2019 decile (1 = most deprived 10%)", Queryable: true},
+			{Name: "imd_rank", Type: Integer, Bits: 32, Description: "IMD 2019 rank of 32,844 (1 = most deprived)", Queryable: true},
+			{Name: "imd_decile", Type: Integer, Bits: 16, Description: "IMD 2019 decile (1 = most deprived 10%)", Queryable: true},
 			{Name: "imd_score", Type: Number, Description: "IMD 2019 score (higher = more deprived), where a scores file (File 1, 5 or 7) is loaded"},
-			{Name: "income_decile", Type: Integer, Description: "Income domain decile", Queryable: true},
-			{Name: "employment_decile", Type: Integer, Description: "Employment domain decile", Queryable: true},
-			{Name: "education_decile", Type: Integer, Description: "Education, skills and training domain decile", Queryable: true},
-			{Name: "health_decile", Type: Integer, Description: "Health deprivation and disability domain decile", Queryable: true},
-			{Name: "crime_decile", Type: Integer, Description: "Crime domain decile", Queryable: true},
-			{Name: "barriers_decile", Type: Integer, Description: "Barriers to housing and services domain decile", Queryable: true},
-			{Name: "living_env_decile", Type: Integer, Description: "Living environment domain decile", Queryable: true},
+			{Name: "income_decile", Type: Integer, Bits: 16, Description: "Income domain decile", Queryable: true},
+			{Name: "employment_decile", Type: Integer, Bits: 16, Description: "Employment domain decile", Queryable: true},
+			{Name: "education_decile", Type: Integer, Bits: 16, Description: "Education, skills and training domain decile", Queryable: true},
+			{Name: "health_decile", Type: Integer, Bits: 16, Description: "Health deprivation and disability domain decile", Queryable: true},
+			{Name: "crime_decile", Type: Integer, Bits: 16, Description: "Crime domain decile", Queryable: true},
+			{Name: "barriers_decile", Type: Integer, Bits: 16, Description: "Barriers to housing and services domain decile", Queryable: true},
+			{Name: "living_env_decile", Type: Integer, Bits: 16, Description: "Living environment domain decile", Queryable: true},
 			{Name: "chaotic_estimate", Type: Number, Description: "Estimated residents in chaotic, complex dependency (model estimate, never recorded data)"},
 			{Name: "chaotic_estimate_per_1000", Type: Number, Description: "Estimated chaotic demand per 1,000 residents (model estimate)", Queryable: true},
 			{Name: "just_coping_estimate", Type: Number, Description: "Estimated residents who are just coping (model estimate, never recorded data)"},
@@ -96,7 +99,7 @@ var staticLayers = []Layer{
 			{Name: "demand_source", Type: String, Description: "Always estimated at small-area level: recorded demand is published only for neighbourhoods", NotInTiles: true},
 			{Name: "demand_period", Type: String, Description: "Period of the population the estimates are apportioned over", NotInTiles: true},
 			{Name: "access_asset_pct", Type: Number, Description: "Share of the area's postcodes within 800 m (straight line) of a community asset", Queryable: true},
-			{Name: "assets_within_reach", Type: Integer, Description: "Community assets within 800 m of the area", Queryable: true},
+			{Name: "assets_within_reach", Type: Integer, Bits: 64, Description: "Community assets within 800 m of the area", Queryable: true},
 		},
 	},
 	{
@@ -131,7 +134,7 @@ var staticLayers = []Layer{
 			{Name: "address", Type: String, Description: "Address"},
 			{Name: "postcode", Type: String, Description: "Postcode", Queryable: true},
 			{Name: "phone", Type: String, Description: "Telephone"},
-			{Name: "list_size", Type: Integer, Description: "Registered patients at the latest extract", Queryable: true},
+			{Name: "list_size", Type: Integer, Bits: 32, Description: "Registered patients at the latest extract", Queryable: true},
 			{Name: "list_size_date", Type: Date, Description: "Extract date of list_size"},
 		},
 	},
@@ -148,8 +151,8 @@ var staticLayers = []Layer{
 			{Name: "phase", Type: String, Description: "Phase of education", Queryable: true},
 			{Name: "kind", Type: String, Description: "Type of establishment", Queryable: true},
 			{Name: "status", Type: String, Description: "open or closed", Queryable: true},
-			{Name: "pupils", Type: Integer, Description: "Number of pupils, where published", Queryable: true},
-			{Name: "capacity", Type: Integer, Description: "School capacity, where published"},
+			{Name: "pupils", Type: Integer, Bits: 32, Description: "Number of pupils, where published", Queryable: true},
+			{Name: "capacity", Type: Integer, Bits: 32, Description: "School capacity, where published"},
 			{Name: "fsm_percent", Type: Number, Description: "Percentage of pupils eligible for free school meals (GIAS), where published"},
 			{Name: "postcode", Type: String, Description: "Postcode", Queryable: true},
 		},
@@ -172,8 +175,8 @@ func neighbourhoodLayer(setID, title, description string, dataset int64) Layer {
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "Neighbourhood code", Queryable: true},
 			{Name: "name", Type: String, Description: "Neighbourhood name", Queryable: true},
-			{Name: "small_areas", Type: Integer, Description: "Small areas in the neighbourhood", Queryable: true},
-			{Name: "population", Type: Integer, Description: "Residents (sum of its small areas)", Queryable: true},
+			{Name: "small_areas", Type: Integer, Bits: 32, Description: "Small areas in the neighbourhood", Queryable: true},
+			{Name: "population", Type: Integer, Bits: 32, Description: "Residents (sum of its small areas)", Queryable: true},
 			{Name: "chaotic", Type: Number, Description: "Residents in chaotic, complex dependency: recorded (rounded to 5, null when suppressed) or estimated, as demand_source says"},
 			{Name: "chaotic_per_1000", Type: Number, Description: "Chaotic demand per 1,000 residents", Queryable: true},
 			{Name: "chaotic_suppressed", Type: Boolean, Description: "true when a recorded count is withheld to protect individuals"},
@@ -184,11 +187,11 @@ func neighbourhoodLayer(setID, title, description string, dataset int64) Layer {
 			{Name: "deprived_10pct_share", Type: Number, Description: "Percent of its small areas in England's most deprived 10% (IMD 2019)", Queryable: true},
 			{Name: "deprived_20pct_share", Type: Number, Description: "Percent of its small areas in England's most deprived 20% (IMD 2019)", Queryable: true},
 			{Name: "worst_domain", Type: String, Description: "IMD domain in which the neighbourhood is most deprived (population-weighted)", Queryable: true},
-			{Name: "assets", Type: Integer, Description: "Community assets in the neighbourhood", Queryable: true},
+			{Name: "assets", Type: Integer, Bits: 32, Description: "Community assets in the neighbourhood", Queryable: true},
 			{Name: "assets_per_1000", Type: Number, Description: "Community assets per 1,000 residents", Queryable: true},
-			{Name: "gp_practices", Type: Integer, Description: "GP practices in the neighbourhood"},
-			{Name: "gp_patients", Type: Integer, Description: "Registered patients of those practices"},
-			{Name: "schools", Type: Integer, Description: "Schools in the neighbourhood"},
+			{Name: "gp_practices", Type: Integer, Bits: 32, Description: "GP practices in the neighbourhood"},
+			{Name: "gp_patients", Type: Integer, Bits: 32, Description: "Registered patients of those practices"},
+			{Name: "schools", Type: Integer, Bits: 32, Description: "Schools in the neighbourhood"},
 			{Name: "access_asset_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a community asset", Queryable: true},
 			{Name: "access_gp_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a GP practice", Queryable: true},
 			{Name: "access_school_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a school", Queryable: true},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,18 +33,58 @@ func (a Access) role() string {
 	return "nbhd_public"
 }
 
-// Config configures the server's connection pools.
+// Config configures the server's connection pools. Zero values take the
+// defaults below.
 type Config struct {
 	URL              string
 	StatementTimeout time.Duration // per statement; 0 means 10s
-	MaxConns         int32         // per pool; 0 means pgx's default
+	// MaxConns sizes the public pool; 0 means DefaultMaxConns. Responses
+	// are read from PostgreSQL in full before they are written, so a
+	// connection is held for a query's time only, never a client's.
+	MaxConns int32
+	// StaffMaxConns sizes the staff pool; 0 means a quarter of MaxConns,
+	// at least 2.
+	StaffMaxConns int32
+	// AcquireTimeout is the longest a query waits for a pooled connection
+	// before failing with ErrUnavailable; 0 means 5s.
+	AcquireTimeout time.Duration
+	// ConnectTimeout bounds making a connection when the URL has no
+	// connect_timeout; 0 means 5s.
+	ConnectTimeout time.Duration
+}
+
+// Pool defaults.
+const (
+	DefaultMaxConns       = 8
+	defaultAcquireTimeout = 5 * time.Second
+	defaultConnectTimeout = 5 * time.Second
+)
+
+// withDefaults fills in the zero values.
+func (cfg Config) withDefaults() Config {
+	if cfg.StatementTimeout <= 0 {
+		cfg.StatementTimeout = 10 * time.Second
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.StaffMaxConns <= 0 {
+		cfg.StaffMaxConns = max(2, cfg.MaxConns/4)
+	}
+	if cfg.AcquireTimeout <= 0 {
+		cfg.AcquireTimeout = defaultAcquireTimeout
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = defaultConnectTimeout
+	}
+	return cfg
 }
 
 // Store holds one read-only pool per request role and the current data
 // version.
 type Store struct {
-	public  *pgxpool.Pool
-	staff   *pgxpool.Pool
+	public  *pool
+	staff   *pool
 	url     string
 	version atomic.Int64
 	stamp   atomic.Pointer[versionStamp]
@@ -53,9 +94,7 @@ type Store struct {
 // Open connects both pools. Each connection SETs ROLE once when it is made, so
 // a query never runs with more privilege than its pool's role.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	if cfg.StatementTimeout <= 0 {
-		cfg.StatementTimeout = 10 * time.Second
-	}
+	cfg = cfg.withDefaults()
 	s := &Store{url: cfg.URL}
 	var err error
 	if s.public, err = openPool(ctx, cfg, Public); err != nil {
@@ -72,14 +111,27 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-func openPool(ctx context.Context, cfg Config, a Access) (*pgxpool.Pool, error) {
+func openPool(ctx context.Context, cfg Config, a Access) (*pool, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
-	if cfg.MaxConns > 0 {
-		pc.MaxConns = cfg.MaxConns
+	pc.MaxConns = cfg.MaxConns
+	if a == Staff {
+		pc.MaxConns = cfg.StaffMaxConns
 	}
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	}
+	// TCP keepalives notice a database host that has vanished (a network
+	// partition, a dead VM) within about a minute instead of the kernel's
+	// two hours; deadlines cover a database that is there but not answering.
+	dialer := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 10 * time.Second, Count: 3}}
+	pc.ConnConfig.DialFunc = dialer.DialContext
+	// An idle connection is pinged before use (pgxpool's default, after 1 s
+	// idle); a ping that does not come back in time drops the connection
+	// rather than handing a dead one to a request.
+	pc.PingTimeout = cfg.AcquireTimeout
 	rp := pc.ConnConfig.RuntimeParams
 	rp["statement_timeout"] = fmt.Sprint(cfg.StatementTimeout.Milliseconds())
 	rp["idle_in_transaction_session_timeout"] = fmt.Sprint((cfg.StatementTimeout * 2).Milliseconds())
@@ -89,6 +141,9 @@ func openPool(ctx context.Context, cfg Config, a Access) (*pgxpool.Pool, error) 
 		rp["default_transaction_read_only"] = "on"
 	}
 	rp["application_name"] = "nbhd-" + a.role()
+	// A backend whose client has gone (nbhd killed) stops its query within
+	// seconds instead of running it to the end.
+	rp["client_connection_check_interval"] = "5000"
 	// Requests are short; JIT compilation would cost more than it saves.
 	rp["jit"] = "off"
 	role := a.role()
@@ -96,15 +151,15 @@ func openPool(ctx context.Context, cfg Config, a Access) (*pgxpool.Pool, error) 
 		_, err := c.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize())
 		return err
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	pp, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("open %s pool: %w", role, err)
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
+	if err := pp.Ping(ctx); err != nil {
+		pp.Close()
 		return nil, fmt.Errorf("connect as %s: %w", role, err)
 	}
-	return pool, nil
+	return &pool{conns: pp, acquireTimeout: cfg.AcquireTimeout}, nil
 }
 
 // Close closes both pools.
@@ -113,7 +168,7 @@ func (s *Store) Close() {
 	s.staff.Close()
 }
 
-func (s *Store) pool(a Access) *pgxpool.Pool {
+func (s *Store) pool(a Access) *pool {
 	if a == Staff {
 		return s.staff
 	}

@@ -32,6 +32,11 @@ func (s *Store) Tile(ctx context.Context, layers []*Layer, t maptile.Tile) ([]by
 	return mvt, nil
 }
 
+// TileSQL is the statement Tile runs for layers and t, with its
+// arguments, for tools and soak tests that run it on connections of their
+// own.
+func TileSQL(layers []*Layer, t maptile.Tile) (string, []any) { return tileSQL(layers, t) }
+
 // tileArgs numbers the statement's arguments: $1..$3 are z, x and y.
 type tileArgs struct {
 	args      []any

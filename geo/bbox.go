@@ -11,8 +11,8 @@ import (
 
 // ParseBBox parses an OGC API bbox parameter: "minx,miny,maxx,maxy", or six
 // numbers with heights, which are ignored. Axis order is the CRS's (lon/lat
-// for CRS84). Boxes crossing the antimeridian are refused: nbhd serves English
-// boroughs.
+// for CRS84). A box whose minimum exceeds its maximum is refused here;
+// ParseBBoxes reads CRS84 boxes crossing the antimeridian.
 func ParseBBox(s string, crs CRS) (orb.Bound, error) {
 	parts := strings.Split(s, ",")
 	if len(parts) != 4 && len(parts) != 6 {
@@ -37,4 +37,34 @@ func ParseBBox(s string, crs CRS) (orb.Bound, error) {
 		return orb.Bound{}, fmt.Errorf("bbox is outside longitude -180..180, latitude -90..90; for British National Grid set bbox-crs=%s", BNG.URI)
 	}
 	return b, nil
+}
+
+// ParseBBoxes parses a bbox as ParseBBox does, except that in CRS84 a box
+// whose minimum longitude exceeds its maximum crosses the antimeridian, as
+// OGC API – Features defines it (e.g. 170,-20,-170,-10): it comes back as
+// two boxes, minx..180 and -180..maxx. Every other box comes back alone.
+func ParseBBoxes(s string, crs CRS) ([]orb.Bound, error) {
+	b, err := ParseBBox(s, crs)
+	if err == nil {
+		return []orb.Bound{b}, nil
+	}
+	if crs.SRID != CRS84.SRID {
+		return nil, err
+	}
+	// Swap the longitudes; if that box is valid the original crossed the
+	// antimeridian.
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 && len(parts) != 6 {
+		return nil, err
+	}
+	maxx := len(parts) / 2
+	swapped := append([]string(nil), parts...)
+	swapped[0], swapped[maxx] = parts[maxx], parts[0]
+	w, werr := ParseBBox(strings.Join(swapped, ","), crs)
+	if werr != nil || w.Min[0] == w.Max[0] {
+		return nil, err
+	}
+	east := orb.Bound{Min: orb.Point{w.Max[0], w.Min[1]}, Max: orb.Point{180, w.Max[1]}}
+	west := orb.Bound{Min: orb.Point{-180, w.Min[1]}, Max: orb.Point{w.Min[0], w.Max[1]}}
+	return []orb.Bound{east, west}, nil
 }

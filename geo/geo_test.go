@@ -196,3 +196,26 @@ func FuzzFeatureReader(f *testing.F) {
 		_, _ = readAll(s) // must not panic or loop
 	})
 }
+
+func TestParseBBoxesAcrossTheAntimeridian(t *testing.T) {
+	got, err := ParseBBoxes("170,-20,-170,-10", CRS84)
+	want := []orb.Bound{{Min: orb.Point{170, -20}, Max: orb.Point{180, -10}}, {Min: orb.Point{-180, -20}, Max: orb.Point{-170, -10}}}
+	if err != nil || len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("ParseBBoxes across the antimeridian = %v, %v; want %v", got, err, want)
+	}
+	if got, err := ParseBBoxes("170,-20,0,-170,-10,5", CRS84); err != nil || len(got) != 2 || got[0] != want[0] {
+		t.Errorf("six-number box across the antimeridian = %v, %v", got, err)
+	}
+	if got, err := ParseBBoxes("-2.7,53.4,-2.4,53.6", CRS84); err != nil || len(got) != 1 {
+		t.Errorf("ordinary box = %v, %v", got, err)
+	}
+	for _, bad := range []string{"170,-10,-170,-20", "375000,395000,350000,415000", "190,0,-170,1", "a,1,b,2"} {
+		crs := CRS84
+		if strings.HasPrefix(bad, "375") {
+			crs = BNG
+		}
+		if got, err := ParseBBoxes(bad, crs); err == nil {
+			t.Errorf("ParseBBoxes(%q) = %v, want an error", bad, got)
+		}
+	}
+}

@@ -39,16 +39,22 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	url := databaseFlag(fs)
 	addr := fs.String("addr", ":8080", "listen address")
 	baseURL := fs.String("base-url", "", "public URL prefix for links (default: from each request's Host)")
-	stmtTimeout := fs.Duration("statement-timeout", 10*time.Second, "longest a database statement may run")
-	maxConns := fs.Int("max-conns", 0, "connections per database pool (default: pgx's, max(4, CPUs))")
+	stmtTimeout := fs.Duration("statement-timeout", 10*time.Second, "longest a database statement may run (shorter than --request-timeout)")
+	reqTimeout := fs.Duration("request-timeout", api.DefaultRequestTimeout, "deadline of each request's database work; past it the request is answered 503")
+	writeTimeout := fs.Duration("write-timeout", api.DefaultWriteTimeout, "longest one write to a client may block before the client is cut off")
+	acquireTimeout := fs.Duration("acquire-timeout", 5*time.Second, "longest a request waits for a pooled database connection before a 503")
+	maxConns := fs.Int("max-conns", data.DefaultMaxConns, "connections in the public pool")
+	staffConns := fs.Int("staff-max-conns", 0, "connections in the staff pool (default: a quarter of --max-conns, at least 2)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
-	shutdown := fs.Duration("shutdown-timeout", 20*time.Second, "how long to let requests finish on SIGTERM")
-	cors := fs.String("cors-origins", "*", "origins allowed to read the API from a browser: * or a comma-separated list")
+	shutdown := fs.Duration("shutdown-timeout", 20*time.Second, "on SIGTERM, how long in-flight requests may finish before they are cancelled")
+	cors := fs.String("cors-origins", "*", "origins allowed to read the API from a browser: * or a comma-separated list (staff routes: listed origins only)")
 	maxAge := fs.Duration("cache-max-age", time.Minute, "Cache-Control max-age of public responses")
 	proxies := fs.String("trusted-proxies", "", "proxies whose X-Forwarded-For names the client (comma-separated IPs or CIDRs; default none)")
 	basemap := fs.String("basemap-style", "", "MapLibre style URL drawn under the map's layers (default: none, works offline)")
+	basemapOrigins := fs.String("basemap-origins", "", "further origins the basemap loads tiles, sprites or glyphs from (comma-separated), for the map's Content-Security-Policy")
 	debugAddr := fs.String("debug-addr", "", "serve Go pprof profiles on this address (e.g. 127.0.0.1:6060; default off)")
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address instead of the public one (e.g. 127.0.0.1:9100)")
 	authFailures := fs.Int("auth-failures-per-minute", 10, "failed staff-key checks a client may make per minute before 429s")
 	tileCacheMB := fs.Int("tile-cache-mb", api.DefaultTileCacheBytes>>20, "vector tile cache size in MiB (0 disables it: every tile is a query)")
 	if err := parse(fs, args); err != nil {
@@ -58,11 +64,26 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	store, err := data.Open(ctx, data.Config{URL: *url, StatementTimeout: *stmtTimeout, MaxConns: int32(*maxConns)})
+	switch {
+	case *reqTimeout <= 0 || *writeTimeout <= 0 || *acquireTimeout <= 0 || *shutdown <= 0:
+		return usageError{"--request-timeout, --write-timeout, --acquire-timeout and --shutdown-timeout must be positive"}
+	case *stmtTimeout >= *reqTimeout:
+		// A statement PostgreSQL times out itself is a 504 (the query was
+		// too heavy); a request whose deadline passes first is a 503 (the
+		// database did not answer). The order keeps the two apart.
+		return usageError{fmt.Sprintf("--statement-timeout (%s) must be shorter than --request-timeout (%s)", *stmtTimeout, *reqTimeout)}
+	case *maxConns < 1 || *staffConns < 0:
+		return usageError{"--max-conns must be at least 1"}
+	}
+	store, err := data.Open(ctx, data.Config{URL: *url, StatementTimeout: *stmtTimeout, MaxConns: int32(*maxConns),
+		StaffMaxConns: int32(*staffConns), AcquireTimeout: *acquireTimeout})
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() {
+		store.Close()
+		log.Info("database pools closed")
+	}()
 	if err := store.Ready(ctx); err != nil {
 		return err
 	}
@@ -72,7 +93,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	handler := api.New(api.Config{BaseURL: *baseURL, Version: version, CORSOrigins: splitList(*cors), CacheMaxAge: *maxAge,
 		TrustedProxies: splitList(*proxies), AuthFailuresPerMinute: *authFailures, BasemapStyle: *basemap,
-		TileCacheBytes: cacheBytes}, store, log)
+		BasemapOrigins: splitList(*basemapOrigins), TileCacheBytes: cacheBytes, RequestTimeout: *reqTimeout,
+		WriteTimeout: *writeTimeout, SeparateMetrics: *metricsAddr != ""}, store, log)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go store.WatchVersion(watchCtx, log, func(v int64) {
@@ -80,15 +102,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		handler.DataChanged(v)
 	})
 
+	// Requests run under base, which the end of the shutdown grace cancels.
+	base, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// Writes have deadlines of their own (--write-timeout, per write);
+		// this is only the backstop for anything that escapes them.
+		WriteTimeout: *reqTimeout + 2**writeTimeout,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:  func(net.Listener) context.Context { return base },
 	}
 	if *debugAddr != "" {
 		go servePprof(ctx, *debugAddr, log)
@@ -97,7 +124,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	printURLs(stdout, ln.Addr().String())
+	var metricsSrv *http.Server
+	if *metricsAddr != "" {
+		mln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *metricsAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		metricsSrv = &http.Server{Handler: handler.MetricsHandler(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: time.Minute}
+		go func() { _ = metricsSrv.Serve(mln) }()
+		defer metricsSrv.Close()
+		log.Info("serving metrics", "addr", mln.Addr().String())
+	}
+	printURLs(stdout, ln.Addr().String(), *metricsAddr == "")
 	log.Info("serving", "addr", ln.Addr().String(), "version", version, "data_version", store.Version())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -106,16 +145,43 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "grace", *shutdown)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdown)
+	return shutDown(ctx, srv, handler, cancelRequests, *shutdown, log)
+}
+
+// shutDown stops the server within grace: it stops accepting, lets
+// in-flight requests finish, and when grace is over cancels those still
+// running (their queries with them) and closes their connections, so a
+// client that never reads cannot keep the process alive. It returns once
+// the handlers have returned, so that the pools close cleanly after it.
+func shutDown(ctx context.Context, srv *http.Server, handler *api.Server, cancelRequests func(), grace time.Duration, log *slog.Logger) error {
+	log.Info("shutting down", "grace", grace, "in_flight", handler.InFlight())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err := srv.Shutdown(sctx)
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Warn("shutdown grace over: cancelling in-flight requests", "in_flight", handler.InFlight())
+	cancelRequests() // every request's context, and so its query
+	handler.Abort()  // work detached from requests (tile renders)
+	_ = srv.Close()  // every connection, so blocked writes fail at once
+	// Cancelled handlers return within moments (a query's cancellation, a
+	// failed write); wait for them so their connections are back in the
+	// pool before it closes, but never for ever.
+	deadline := time.Now().Add(5 * time.Second)
+	for handler.InFlight() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := handler.InFlight(); n > 0 {
+		log.Error("requests still running after cancellation; exiting anyway", "in_flight", n)
 	}
 	return nil
 }
 
-func printURLs(w io.Writer, addr string) {
+func printURLs(w io.Writer, addr string, withMetrics bool) {
 	host, port, _ := net.SplitHostPort(addr)
 	if host == "" || host == "::" || host == "0.0.0.0" {
 		host = "localhost"
@@ -123,7 +189,9 @@ func printURLs(w io.Writer, addr string) {
 	base := "http://" + net.JoinHostPort(host, port)
 	fmt.Fprintf(w, "nbhd is serving on %s\n", base)
 	for _, p := range []string{"/map/", "/", "/collections", "/tiles/all.json", "/api", "/readyz", "/metrics"} {
-		fmt.Fprintf(w, "  %s%s\n", base, p)
+		if p != "/metrics" || withMetrics {
+			fmt.Fprintf(w, "  %s%s\n", base, p)
+		}
 	}
 }
 

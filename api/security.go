@@ -1,0 +1,122 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Browser security headers. Every response says nosniff, may not be
+// framed and sends only its origin as a referrer to other sites; JSON,
+// CSV and tiles carry a policy that allows nothing (they are data, never
+// documents); server-rendered HTML pages allow only their own stylesheet;
+// the map allows itself, MapLibre's workers (blob: included) and the
+// basemap's origins.
+const (
+	apiCSP         = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+	referrerPolicy = "strict-origin-when-cross-origin"
+)
+
+// pageCSP is the policy of nbhd's HTML pages: their one inline stylesheet,
+// allowed by its hash, and the data: favicon. Nothing else, no scripts.
+var pageCSP = func() string {
+	src, err := htmlFS.ReadFile("html/layout.tmpl")
+	if err != nil {
+		panic(err)
+	}
+	_, css, _ := strings.Cut(string(src), "<style>")
+	css, _, _ = strings.Cut(css, "</style>")
+	sum := sha256.Sum256([]byte(css))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; img-src data:; " +
+		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}()
+
+// mapCSP is the map viewer's policy. MapLibre runs its workers from the
+// same origin or from blob: URLs and draws tiles, sprites and glyphs into
+// blob:/data: images; a basemap needs its style's origin (and any other
+// origins it names) for fetches, images and fonts.
+func mapCSP(basemapStyle string, basemapOrigins []string) string {
+	origins := []string{"'self'"}
+	if u, err := url.Parse(basemapStyle); err == nil && u.Scheme != "" && u.Host != "" {
+		origins = append(origins, u.Scheme+"://"+u.Host)
+	}
+	for _, o := range basemapOrigins {
+		if o = strings.TrimSuffix(strings.TrimSpace(o), "/"); o != "" && !slices.Contains(origins, o) {
+			origins = append(origins, o)
+		}
+	}
+	src := strings.Join(origins, " ")
+	return "default-src 'self'; script-src 'self'; worker-src 'self' blob:; child-src 'self' blob:; " +
+		"style-src 'self'; img-src " + src + " data: blob:; connect-src " + src + " data: blob:; font-src " + src + "; " +
+		"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}
+
+// securityHeaders sets the headers every response carries.
+func (s *Server) securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", referrerPolicy)
+	if p := c.Request.URL.Path; p == "/map" || strings.HasPrefix(p, "/map/") {
+		h.Set("Content-Security-Policy", s.mapPolicy)
+	} else {
+		h.Set("Content-Security-Policy", apiCSP)
+	}
+	c.Next()
+}
+
+// staffPaths are the routes that serve staff-only data.
+var staffPaths = []string{"/outreach"}
+
+// isStaffRequest reports whether a request is for staff data or carries
+// (or, in a preflight, asks to send) credentials.
+func isStaffRequest(c *gin.Context) bool {
+	return slices.Contains(staffPaths, c.Request.URL.Path) || c.GetHeader("Authorization") != "" ||
+		strings.Contains(strings.ToLower(c.GetHeader("Access-Control-Request-Headers")), "authorization")
+}
+
+// cors allows cross-origin reads of the public API from any origin ("*",
+// the default) or from an allow-list, and answers preflight OPTIONS
+// requests itself. Staff routes, and any request with credentials, are
+// open only to origins the list names: "*" never covers them.
+func cors(origins []string) gin.HandlerFunc {
+	anyOrigin := len(origins) == 0 || slices.Contains(origins, "*")
+	named := slices.ContainsFunc(origins, func(o string) bool { return o != "*" })
+	return func(c *gin.Context) {
+		origin := c.GetHeader("Origin")
+		h := c.Writer.Header()
+		listed := origin != "" && slices.Contains(origins, origin)
+		allowed := listed || origin != "" && anyOrigin && !isStaffRequest(c)
+		if named {
+			h.Add("Vary", "Origin")
+		}
+		if allowed {
+			if listed {
+				h.Set("Access-Control-Allow-Origin", origin)
+			} else {
+				h.Set("Access-Control-Allow-Origin", "*")
+			}
+			h.Set("Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Crs, Link, X-Request-Id, Retry-After")
+		}
+		if c.Request.Method == http.MethodOptions {
+			h.Set("Allow", "GET, HEAD, OPTIONS")
+			if allowed {
+				h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+				allow := "Accept, Accept-Encoding, If-None-Match, If-Modified-Since, X-Request-Id"
+				if listed {
+					allow += ", Authorization"
+				}
+				h.Set("Access-Control-Allow-Headers", allow)
+				h.Set("Access-Control-Max-Age", "86400")
+			}
+			c.AbortWithStatus(http.StatusNoContent)
+			return
+		}
+		c.Next()
+	}
+}

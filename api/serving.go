@@ -1,0 +1,139 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Serving limits: Config's zero values take these.
+const (
+	// DefaultRequestTimeout bounds a request's database work: every query
+	// runs under a context with this deadline.
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultWriteTimeout is the longest one write to a client may block.
+	// A client that reads nothing for this long is cut off; one that reads
+	// slowly but steadily may take as long as it needs.
+	DefaultWriteTimeout = 20 * time.Second
+	// retryAfter is what a 503 tells clients to wait, in seconds.
+	retryAfter = "2"
+	// outageLogInterval is how often a database outage is logged.
+	outageLogInterval = 10 * time.Second
+)
+
+// errRequestDeadline is the cause of a request context whose deadline
+// passed, to tell it from a client that went away.
+var errRequestDeadline = errors.New("request deadline passed")
+
+const cutKey = "nbhd.cut"
+
+// deadlines gives every request a deadline on its context, which every
+// query runs under, and every write to the client a deadline of its own
+// (http.ResponseController.SetWriteDeadline before each piece of at most
+// 32 KiB): a client that stops reading is cut off after writeTimeout
+// without progress, however long the whole download.
+func deadlines(requestTimeout, writeTimeout time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeoutCause(c.Request.Context(), requestTimeout, errRequestDeadline)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		raw := http.ResponseWriter(c.Writer)
+		if u, ok := raw.(interface{ Unwrap() http.ResponseWriter }); ok {
+			raw = u.Unwrap()
+		}
+		w := &deadlineWriter{ResponseWriter: c.Writer, c: c, rc: http.NewResponseController(raw), timeout: writeTimeout}
+		c.Writer = w
+		c.Next()
+		w.finish()
+	}
+}
+
+// deadlineWriter sets a write deadline before every write and remembers
+// the first failed write, so the access log reports a cut response as
+// such, with the bytes that went out.
+type deadlineWriter struct {
+	gin.ResponseWriter
+	c       *gin.Context
+	rc      *http.ResponseController
+	timeout time.Duration
+	err     error
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), spoolChunk)
+		_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+		m, err := w.ResponseWriter.Write(p[:k])
+		n += m
+		if err != nil {
+			w.cut(err)
+			return n, err
+		}
+		p = p[k:]
+	}
+	return n, nil
+}
+
+func (w *deadlineWriter) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
+
+func (w *deadlineWriter) cut(err error) {
+	w.err = err
+	w.c.Set(cutKey, err)
+}
+
+// finish pushes out what net/http still buffers, under a deadline, so that
+// a client that stopped reading near the end is noticed too. Small bodies
+// without a Content-Length are left to net/http, which then sets one.
+func (w *deadlineWriter) finish() {
+	if w.err != nil || !w.Written() || w.c.Request.Method == http.MethodHead {
+		return
+	}
+	if w.Size() <= 2048 && w.Header().Get("Content-Length") == "" {
+		return
+	}
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	if err := w.rc.Flush(); err != nil {
+		w.cut(err)
+	}
+}
+
+// clientGone reports whether the request's context ended because its
+// client hung up (or the server is shutting down), not by its deadline.
+func clientGone(ctx context.Context) bool {
+	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errRequestDeadline)
+}
+
+// outageLog reports database outages at most once per interval, with the
+// number of requests answered 503 since the last report, rather than one
+// error line per request.
+type outageLog struct {
+	mu       sync.Mutex
+	interval time.Duration
+	last     time.Time
+	refused  int
+}
+
+const outageKey = "nbhd.outage"
+
+func (o *outageLog) note(log *slog.Logger, err error) {
+	o.mu.Lock()
+	o.refused++
+	now := time.Now()
+	if !o.last.IsZero() && now.Sub(o.last) < o.interval {
+		o.mu.Unlock()
+		return
+	}
+	n := o.refused
+	o.refused, o.last = 0, now
+	o.mu.Unlock()
+	log.Error("database unavailable: answering 503", "err", err, "requests_refused", n, "next_report_in", o.interval)
+}
