@@ -115,7 +115,7 @@ url() {
 
 # superuser runs psql as the superuser, through the socket (peer).
 superuser() {
-	as_pg "$(pg_bindir)/psql" -h "$sockdir" -p "$port" -U postgres -v ON_ERROR_STOP=1 -Atq "$@"
+	PGOPTIONS="-c client_min_messages=warning" as_pg "$(pg_bindir)/psql" -h "$sockdir" -p "$port" -U postgres -v ON_ERROR_STOP=1 -Atq "$@"
 }
 
 # secure writes the cluster's authentication rules and makes the owner role,
