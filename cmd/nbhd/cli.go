@@ -9,9 +9,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"nbhd/data"
 )
@@ -114,12 +111,16 @@ func databaseFlag(fs *flag.FlagSet) *string {
 	return fs.String("database-url", data.LocalURL(), "PostgreSQL connection URL (a role that owns the schema); the default is the private cluster on $NBHD_PG_PORT")
 }
 
-func connect(ctx context.Context, url string) (*pgx.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return nil, fmt.Errorf("connect to database (is it running? `make db` starts the local one): %w", err)
-	}
-	return conn, nil
+// connect opens the operator's session; command names it in
+// pg_stat_activity ("nbhd import").
+func connect(ctx context.Context, url, command string) (*data.Admin, error) {
+	return data.Connect(ctx, url, "nbhd "+command)
+}
+
+// waitFlag binds --wait, how long a change to the data waits for another
+// to finish; the wait is announced on stderr.
+func waitFlag(fs *flag.FlagSet, stderr io.Writer) *data.LockWait {
+	w := &data.LockWait{Waiting: func(msg string) { fmt.Fprintln(stderr, msg) }}
+	fs.DurationVar(&w.Wait, "wait", data.DefaultLockWait, "how long to wait for another import, drop or settings change to finish before giving up")
+	return w
 }

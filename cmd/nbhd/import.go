@@ -68,6 +68,7 @@ func specFlags(fs *flag.FlagSet, s *ingest.Spec, d *ingest.Dataset) {
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("import", stderr)
 	url := databaseFlag(fs)
+	wait := waitFlag(fs, stderr)
 	var job ingest.Job
 	specFlags(fs, &job.Spec, &job.Dataset)
 	fs.Usage = func() {
@@ -110,13 +111,14 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	conn, err := connect(ctx, *url)
+	db, err := connect(ctx, *url, "import")
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer db.Close(ctx)
+	job.Lock = *wait
 	bar := newBar(stderr, size, job.File)
-	res, err := ingest.Run(ctx, conn, job, bar.wrap(f))
+	res, err := ingest.Run(ctx, db, job, bar.wrap(f))
 	bar.finish()
 	if err != nil {
 		return err
@@ -133,16 +135,17 @@ func cmdLoadSample(ctx context.Context, args []string, stdout, stderr io.Writer)
 	url := databaseFlag(fl)
 	dir := fl.String("dir", "", "load this directory (with a manifest.json) instead of the bundled sample")
 	ifEmpty := fl.Bool("if-empty", false, "do nothing when any dataset is already loaded")
+	wait := waitFlag(fl, stderr)
 	if err := parse(fl, args); err != nil {
 		return err
 	}
-	conn, err := connect(ctx, *url)
+	db, err := connect(ctx, *url, "load-sample")
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer db.Close(ctx)
 	if *ifEmpty {
-		has, err := ingest.HasData(ctx, conn)
+		has, err := db.HasData(ctx)
 		if err != nil {
 			return err
 		}
@@ -168,7 +171,7 @@ func cmdLoadSample(ctx context.Context, args []string, stdout, stderr io.Writer)
 			fmt.Fprintf(stdout, "  %s\n", n)
 		}
 	}
-	if err := ingest.LoadSample(ctx, conn, fsys, root, wrap, report); err != nil {
+	if err := ingest.LoadSample(ctx, db, fsys, root, *wait, wrap, report); err != nil {
 		if bar != nil {
 			bar.finish()
 		}

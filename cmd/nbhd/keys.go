@@ -37,11 +37,11 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	conn, err := connect(ctx, *url)
+	db, err := connect(ctx, *url, "keys")
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer db.Close(ctx)
 	switch args[0] {
 	case "create":
 		if *name == "" || *role != "staff" {
@@ -53,7 +53,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				return usageError{fmt.Sprintf("scope %q must be set:code, e.g. ward:E05000840", s)}
 			}
 		}
-		token, k, err := data.CreateKey(ctx, conn, *name, *role, scopes)
+		token, k, err := db.CreateKey(ctx, *name, *role, scopes)
 		if errors.Is(err, data.ErrUnknownScope) {
 			return usageError{err.Error()}
 		}
@@ -64,7 +64,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stdout, token)
 		return nil
 	case "list":
-		keys, err := data.ListKeys(ctx, conn)
+		keys, err := db.ListKeys(ctx)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return usageError{fmt.Sprintf("key id %q is not a number", pos[0])}
 		}
-		if err := data.RevokeKey(ctx, conn, id); err != nil {
+		if err := db.RevokeKey(ctx, id); err != nil {
 			if errors.Is(err, data.ErrNotFound) {
 				return fmt.Errorf("no live key %d", id)
 			}

@@ -240,15 +240,27 @@ func TestSettingsChangeRecomputes(t *testing.T) {
 	if ratio < 0.04999 || ratio > 0.05001 {
 		t.Errorf("chaotic share after the change: %v", ratio)
 	}
-	for _, bad := range [][]string{
-		{"settings", "disclosure", `{"min_count": 0}`},
-		{"settings", "demand_model", `{"shares":{"chaotic":0.05}}`},
-		{"settings", "nope", `{}`},
-		{"settings", "access", `not json`},
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"settings", "disclosure", `{"min_count": 0}`}, "disclosure.min_count must be a number from 1 to 1000"},
+		{[]string{"settings", "demand_model", `{"shares":{"chaotic":0.9}}`}, "demand_model.shares.chaotic and demand_model.shares.just_coping add up to more than 1"},
+		{[]string{"settings", "demand_model", `{"shares":{"chaotic":"a lot"}}`}, "demand_model.shares.chaotic must be a number"},
+		{[]string{"settings", "nope", `{}`}, `no such setting "nope"`},
+		{[]string{"settings", "access", `not json`}, "must be a JSON object"},
 	} {
-		if code, _, _ := nbhd(t, append(bad, "--database-url", url)...); code != 2 {
-			t.Errorf("%v: exit %d, want 2", bad, code)
+		if code, _, errs := nbhd(t, append(bad.args, "--database-url", url)...); code != 2 || !strings.Contains(errs, bad.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", bad.args, code, errs, bad.want)
 		}
+	}
+	// Nested members merge: changing shares.chaotic keeps shares.just_coping.
+	if code, _, errs := nbhd(t, "settings", "demand_model", `{"shares": {"chaotic": 0.04}}`, "--database-url", url); code != 0 {
+		t.Fatalf("settings shares.chaotic: %d %s", code, errs)
+	}
+	code, out, _ = nbhd(t, "settings", "demand_model", "--database-url", url)
+	if code != 0 || !strings.Contains(out, `"chaotic": 0.04`) || !strings.Contains(out, `"just_coping": 0.2`) {
+		t.Errorf("after merging shares.chaotic:\n%s", out)
 	}
 	var minCount int
 	if err := conn.QueryRow(context.Background(), "SELECT (value->>'min_count')::int FROM nbhd.settings WHERE key='disclosure'").Scan(&minCount); err != nil || minCount != 10 {

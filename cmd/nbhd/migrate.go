@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
-	"nbhd/data"
 )
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -14,12 +12,12 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	conn, err := connect(ctx, *url)
+	db, err := connect(ctx, *url, "migrate")
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	applied, err := data.Migrate(ctx, conn)
+	defer db.Close(ctx)
+	applied, err := db.Migrate(ctx)
 	for _, name := range applied {
 		fmt.Fprintf(stdout, "applied %s\n", name)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"nbhd/data"
 	"nbhd/data/dbtest"
 	"nbhd/data/ingest"
 	"nbhd/data/sample"
@@ -40,6 +41,19 @@ func importFile(conn *pgx.Conn, kind, path string, spec ingest.Spec) (ingest.Res
 	defer f.Close()
 	return ingest.Run(context.Background(), conn, ingest.Job{Kind: kind, File: path, Spec: spec,
 		Open: func(p string) (io.ReadCloser, error) { return os.Open(p) }}, f)
+}
+
+// drop removes a dataset as `nbhd datasets drop` does.
+func drop(t *testing.T, conn *pgx.Conn, id int64) {
+	t.Helper()
+	db, err := data.Connect(context.Background(), conn.Config().ConnString(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	if _, err := db.DropDataset(context.Background(), id, data.LockWait{}); err != nil {
+		t.Fatalf("drop dataset %d: %v", id, err)
+	}
 }
 
 func hasNote(res ingest.Result, fragment string) bool {
@@ -150,9 +164,7 @@ func TestEpraccurAndListSizes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "already loaded by dataset") {
 		t.Fatalf("importing over the sample's practices: %v", err)
 	}
-	if _, err := ingest.Drop(ctx, conn, datasetID(t, conn, "gp_practices", "gp-practices")); err != nil {
-		t.Fatal(err)
-	}
+	drop(t, conn, datasetID(t, conn, "gp_practices", "gp-practices"))
 	// Without --la every practice's postcode must be loaded: Bolton's is not.
 	_, err = importFile(conn, "epraccur", fixture("epraccur.csv"), ingest.Spec{})
 	var ie *ingest.InputError
@@ -218,7 +230,6 @@ func TestEpraccurAndListSizes(t *testing.T) {
 
 func TestCodePointAndONSPD(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, false))
-	ctx := context.Background()
 	res := runResult(t, conn, "codepoint", fixture("wn.csv"), ingest.Spec{})
 	if res.Rows != 4 || !hasNote(res, "1 postcodes without coordinates") {
 		t.Errorf("Code-Point: %d rows, notes %v; want 4 and the quality-90 row skipped", res.Rows, res.Notes)
@@ -243,9 +254,7 @@ func TestCodePointAndONSPD(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "WN1 1AA is already loaded by dataset") || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("ONSPD over Code-Point: %v", err)
 	}
-	if _, err := ingest.Drop(ctx, conn, datasetID(t, conn, "postcodes", "codepoint-wn")); err != nil {
-		t.Fatal(err)
-	}
+	drop(t, conn, datasetID(t, conn, "postcodes", "codepoint-wn"))
 	res = runResult(t, conn, "onspd", fixture("ONSPD_FEB_2026_UK.csv"), ingest.Spec{})
 	// Live: WN1 1AA, WN8 0AA, BT1 1AA; WN1 1AB terminated; GY1 1AA has no grid reference.
 	if res.Rows != 3 || !hasNote(res, "1 terminated") || !hasNote(res, "1 postcodes without coordinates") {
@@ -303,9 +312,7 @@ func TestIMDFilesCombineAndReplaceTheirOwnValues(t *testing.T) {
 		t.Errorf("%d deprivation datasets, want File 2 and File 5", n)
 	}
 	// Dropping File 5 removes its scores and keeps File 2's ranks.
-	if _, err := ingest.Drop(ctx, conn, file5); err != nil {
-		t.Fatal(err)
-	}
+	drop(t, conn, file5)
 	if rank, _, score, _ := deprivation(t, conn, "E01006212"); rank == nil || *rank != 14456 || score != nil {
 		t.Errorf("after dropping File 5: rank %v score %v", rank, score)
 	}
@@ -513,38 +520,12 @@ func TestNeighbourhoodList(t *testing.T) {
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.neighbourhood_members WHERE set_id = 'footprints'"); n != 200 {
 		t.Errorf("%d members after re-import", n)
 	}
-	if _, err := ingest.Drop(context.Background(), conn, datasetID(t, conn, "neighbourhood_set", "footprints")); err != nil {
-		t.Fatal(err)
-	}
+	drop(t, conn, datasetID(t, conn, "neighbourhood_set", "footprints"))
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id = 'footprints'"); n != 0 {
 		t.Errorf("%d neighbourhoods left after drop", n)
 	}
 }
 
-func TestDropIsAtomicAndBumpsTheDataVersion(t *testing.T) {
-	conn := dbtest.Conn(t, dbtest.New(t, true))
-	before := count(t, conn, "SELECT version FROM nbhd.data_version")
-	id := datasetID(t, conn, "schools", "schools")
-	d, err := ingest.Drop(context.Background(), conn, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Kind != "schools" || d.Rows == 0 {
-		t.Errorf("dropped %+v", d)
-	}
-	if n := count(t, conn, "SELECT count(*) FROM api.schools"); n != 0 {
-		t.Errorf("%d schools left in the public view", n)
-	}
-	if after := count(t, conn, "SELECT version FROM nbhd.data_version"); after <= before {
-		t.Errorf("data version %d -> %d", before, after)
-	}
-	if _, err := ingest.Drop(context.Background(), conn, id); !errors.Is(err, ingest.ErrNoDataset) {
-		t.Errorf("dropping it again: %v", err)
-	}
-}
-
-// TestNewFormatsRejectBadInput: every bad file is named with its row and
-// field, and nothing is imported.
 func TestNewFormatsRejectBadInput(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	read := func(name string) string {

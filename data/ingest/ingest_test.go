@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"nbhd/data"
 	"nbhd/data/dbtest"
 	"nbhd/data/ingest"
 	"nbhd/data/sample"
@@ -136,7 +137,7 @@ func TestSampleReloadReplacesNotDuplicates(t *testing.T) {
 	dbURL := dbtest.New(t, true)
 	conn := dbtest.Conn(t, dbURL)
 	before := counts(t, conn)
-	if err := ingest.LoadSample(context.Background(), conn, sample.FS, sample.Dir, nil, nil); err != nil {
+	if err := ingest.LoadSample(context.Background(), conn, sample.FS, sample.Dir, data.LockWait{}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	after := counts(t, conn)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"nbhd/data"
 )
 
 // Dataset is the provenance recorded with an import.
@@ -71,8 +73,11 @@ type Job struct {
 	// resolve it relative to the first.
 	Open func(path string) (io.ReadCloser, error)
 	// DeferRefresh leaves the derived statistics for the caller to refresh
-	// (with Refresh) after a batch of imports in one transaction.
+	// (with data.Refresh) after a batch of imports in one transaction.
 	DeferRefresh bool
+	// Lock says how long to wait for another change to the data, and how
+	// to say so (data.LockData).
+	Lock data.LockWait
 }
 
 // Result describes a finished import.
@@ -137,6 +142,9 @@ func Run(ctx context.Context, db Beginner, job Job, r io.Reader) (Result, error)
 	job.Dataset = withDefaults(job.Dataset, im.provenance)
 	var res Result
 	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if err := data.LockData(ctx, tx, fmt.Sprintf("import of %s %s", job.Kind, key), job.Lock); err != nil {
+			return err
+		}
 		ds, err := startDataset(ctx, tx, kind, key, job)
 		if err != nil {
 			return err
@@ -158,7 +166,7 @@ func Run(ctx context.Context, db Beginner, job Job, r io.Reader) (Result, error)
 		if job.DeferRefresh {
 			return nil
 		}
-		return Refresh(ctx, tx)
+		return data.Refresh(ctx, tx)
 	})
 	if err != nil {
 		return Result{}, err
@@ -285,13 +293,4 @@ func firstBad(ctx context.Context, tx pgx.Tx, loc at, field, sql string, args ..
 		return fmt.Errorf("check %s: %w", field, err)
 	}
 	return loc.err(n, field, "%s", msg)
-}
-
-// Refresh recomputes the demand estimates and every derived statistic
-// (profiles, access, disclosure-controlled demand) from the loaded data.
-func Refresh(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, "SELECT nbhd.refresh_derived()"); err != nil {
-		return fmt.Errorf("refresh derived statistics: %w", err)
-	}
-	return nil
 }
