@@ -50,6 +50,7 @@ lint: ## no binaries or big files in git, gofmt, go vet, golangci-lint (with the
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
+	@GOLANGCI_LINT="$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)" scripts/check-layering.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
