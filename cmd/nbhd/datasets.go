@@ -13,14 +13,16 @@ import (
 )
 
 func cmdDatasets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("datasets", stderr)
+	fs := flags("datasets")
 	url := databaseFlag(fs)
 	wait := waitFlag(fs, stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nbhd datasets [flags]          list loaded datasets\n       nbhd datasets drop ID [flags]  remove one dataset and its rows\n\nflags:")
-		fs.PrintDefaults()
-	}
-	pos, err := parseWithArgs(fs, args)
+	pos, err := parseArgs(fs, args, stdout, help{
+		usage: "nbhd datasets [flags]          list the loaded datasets\n       nbhd datasets drop ID [flags]  remove one dataset and its rows",
+		about: `Every import is a dataset: its kind and key, rows, when and by whom, vintage, licence and
+title. drop removes one in a transaction: its rows in every table go with it, the derived
+statistics are recomputed and servers drop their cached tiles and profiles.`,
+		examples: []string{"nbhd datasets", "nbhd datasets drop 12"},
+	})
 	if err != nil {
 		return err
 	}
@@ -33,8 +35,7 @@ func cmdDatasets(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return dropDataset(ctx, *url, id, *wait, stdout)
 	default:
-		fs.Usage()
-		return usageError{"unexpected arguments: " + strings.Join(pos, " ")}
+		return usageError{"unexpected arguments: " + strings.Join(pos, " ") + " (nbhd datasets --help shows the usage)"}
 	}
 	db, err := connect(ctx, *url, "datasets")
 	if err != nil {

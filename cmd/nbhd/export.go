@@ -17,23 +17,29 @@ import (
 )
 
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "pmtiles" {
-		fmt.Fprintln(stderr, "usage: nbhd export pmtiles [--layer all|ID] [--minzoom 0] [--maxzoom 14] OUT.pmtiles")
-		return usageError{"export what? the one format is pmtiles"}
-	}
-	fs := flags("export pmtiles", stderr)
+	fs := flags("export")
 	url := databaseFlag(fs)
-	layer := fs.String("layer", data.AllLayers, "layer id, or all for every public layer (one MVT layer each)")
-	minZoom := fs.Int("minzoom", 0, "first zoom level")
-	maxZoom := fs.Int("maxzoom", tiles.DetailZoom, "last zoom level")
-	workers := fs.Int("workers", 4, "tiles rendered at once")
+	layer := fs.String("layer", data.AllLayers, "layer `id`, or all for every public layer (one MVT layer each)")
+	minZoom := fs.Int("minzoom", 0, "first `zoom` level")
+	maxZoom := fs.Int("maxzoom", tiles.DetailZoom, "last `zoom` level")
+	workers := fs.Int("workers", 4, "`N` tiles rendered at once")
 	stmtTimeout := fs.Duration("statement-timeout", time.Minute, "longest one tile's query may run")
-	pos, err := parseWithArgs(fs, args[1:])
+	pos, err := parseArgs(fs, args, stdout, help{
+		usage: "nbhd export pmtiles [flags] OUT.pmtiles",
+		about: `Renders every vector tile that covers the data, at the zooms asked, into one PMTiles v3 archive
+for static or CDN hosting: the same gzip bytes the server sends, with vector_layers and
+attribution in its metadata. An import during the export spoils it, so then nothing is written.`,
+		examples: []string{"nbhd export pmtiles --layer all --minzoom 0 --maxzoom 14 borough.pmtiles",
+			"nbhd export pmtiles --layer small-areas --maxzoom 12 small-areas.pmtiles"},
+	})
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageError{"need one OUT.pmtiles file"}
+	if len(pos) == 0 || pos[0] != "pmtiles" {
+		return usageError{"export what? the one format is pmtiles: nbhd export pmtiles OUT.pmtiles (nbhd export --help)"}
+	}
+	if len(pos) != 2 {
+		return usageError{"need one OUT.pmtiles file: nbhd export pmtiles OUT.pmtiles"}
 	}
 	if *minZoom < 0 || *maxZoom > tiles.MaxZoom || *minZoom > *maxZoom {
 		return usageError{fmt.Sprintf("zooms must satisfy 0 <= minzoom <= maxzoom <= %d", tiles.MaxZoom)}
@@ -62,7 +68,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	tj := tiles.NewTileJSON(src, "")
 	tj.Tiles = nil
-	out := pos[0]
+	out := pos[1]
 	bar := newTileBar(stderr, tiles.CoverCount(src.Extent, maptile.Zoom(tj.MinZoom), maptile.Zoom(tj.MaxZoom)))
 	n, err := store.ExportArchive(ctx, layers, src, tj, out, *workers, cat.Version, bar.add)
 	bar.finish()

@@ -14,35 +14,37 @@ import (
 )
 
 func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: nbhd keys create --name NAME --role staff [--scope ward:CODE,...] | keys list | keys revoke ID"
-	if len(args) == 0 {
-		return usageError{usage}
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, usage+"\n\nA key's token is printed once; only its SHA-256 is stored. Scoped keys see only the\nneighbourhoods named (set:code); without --scope a key sees every neighbourhood.\n\nflags:")
-		fs := flags("keys", stderr)
-		databaseFlag(fs)
-		fs.String("name", "", "who or what the key is for")
-		fs.String("role", "staff", "the key's role (staff)")
-		fs.String("scope", "", "neighbourhoods the key may see, as set:code,... (default: all)")
-		fs.PrintDefaults()
-		return nil
-	}
-	fs := flags("keys "+args[0], stderr)
+	fs := flags("keys")
 	url := databaseFlag(fs)
-	name := fs.String("name", "", "who or what the key is for")
-	role := fs.String("role", "staff", "the key's role (staff)")
-	scope := fs.String("scope", "", "neighbourhoods the key may see, as set:code,... (default: all)")
-	pos, err := parseWithArgs(fs, args[1:])
+	name := fs.String("name", "", "create: who or what the key is for (`text`)")
+	role := fs.String("role", "staff", "create: the key's `role`; staff is the one there is")
+	scope := fs.String("scope", "", "create: the neighbourhoods the key may see, as `set:code,...` (default: all)")
+	pos, err := parseArgs(fs, args, stdout, help{
+		usage: "nbhd keys create --name NAME [--role staff] [--scope set:code,...]\n       nbhd keys list\n       nbhd keys revoke ID",
+		about: `Staff API keys open the staff-only endpoints (outreach lists). create prints a key's token
+once, on stdout; only its SHA-256 is stored. A scoped key sees only the neighbourhoods named
+(set:code); without --scope a key sees every neighbourhood. list shows every key, revoke ends one.`,
+		examples: []string{`nbhd keys create --name "Leigh team" --scope ward:E05000852`, "nbhd keys list", "nbhd keys revoke 3"},
+	})
 	if err != nil {
 		return err
+	}
+	if len(pos) == 0 {
+		return usageError{"keys what? create, list or revoke (nbhd keys --help)"}
+	}
+	sub, pos := pos[0], pos[1:]
+	if sub != "create" && sub != "list" && sub != "revoke" {
+		return usageError{fmt.Sprintf("unknown keys command %q: create, list or revoke", sub)}
+	}
+	if sub != "revoke" && len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(pos, " "))}
 	}
 	db, err := connect(ctx, *url, "keys")
 	if err != nil {
 		return err
 	}
 	defer db.Close(ctx)
-	switch args[0] {
+	switch sub {
 	case "create":
 		if *name == "" || *role != "staff" {
 			return usageError{"keys create needs --name, and --role staff"}
@@ -101,5 +103,5 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "revoked key %d\n", id)
 		return nil
 	}
-	return usageError{fmt.Sprintf("unknown keys command %q: create, list or revoke", args[0])}
+	return nil
 }

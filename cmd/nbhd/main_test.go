@@ -204,8 +204,8 @@ func TestKeysLifecycle(t *testing.T) {
 	if bytes.Contains(stored, []byte(strings.TrimSpace(token))) || len(stored) != 32 {
 		t.Errorf("stored %d bytes; want only a SHA-256", len(stored))
 	}
-	if code, _, errs := nbhd(t, "keys", "--help"); code != 0 || !strings.Contains(errs, "--scope") {
-		t.Errorf("keys --help: %d %q", code, errs)
+	if code, out, _ := nbhd(t, "keys", "--help"); code != 0 || !strings.Contains(out, "--scope") {
+		t.Errorf("keys --help: %d %q", code, out)
 	}
 	code, out, _ := nbhd(t, "keys", "list", "--database-url", url)
 	if code != 0 || !strings.Contains(out, "Leigh team") || !strings.Contains(out, "ward:E05000852") {

@@ -12,10 +12,25 @@ import (
 // cmdSettings shows settings, or merges a JSON object into one and
 // recomputes everything derived from it in the same transaction.
 func cmdSettings(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("settings", stderr)
+	fs := flags("settings")
 	url := databaseFlag(fs)
 	wait := waitFlag(fs, stderr)
-	pos, err := parseWithArgs(fs, args)
+	pos, err := parseArgs(fs, args, stdout, help{
+		usage: "nbhd settings [KEY [JSON-OBJECT]] [flags]",
+		about: `With no arguments, shows every borough setting; with KEY, that one. With KEY and a JSON object,
+merges the object into the setting (members of nested objects merge, so changing shares.chaotic
+keeps shares.just_coping; null removes a member), checks the whole result, stores it and
+recomputes the estimates, profiles and access measures in one transaction. A refused change
+names the member by its full path and changes nothing. The settings: demand_model (shares,
+steepness, weights of the demand estimates), disclosure (min_count, rounding,
+min_neighbourhood_population), access (distance_m) and priority (weights of the outreach score);
+docs/methodology.md explains each.`,
+		examples: []string{
+			"nbhd settings",
+			"nbhd settings access '{\"distance_m\": 1200}'",
+			"nbhd settings demand_model '{\"shares\": {\"chaotic\": 0.04}}'",
+		},
+	})
 	if err != nil {
 		return err
 	}

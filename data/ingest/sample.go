@@ -24,7 +24,7 @@ type Manifest struct {
 type Entry struct {
 	Kind    string  `json:"kind"`
 	File    string  `json:"file"`
-	Spec    Spec    `json:"spec"`
+	Options Options `json:"spec"`
 	Dataset Dataset `json:"dataset"`
 }
 
@@ -80,7 +80,7 @@ func loadEntry(ctx context.Context, tx pgx.Tx, fsys fs.FS, dir string, e Entry, 
 		}
 		r = wrap(e, f, size)
 	}
-	res, err := Run(ctx, tx, Job{Kind: e.Kind, File: file, Spec: e.Spec, Dataset: e.Dataset, Open: open, DeferRefresh: true}, r)
+	res, err := Run(ctx, tx, Job{Kind: e.Kind, File: file, Options: e.Options, Dataset: e.Dataset, Open: open, DeferRefresh: true}, r)
 	if err != nil {
 		return err
 	}
