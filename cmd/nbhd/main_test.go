@@ -17,7 +17,16 @@ import (
 	"nbhd/data/sample"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+// runAsNbhd, set in the environment, makes the test binary be nbhd itself,
+// so tests can run a command as a process of its own (and kill it).
+const runAsNbhd = "NBHD_TEST_RUN_AS_NBHD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runAsNbhd) == "1" {
+		main()
+	}
+	dbtest.Main(m)
+}
 
 func nbhd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
