@@ -55,7 +55,7 @@ var imdLACols = []string{"Local Authority District code (2019)", "lad19cd", "lad
 // imdColumns maps each domain to its rank, decile and score columns (-1 when
 // the file does not have it).
 type imdColumns struct {
-	code, la            int
+	code                int
 	rank, decile, score [8]int
 }
 
@@ -65,7 +65,6 @@ func findIMDColumns(t *table) (imdColumns, error) {
 	if c.code, err = t.need("LSOA code (2011)", "lsoa11cd", "lsoa21cd", "lsoa_code", "LSOA code"); err != nil {
 		return c, err
 	}
-	c.la = t.col(imdLACols...)
 	for i, d := range domains {
 		c.rank[i], c.decile[i], c.score[i] = -1, -1, -1
 		for j, h := range t.header {
