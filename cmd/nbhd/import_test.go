@@ -137,7 +137,7 @@ func TestKilledImportLeavesNoBackend(t *testing.T) {
 			if c.waiting {
 				holdDataLock(t, url)
 			}
-			cmd := exec.Command(os.Args[0], "import", "postcodes", writePostcodes(t, c.rows), "--database-url", url, "--key", "killed")
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "import", "postcodes", writePostcodes(t, c.rows), "--database-url", url, "--key", "killed")
 			cmd.Env = append(os.Environ(), runAsNbhd+"=1")
 			var stderr syncBuffer
 			cmd.Stderr = &stderr

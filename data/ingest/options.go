@@ -26,8 +26,6 @@ type option struct {
 	check func(string) error
 }
 
-func (o option) isSwitch() bool { return o.arg == "" }
-
 func wholeNumber(s string) error {
 	if _, err := strconv.Atoi(s); err != nil {
 		return fmt.Errorf("%q is not a whole number", s)
