@@ -151,6 +151,10 @@ func printFlags(w io.Writer, fs *flag.FlagSet, only map[string]bool) {
 			return
 		}
 		arg, text := flag.UnquoteUsage(f)
+		// Go names an unnamed value by its type; say what kind of value.
+		if named, ok := map[string]string{"string": "text", "int": "n", "uint": "n", "float": "number", "value": "value"}[arg]; ok {
+			arg = named
+		}
 		if arg != "" {
 			arg = " " + strings.ToUpper(arg)
 		}
@@ -224,7 +228,7 @@ func noArgs(fs *flag.FlagSet, pos []string) error {
 }
 
 func databaseFlag(fs *flag.FlagSet) *string {
-	return fs.String("database-url", data.LocalURL(), "PostgreSQL `URL` of a role that owns the schema; the default is the private cluster on $NBHD_PG_PORT")
+	return fs.String("database-url", data.LocalURL(), "PostgreSQL `URL` of a role that owns the schema; unless set, the private cluster of scripts/pg.sh on $NBHD_PG_PORT")
 }
 
 // connect opens the operator's session; command names it in

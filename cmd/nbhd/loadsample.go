@@ -14,7 +14,7 @@ import (
 func cmdLoadSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := flags("load-sample")
 	url := databaseFlag(fl)
-	dir := fl.String("dir", "", "load this directory (with a manifest.json) instead of the bundled sample")
+	dir := fl.String("dir", "", "load this `directory` (with a manifest.json) instead of the bundled sample")
 	ifEmpty := fl.Bool("if-empty", false, "do nothing when any dataset is already loaded")
 	wait := waitFlag(fl, stderr)
 	pos, err := parseArgs(fl, args, stdout, help{
