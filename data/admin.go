@@ -27,6 +27,9 @@ const ConnectTimeout = 15 * time.Second
 // client has not gone (client_connection_check_interval, PostgreSQL 14+).
 const clientCheckInterval = time.Second
 
+// idleInTransaction ends a session that sits in a transaction doing nothing.
+const idleInTransaction = 10 * time.Minute
+
 // Connect opens an Admin session. purpose (e.g. "nbhd import") names it in
 // pg_stat_activity.
 func Connect(ctx context.Context, url, purpose string) (*Admin, error) {
@@ -44,6 +47,10 @@ func Connect(ctx context.Context, url, purpose string) (*Admin, error) {
 	rp["tcp_keepalives_idle"] = "15"
 	rp["tcp_keepalives_interval"] = "5"
 	rp["tcp_keepalives_count"] = "3"
+	// A client that stops (SIGSTOP, a suspended laptop) inside a
+	// transaction would hold its locks for ever; between statements an
+	// import only reads its file, for well under this.
+	rp["idle_in_transaction_session_timeout"] = strconv.FormatInt(idleInTransaction.Milliseconds(), 10)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database (is it running? `make db` starts the local one): %w", err)
