@@ -46,6 +46,7 @@ test-deps:
 	@scripts/deps.sh test
 
 lint: ## no binaries or big files in git, gofmt, go vet, golangci-lint (with the layering rules) and proof the rules bite
+	@scripts/check-files.sh --self-test
 	@scripts/check-files.sh
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
