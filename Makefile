@@ -9,7 +9,7 @@ DB_URL := $(or $(NBHD_DATABASE_URL),$(shell scripts/pg.sh url))
 NBHD_ADDR ?= :8080
 export NBHD_ADDR
 
-.PHONY: run build viewer db db-stop migrate load-sample test test-chaos test-deps lint fmt bench bench-features bench-tiles clean
+.PHONY: run build install viewer db db-stop migrate load-sample test test-chaos test-deps lint fmt bench bench-features bench-tiles clean
 
 run: db viewer build ## provision, migrate, load the sample if empty, serve on :8080
 	NBHD_DATABASE_URL='$(DB_URL)' bin/nbhd migrate
@@ -18,6 +18,11 @@ run: db viewer build ## provision, migrate, load the sample if empty, serve on :
 
 build: ## build bin/nbhd (with the map viewer if `make viewer` has run)
 	$(GO) build -o bin/nbhd ./cmd/nbhd
+
+install: ## go install nbhd into $GOBIN (default $(go env GOPATH)/bin): `nbhd` on your PATH
+	$(GO) install ./cmd/nbhd
+	@dir=$$($(GO) env GOBIN); dir=$${dir:-$$($(GO) env GOPATH)/bin}; echo "installed $$dir/nbhd"; \
+	case ":$$PATH:" in *":$$dir:"*) ;; *) echo "add $$dir to your PATH to run it as nbhd";; esac
 
 viewer: ## install the map viewer's pinned MapLibre GL JS (npm) for embedding
 	@scripts/viewer.sh
@@ -48,10 +53,13 @@ test-chaos: db test-deps viewer ## the chaos and fault tests (minutes; run by .c
 test-deps:
 	@scripts/deps.sh test
 
-lint: ## gofmt, go vet and golangci-lint
+lint: ## no binaries or big files in git, gofmt, go vet, golangci-lint (with the layering rules) and proof the rules bite
+	@scripts/check-files.sh --self-test
+	@scripts/check-files.sh
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
+	@GOLANGCI_LINT="$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)" scripts/check-layering.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -26,12 +26,14 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && br
 
 rss() { awk -v k="$1:" '$1==k {print $2/1024 " MB"}' /proc/$pid/status; }
 echo "server idle RSS: $(rss VmRSS)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-58s %10s %9s %9s %12s\n' "URL (wrk -t1 -c$CONNS -d$DURATION)" "req/s" "p50" "p99" "transfer/s"
 for path in "/collections/small-areas/items?limit=100" \
 	"/collections/community-assets/items?limit=10000" \
 	"/collections/small-areas/items?limit=10000" \
 	"/collections/gp-practices/items/P92001" \
 	"/neighbourhoods/ward/E05000840" \
+	"/search?q=wigan" \
 	"/insights/asset-gaps?set=ward"; do
 	out=$(taskset -c 0 wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$PORT$path")
 	printf '%-58s %10s %9s %9s %12s\n' "$path" \
@@ -41,6 +43,7 @@ for path in "/collections/small-areas/items?limit=100" \
 		"$(awk '/Transfer\/sec/ {print $2}' <<<"$out")"
 done
 echo "server RSS after load: $(rss VmRSS); peak: $(rss VmHWM)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Flat memory: stream the largest collection (by bytes) 300 times in a row.
 before=$(awk '$1=="VmRSS:" {print $2}' /proc/$pid/status)

@@ -9,17 +9,20 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"nbhd/data/ingest"
+	"nbhd/data"
 )
 
 func cmdDatasets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("datasets", stderr)
+	fs := flags("datasets")
 	url := databaseFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nbhd datasets [flags]          list loaded datasets\n       nbhd datasets drop ID [flags]  remove one dataset and its rows\n\nflags:")
-		fs.PrintDefaults()
-	}
-	pos, err := parseWithArgs(fs, args)
+	wait := waitFlag(fs, stderr)
+	pos, err := parseArgs(fs, args, stdout, help{
+		usage: "nbhd datasets [flags]          list the loaded datasets\n       nbhd datasets drop ID [flags]  remove one dataset and its rows",
+		about: `Every import is a dataset: its kind and key, rows, when and by whom, vintage, licence and
+title. drop removes one in a transaction: its rows in every table go with it, the derived
+statistics are recomputed and servers drop their cached tiles and profiles.`,
+		examples: []string{"nbhd datasets", "nbhd datasets drop 12"},
+	})
 	if err != nil {
 		return err
 	}
@@ -30,49 +33,37 @@ func cmdDatasets(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil || id <= 0 {
 			return usageError{fmt.Sprintf("dataset id %q is not a number (nbhd datasets lists them)", pos[1])}
 		}
-		return dropDataset(ctx, *url, id, stdout)
+		return dropDataset(ctx, *url, id, *wait, stdout)
 	default:
-		fs.Usage()
-		return usageError{"unexpected arguments: " + strings.Join(pos, " ")}
+		return usageError{"unexpected arguments: " + strings.Join(pos, " ") + " (nbhd datasets --help shows the usage)"}
 	}
-	conn, err := connect(ctx, *url)
+	db, err := connect(ctx, *url, "datasets")
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	rows, err := conn.Query(ctx, `SELECT id, kind, key, rows, imported_at, imported_by, vintage, licence, title
-		FROM nbhd.datasets ORDER BY id`)
+	defer db.Close(ctx)
+	list, err := db.Datasets(ctx)
 	if err != nil {
-		return fmt.Errorf("list datasets: %w", err)
+		return err
 	}
-	defer rows.Close()
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tKEY\tROWS\tIMPORTED\tBY\tVINTAGE\tLICENCE\tTITLE")
-	for rows.Next() {
-		var id int64
-		var n int
-		var kind, key, by, vintage, licence, title string
-		var at time.Time
-		if err := rows.Scan(&id, &kind, &key, &n, &at, &by, &vintage, &licence, &title); err != nil {
-			return fmt.Errorf("read datasets: %w", err)
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", id, kind, key, n, at.Format(time.DateTime), by, vintage, licence, title)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read datasets: %w", err)
+	for _, d := range list {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Kind, d.Key, d.Rows, d.ImportedAt.Format(time.DateTime),
+			d.ImportedBy, d.Vintage, d.Licence, d.Title)
 	}
 	return tw.Flush()
 }
 
 // dropDataset removes one dataset atomically; layers, tiles and profiles
 // follow because they read views and the data version bumps.
-func dropDataset(ctx context.Context, url string, id int64, stdout io.Writer) error {
-	conn, err := connect(ctx, url)
+func dropDataset(ctx context.Context, url string, id int64, wait data.LockWait, stdout io.Writer) error {
+	db, err := connect(ctx, url, "datasets drop")
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	d, err := ingest.Drop(ctx, conn, id)
+	defer db.Close(ctx)
+	d, err := db.DropDataset(ctx, id, wait)
 	if err != nil {
 		return err
 	}

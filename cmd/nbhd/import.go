@@ -6,118 +6,125 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"sort"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"nbhd/data/ingest"
-	"nbhd/data/sample"
 )
 
-// parseWithArgs parses flags that may come before, between or after the
-// positional arguments, and returns the positional ones.
-func parseWithArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err.Error()}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	return pos, parse(fs, nil)
+// optionValue binds one import option to a flag. Every option of every kind
+// is a flag of nbhd import, so that a kind that does not take one can say so
+// by name (ingest.Run does) rather than "flag provided but not defined".
+type optionValue struct {
+	opts     ingest.Options
+	name     string
+	isSwitch bool
 }
 
-// specFlags binds the import options shared by every kind.
-func specFlags(fs *flag.FlagSet, s *ingest.Spec, d *ingest.Dataset) {
-	fs.StringVar(&s.Key, "key", "", "dataset key; re-importing the same kind and key replaces it")
-	fs.StringVar(&s.Level, "level", "", "boundaries: lsoa, msoa, ward or custom")
-	fs.IntVar(&s.Vintage, "vintage", 0, "boundaries: LSOA vintage, 2011 or 2021 (read from the code field name when it says)")
-	fs.StringVar(&s.Set, "set", "", "boundaries, neighbourhoods: neighbourhood set id (e.g. ward)")
-	fs.StringVar(&s.SetTitle, "set-title", "", "boundaries: neighbourhood set title")
-	fs.StringVar(&s.CodeField, "code-field", "", "property holding the area code (found automatically when ONS-named)")
-	fs.StringVar(&s.NameField, "name-field", "", "property holding the name (found automatically when usual)")
-	fs.StringVar(&s.Lookup, "lookup", "", "boundaries: best-fit lookup CSV giving each small area's neighbourhood; imd: ONS LSOA 2011 to 2021 lookup")
-	fs.StringVar(&s.Period, "period", "", "population: period of the estimate (e.g. mid-2021)")
-	fs.BoolVar(&s.ActiveOnly, "active-only", false, "gp-practices: keep active practices only")
-	fs.StringVar(&s.Category, "category", "", "assets: category of every feature (e.g. library)")
-	fs.IntVar(&s.MergeWithin, "merge-within", 0, "assets: merge same-named features within this many metres")
-	fs.StringVar(&s.LA, "la", "", "keep rows of this local authority only (e.g. E08000010; gias also takes a DfE LA code such as 359)")
-	fs.BoolVar(&s.IncludeClosed, "include-closed", false, "gias: keep closed schools; epraccur: keep closed and dormant practices; onspd: keep terminated postcodes")
-	fs.StringVar(&s.Encoding, "encoding", "", "CSV text encoding: utf-8 or windows-1252 (default: UTF-8 when the file is valid UTF-8, else Windows-1252)")
-	fs.StringVar(&s.Categories, "categories", "", "osm: tag -> category mapping, JSON or CSV (tag,value,category); default: the built-in one")
-	fs.BoolVar(&s.AllowGaps, "allow-gaps", false, "neighbourhoods: accept a list that leaves loaded small areas out (they are reported)")
-	fs.StringVar(&d.Title, "title", "", "dataset title (default: the file name)")
-	fs.StringVar(&d.Source, "source", "", "who published the data")
-	fs.StringVar(&d.SourceURL, "source-url", "", "where it was published")
-	fs.StringVar(&d.Licence, "licence", "", "licence name, e.g. Open Government Licence v3.0")
-	fs.StringVar(&d.LicenceURL, "licence-url", "", "licence URL")
-	fs.StringVar(&d.Attribution, "attribution", "", "attribution text users must show")
-	fs.StringVar(&d.Vintage, "data-vintage", "", "date or period the data describes")
+func (v *optionValue) String() string {
+	if v == nil || v.opts == nil {
+		return ""
+	}
+	return v.opts[v.name]
+}
+
+func (v *optionValue) Set(s string) error { v.opts[v.name] = s; return nil }
+func (v *optionValue) IsBoolFlag() bool   { return v.isSwitch }
+
+// provenanceFlags are the flags every kind takes: where the data comes from.
+var provenanceFlags = []string{"title", "source", "source-url", "licence", "licence-url", "attribution", "data-vintage"}
+
+func bindProvenance(fs *flag.FlagSet, d *ingest.Dataset) {
+	fs.StringVar(&d.Title, "title", "", "dataset `title`, published with every feature (default: the file's name and the kind)")
+	fs.StringVar(&d.Source, "source", "", "who published the data (a `name`, never a local path)")
+	fs.StringVar(&d.SourceURL, "source-url", "", "where it was published (`URL`)")
+	fs.StringVar(&d.Licence, "licence", "", "licence `name`, e.g. Open Government Licence v3.0")
+	fs.StringVar(&d.LicenceURL, "licence-url", "", "licence `URL`")
+	fs.StringVar(&d.Attribution, "attribution", "", "attribution `text` users must show")
+	fs.StringVar(&d.Vintage, "data-vintage", "", "date or `period` the data describes")
 }
 
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("import", stderr)
+	fs := flags("import")
 	url := databaseFlag(fs)
+	wait := waitFlag(fs, stderr)
 	var job ingest.Job
-	specFlags(fs, &job.Spec, &job.Dataset)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: nbhd import KIND FILE [flags]\n\nkinds:")
-		kinds := ingest.Kinds()
-		names := make([]string, 0, len(kinds))
-		for k := range kinds {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			fmt.Fprintf(stderr, "  %-15s %s\n", k, kinds[k])
-		}
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
+	bindProvenance(fs, &job.Dataset)
+	job.Options = ingest.Options{}
+	for _, o := range ingest.AllOptions() {
+		fs.Var(&optionValue{opts: job.Options, name: o.Name, isSwitch: o.Arg == ""}, o.Name, o.Help)
 	}
-	pos, err := parseWithArgs(fs, args)
+	common := map[string]bool{"database-url": true, "wait": true}
+	for _, n := range provenanceFlags {
+		common[n] = true
+	}
+	pos, err := parseArgs(fs, args, stdout, help{
+		usageFor: func(pos []string) string {
+			if len(pos) > 0 {
+				if _, ok := ingest.Kind(pos[0]); ok {
+					return "nbhd import " + pos[0] + " FILE [flags]"
+				}
+			}
+			return "nbhd import KIND FILE [flags]"
+		},
+		more: importHelp,
+		examplesFor: func(pos []string) []string {
+			if len(pos) > 0 {
+				if _, ok := ingest.Kind(pos[0]); ok {
+					return nil // the kind's own, with its options
+				}
+			}
+			return []string{
+				"nbhd import boundaries LSOA_2021_EW_BGC.geojson --level lsoa --licence \"Open Government Licence v3.0\"",
+				"nbhd import imd File_2_-_IoD2019_Domains_of_Deprivation.csv --la E08000010",
+				"nbhd import gias --help",
+			}
+		},
+		flags: func([]string) (string, map[string]bool) { return "flags of every kind", common },
+	})
 	if err != nil {
 		return err
 	}
 	if len(pos) != 2 {
-		fs.Usage()
-		return usageError{"need KIND and FILE"}
+		return usageError{"need KIND and FILE: nbhd import KIND FILE [flags] (nbhd import --help lists the kinds)"}
 	}
 	job.Kind, job.File = pos[0], pos[1]
-	job.Open = func(p string) (io.ReadCloser, error) { return os.Open(p) }
-	if _, ok := ingest.Kinds()[job.Kind]; !ok {
-		fs.Usage()
-		return usageError{fmt.Sprintf("unknown import kind %q", job.Kind)}
+	kind, ok := ingest.Kind(job.Kind)
+	if !ok {
+		return usageError{fmt.Sprintf("unknown import kind %q: the kinds are %s", job.Kind, kindNames())}
 	}
+	if err := ingest.CheckOptions(job.Kind, job.Options); err != nil {
+		return usageError{fmt.Sprintf("%v (nbhd import %s --help lists its options)", err, job.Kind)}
+	}
+	job.Open = func(p string) (io.ReadCloser, error) { return os.Open(p) }
+	job.Lock = *wait
 	f, err := os.Open(job.File)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if job.Dataset.Licence == "" && ingest.Provenance(job.Kind).Licence == "" {
+	if job.Dataset.Licence == "" && kind.Provenance.Licence == "" {
 		fmt.Fprintln(stderr, "warning: no --licence given; the layer will show no licence")
 	}
 	var size int64
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	conn, err := connect(ctx, *url)
+	db, err := connect(ctx, *url, "import")
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer db.Close(ctx)
 	bar := newBar(stderr, size, job.File)
-	res, err := ingest.Run(ctx, conn, job, bar.wrap(f))
+	res, err := ingest.Run(ctx, db, job, bar.wrap(f))
 	bar.finish()
+	var oe *ingest.OptionError
+	if errors.As(err, &oe) {
+		return usageError{fmt.Sprintf("%v (nbhd import %s --help lists its options)", err, job.Kind)}
+	}
 	if err != nil {
 		return err
 	}
@@ -128,54 +135,44 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-func cmdLoadSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := flags("load-sample", stderr)
-	url := databaseFlag(fl)
-	dir := fl.String("dir", "", "load this directory (with a manifest.json) instead of the bundled sample")
-	ifEmpty := fl.Bool("if-empty", false, "do nothing when any dataset is already loaded")
-	if err := parse(fl, args); err != nil {
-		return err
+func kindNames() string {
+	var names []string
+	for _, k := range ingest.Kinds() {
+		names = append(names, k.Name)
 	}
-	conn, err := connect(ctx, *url)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if *ifEmpty {
-		has, err := ingest.HasData(ctx, conn)
-		if err != nil {
-			return err
-		}
-		if has {
-			fmt.Fprintln(stdout, "data already loaded; skipping the sample")
-			return nil
-		}
-	}
-	var fsys fs.FS = sample.FS
-	root := sample.Dir
-	if *dir != "" {
-		fsys, root = os.DirFS(*dir), "."
-	}
-	var bar *bar
-	wrap := func(e ingest.Entry, r io.Reader, size int64) io.Reader {
-		bar = newBar(stderr, size, e.File)
-		return bar.wrap(r)
-	}
-	report := func(e ingest.Entry, res ingest.Result) {
-		bar.finish()
-		fmt.Fprintf(stdout, "%-13s %-58s %5d rows\n", e.Kind, e.File, res.Rows)
-		for _, n := range res.Notes {
-			fmt.Fprintf(stdout, "  %s\n", n)
+	return strings.Join(names, ", ")
+}
+
+// importHelp explains nbhd import and lists the kinds one line each, or,
+// after a kind (nbhd import gias --help), explains that kind and its
+// options.
+func importHelp(w io.Writer, pos []string) {
+	if len(pos) > 0 {
+		if k, ok := ingest.Kind(pos[0]); ok {
+			fmt.Fprintf(w, "\n%s.\n\n%s\n\noptions of %s:\n", k.Summary, k.Formats, k.Name)
+			for _, o := range k.Options {
+				arg := ""
+				if o.Arg != "" {
+					arg = " " + o.Arg
+				}
+				fmt.Fprintf(w, "  --%s%s\n      %s\n", o.Name, arg, o.Help)
+			}
+			fmt.Fprintf(w, "\nexample:\n  %s\n", k.Example)
+			return
 		}
 	}
-	if err := ingest.LoadSample(ctx, conn, fsys, root, wrap, report); err != nil {
-		if bar != nil {
-			bar.finish()
-		}
-		return fmt.Errorf("nothing was loaded: %w", err)
+	fmt.Fprintln(w, `
+Imports one file as its publisher made it, in one transaction, as a dataset with its provenance
+(nbhd datasets lists them). Importing the same kind and key again replaces that dataset. A bad
+file changes nothing and the error names the file, the line or feature, and the field. A file
+with no rows to import, or none left after --la, is refused unless --allow-empty. Only one change
+to the data runs at a time: another waits (--wait) and says for whom.
+
+kinds:`)
+	for _, k := range ingest.Kinds() {
+		fmt.Fprintf(w, "  %-15s %s\n", k.Name, k.Summary)
 	}
-	fmt.Fprintln(stdout, "sample loaded")
-	return nil
+	fmt.Fprintln(w, "\nnbhd import KIND --help shows a kind's formats, options and an example.")
 }
 
 // bar shows a byte progress bar on a terminal and nothing otherwise.

@@ -14,38 +14,37 @@ import (
 )
 
 func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: nbhd keys create --name NAME --role staff [--scope ward:CODE,...] | keys list | keys revoke ID"
-	if len(args) == 0 {
-		return usageError{usage}
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, usage+"\n\nA key's token is printed once; only its SHA-256 is stored. Scoped keys see only the\nneighbourhoods named (set:code); without --scope a key sees every neighbourhood.\n\nflags:")
-		fs := flags("keys", stderr)
-		databaseFlag(fs)
-		fs.String("name", "", "who or what the key is for")
-		fs.String("role", "staff", "the key's role (staff)")
-		fs.String("scope", "", "neighbourhoods the key may see, as set:code,... (default: all)")
-		fs.PrintDefaults()
-		return nil
-	}
-	fs := flags("keys "+args[0], stderr)
+	fs := flags("keys")
 	url := databaseFlag(fs)
-	name := fs.String("name", "", "who or what the key is for")
-	role := fs.String("role", "staff", "the key's role (staff)")
-	scope := fs.String("scope", "", "neighbourhoods the key may see, as set:code,... (default: all)")
-	pos, err := parseWithArgs(fs, args[1:])
+	name := fs.String("name", "", "create: who or what the key is for (`text`)")
+	role := fs.String("role", "staff", "create: the key's `role`; staff is the one there is")
+	scope := fs.String("scope", "", "create: the neighbourhoods the key may see, as `set:code,...` (default: all)")
+	pos, err := parseArgs(fs, args, stdout, help{
+		usage: "nbhd keys create --name NAME [--role staff] [--scope set:code,...]\n       nbhd keys list\n       nbhd keys revoke ID",
+		about: `Staff API keys open the staff-only endpoints (outreach lists). create prints a key's token
+once, on stdout; only its SHA-256 is stored. A scoped key sees only the neighbourhoods named
+(set:code); without --scope a key sees every neighbourhood. list shows every key, revoke ends one.`,
+		examples: []string{`nbhd keys create --name "Leigh team" --scope ward:E05000852`, "nbhd keys list", "nbhd keys revoke 3"},
+	})
 	if err != nil {
 		return err
 	}
-	if args[0] != "create" && args[0] != "list" && args[0] != "revoke" {
-		return usageError{fmt.Sprintf("unknown keys command %q: create, list or revoke", args[0])}
+	if len(pos) == 0 {
+		return usageError{"keys what? create, list or revoke (nbhd keys --help)"}
 	}
-	conn, err := connect(ctx, *url)
+	sub, pos := pos[0], pos[1:]
+	if sub != "create" && sub != "list" && sub != "revoke" {
+		return usageError{fmt.Sprintf("unknown keys command %q: create, list or revoke", sub)}
+	}
+	if sub != "revoke" && len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(pos, " "))}
+	}
+	db, err := connect(ctx, *url, "keys")
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	switch args[0] {
+	defer db.Close(ctx)
+	switch sub {
 	case "create":
 		if *name == "" || *role != "staff" {
 			return usageError{"keys create needs --name, and --role staff"}
@@ -56,7 +55,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				return usageError{fmt.Sprintf("scope %q must be set:code, e.g. ward:E05000840", s)}
 			}
 		}
-		token, k, err := data.CreateKey(ctx, conn, *name, *role, scopes)
+		token, k, err := db.CreateKey(ctx, *name, *role, scopes)
 		if errors.Is(err, data.ErrUnknownScope) {
 			return usageError{err.Error()}
 		}
@@ -67,7 +66,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stdout, token)
 		return nil
 	case "list":
-		keys, err := data.ListKeys(ctx, conn)
+		keys, err := db.ListKeys(ctx)
 		if err != nil {
 			return err
 		}
@@ -95,7 +94,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return usageError{fmt.Sprintf("key id %q is not a number", pos[0])}
 		}
-		if err := data.RevokeKey(ctx, conn, id); err != nil {
+		if err := db.RevokeKey(ctx, id); err != nil {
 			if errors.Is(err, data.ErrNotFound) {
 				return fmt.Errorf("no live key %d", id)
 			}
@@ -104,5 +103,5 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "revoked key %d\n", id)
 		return nil
 	}
-	return usageError{fmt.Sprintf("unknown keys command %q: create, list or revoke", args[0])}
+	return nil
 }

@@ -17,7 +17,16 @@ import (
 	"nbhd/data/sample"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+// runAsNbhd, set in the environment, makes the test binary be nbhd itself,
+// so tests can run a command as a process of its own (and kill it).
+const runAsNbhd = "NBHD_TEST_RUN_AS_NBHD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runAsNbhd) == "1" {
+		main()
+	}
+	dbtest.Main(m)
+}
 
 func nbhd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -204,8 +213,8 @@ func TestKeysLifecycle(t *testing.T) {
 	if bytes.Contains(stored, []byte(strings.TrimSpace(token))) || len(stored) != 32 {
 		t.Errorf("stored %d bytes; want only a SHA-256", len(stored))
 	}
-	if code, _, errs := nbhd(t, "keys", "--help"); code != 0 || !strings.Contains(errs, "--scope") {
-		t.Errorf("keys --help: %d %q", code, errs)
+	if code, out, _ := nbhd(t, "keys", "--help"); code != 0 || !strings.Contains(out, "--scope") {
+		t.Errorf("keys --help: %d %q", code, out)
 	}
 	code, out, _ := nbhd(t, "keys", "list", "--database-url", url)
 	if code != 0 || !strings.Contains(out, "Leigh team") || !strings.Contains(out, "ward:E05000852") {
@@ -240,15 +249,27 @@ func TestSettingsChangeRecomputes(t *testing.T) {
 	if ratio < 0.04999 || ratio > 0.05001 {
 		t.Errorf("chaotic share after the change: %v", ratio)
 	}
-	for _, bad := range [][]string{
-		{"settings", "disclosure", `{"min_count": 0}`},
-		{"settings", "demand_model", `{"shares":{"chaotic":0.05}}`},
-		{"settings", "nope", `{}`},
-		{"settings", "access", `not json`},
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"settings", "disclosure", `{"min_count": 0}`}, "disclosure.min_count must be a number from 1 to 1000"},
+		{[]string{"settings", "demand_model", `{"shares":{"chaotic":0.9}}`}, "demand_model.shares.chaotic and demand_model.shares.just_coping add up to more than 1"},
+		{[]string{"settings", "demand_model", `{"shares":{"chaotic":"a lot"}}`}, "demand_model.shares.chaotic must be a number"},
+		{[]string{"settings", "nope", `{}`}, `no such setting "nope"`},
+		{[]string{"settings", "access", `not json`}, "must be a JSON object"},
 	} {
-		if code, _, _ := nbhd(t, append(bad, "--database-url", url)...); code != 2 {
-			t.Errorf("%v: exit %d, want 2", bad, code)
+		if code, _, errs := nbhd(t, append(bad.args, "--database-url", url)...); code != 2 || !strings.Contains(errs, bad.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", bad.args, code, errs, bad.want)
 		}
+	}
+	// Nested members merge: changing shares.chaotic keeps shares.just_coping.
+	if code, _, errs := nbhd(t, "settings", "demand_model", `{"shares": {"chaotic": 0.04}}`, "--database-url", url); code != 0 {
+		t.Fatalf("settings shares.chaotic: %d %s", code, errs)
+	}
+	code, out, _ = nbhd(t, "settings", "demand_model", "--database-url", url)
+	if code != 0 || !strings.Contains(out, `"chaotic": 0.04`) || !strings.Contains(out, `"just_coping": 0.2`) {
+		t.Errorf("after merging shares.chaotic:\n%s", out)
 	}
 	var minCount int
 	if err := conn.QueryRow(context.Background(), "SELECT (value->>'min_count')::int FROM nbhd.settings WHERE key='disclosure'").Scan(&minCount); err != nil || minCount != 10 {

@@ -4,22 +4,29 @@ import (
 	"context"
 	"fmt"
 	"io"
-
-	"nbhd/data"
 )
 
-func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("migrate", stderr)
+func cmdMigrate(ctx context.Context, args []string, stdout, _ io.Writer) error {
+	fs := flags("migrate")
 	url := databaseFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	conn, err := connect(ctx, *url)
+	pos, err := parseArgs(fs, args, stdout, help{
+		usage: "nbhd migrate [flags]",
+		about: `Applies the SQL migrations embedded in this binary that the database has not had, each in
+its own transaction, and says which. Concurrent runs wait for each other.`,
+		examples: []string{"nbhd migrate", "nbhd migrate --database-url postgres://nbhd@db.internal/nbhd"},
+	})
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	applied, err := data.Migrate(ctx, conn)
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	db, err := connect(ctx, *url, "migrate")
+	if err != nil {
+		return err
+	}
+	defer db.Close(ctx)
+	applied, err := db.Migrate(ctx)
 	for _, name := range applied {
 		fmt.Fprintf(stdout, "applied %s\n", name)
 	}

@@ -35,7 +35,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("serve", stderr)
+	fs := flags("serve")
 	url := databaseFlag(fs)
 	addr := fs.String("addr", ":8080", "listen address")
 	baseURL := fs.String("base-url", "", "public URL prefix for links (default: from each request's Host)")
@@ -57,7 +57,22 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address instead of the public one (e.g. 127.0.0.1:9100)")
 	authFailures := fs.Int("auth-failures-per-minute", 10, "failed staff-key checks a client may make per minute before 429s")
 	tileCacheMB := fs.Int("tile-cache-mb", api.DefaultTileCacheBytes>>20, "vector tile cache size in MiB (0 disables it: every tile is a query)")
-	if err := parse(fs, args); err != nil {
+	pos, err := parseArgs(fs, args, stdout, help{
+		usage: "nbhd serve [flags]",
+		about: `Serves the OGC API - Features, vector tiles, neighbourhood profiles, the staff outreach
+endpoint and the map, from the database as it is (run nbhd migrate first). Requests run as the
+database roles nbhd_public and nbhd_staff. SIGINT or SIGTERM lets requests finish for
+--shutdown-timeout, then stops.`,
+		examples: []string{
+			"nbhd serve",
+			"nbhd serve --addr 127.0.0.1:9090 --base-url https://maps.example.org/nbhd",
+			"NBHD_DATABASE_URL=postgres://nbhd@db/nbhd nbhd serve --log-format json",
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
 		return err
 	}
 	log, err := newLogger(stderr, *logLevel, *logFormat)

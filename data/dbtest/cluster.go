@@ -158,7 +158,7 @@ func (c *Cluster) NewDatabase(t testing.TB, name string, withSample bool) string
 		t.Fatal(err)
 	}
 	if withSample {
-		if err := ingest.LoadSample(ctx, conn, sample.FS, sample.Dir, nil, nil); err != nil {
+		if err := ingest.LoadSample(ctx, conn, sample.FS, sample.Dir, data.LockWait{}, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

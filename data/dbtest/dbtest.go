@@ -96,7 +96,7 @@ func template(ctx context.Context, withSample bool) (string, error) {
 		return "", err
 	}
 	if withSample {
-		if err := ingest.LoadSample(ctx, db, sample.FS, sample.Dir, nil, nil); err != nil {
+		if err := ingest.LoadSample(ctx, db, sample.FS, sample.Dir, data.LockWait{}, nil, nil); err != nil {
 			return "", fmt.Errorf("load sample into template: %w", err)
 		}
 	}

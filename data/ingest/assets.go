@@ -12,7 +12,6 @@ import (
 )
 
 var (
-	categoryRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	// Name properties, most specific first: area names (la_name,
 	// ward_name) describe where an asset is, not what it is called.
 	assetName = []*regexp.Regexp{
@@ -33,19 +32,38 @@ var (
 )
 
 func init() {
-	register("assets", importer{
-		help: "community assets GeoJSON (points or polygons, which become a point on their surface): --category NAME (e.g. library) or a category property; --key names the dataset; --merge-within METRES merges same-named buildings",
+	register("assets", &importer{
+		summary: "community assets GeoJSON (points, or polygons reduced to a point on their surface), --key and --category",
+		formats: `A GeoJSON FeatureCollection of points or polygons in WGS 84 longitude/latitude; a polygon becomes a
+point on its surface. The name is found from usual properties (name, title, site_name ...; or
+--name-field), as are a reference (id, ref, ods_code ...), address, postcode, phone, email, website
+and opening hours. Every feature takes --category, or its own category property.`,
+		example: "nbhd import assets libraries.geojson --key libraries --category library",
+		options: []accepts{
+			{opt: optKey, help: "dataset key, required (e.g. libraries); asset ids are KEY:ref"},
+			{opt: optCategory},
+			{opt: optMergeWithin, help: "merge same-named features within this many metres into one asset (a church and its hall)"},
+			{opt: optNameField},
+		},
 		ident: func(j Job) (string, string, error) {
-			if j.Spec.Key == "" {
-				return "", "", fmt.Errorf("--key must name the asset dataset (e.g. libraries)")
+			if err := assetIdent(j); err != nil {
+				return "", "", err
 			}
-			if j.Spec.Category != "" && !categoryRe.MatchString(j.Spec.Category) {
-				return "", "", fmt.Errorf("--category must be lower case letters, digits and _ (e.g. food_bank), got %q", j.Spec.Category)
-			}
-			return "community_assets", j.Spec.Key, nil
+			return "community_assets", j.Options.text(optKey), nil
 		},
 		run: importAssets,
 	})
+}
+
+// assetIdent checks the key and category every asset kind needs.
+func assetIdent(j Job) error {
+	if j.Options.text(optKey) == "" {
+		return fmt.Errorf("--key must name the asset dataset (e.g. libraries)")
+	}
+	if c := j.Options.text(optCategory); c != "" && !categoryRe.MatchString(c) {
+		return fmt.Errorf("--category must be lower case letters, digits and _ (e.g. food_bank), got %q", c)
+	}
+	return nil
 }
 
 // assetFields are the property keys an asset file uses, found from its
@@ -55,9 +73,9 @@ type assetFields struct {
 	openingByDay                                                       map[string]string
 }
 
-func detectAssetFields(f *geojson.Feature, spec Spec) assetFields {
+func detectAssetFields(f *geojson.Feature, opts Options) assetFields {
 	var a assetFields
-	a.name, _ = findProp(f, spec.NameField, assetName[:3]...)
+	a.name, _ = findProp(f, opts.text(optNameField), assetName[:3]...)
 	if a.name == "" {
 		// Last resort: any *_name property that is not an area's name.
 		for _, k := range sortedKeys(f) {
@@ -115,26 +133,13 @@ func contact(f *geojson.Feature, a *assetFields) (phone, email string) {
 	return phone, email
 }
 
-// unnamed reports names that sources use for "no name".
-func unnamed(s string) bool {
-	switch strings.ToLower(s) {
-	case "", "unknown", "n/a", "none", "unnamed":
-		return true
-	}
-	return false
-}
-
-func categoryTitle(c string) string {
-	s := strings.ReplaceAll(c, "_", " ")
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
 func importAssets(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
 	src, err := newFeatureSource(job.File, r, anyShape)
 	if err != nil {
 		return Result{}, err
 	}
 	var a assetFields
+	key, category := job.Options.text(optKey), job.Options.text(optCategory)
 	loc := at{file: job.File, feature: true}
 	err = stage(ctx, tx, "asset_stage",
 		"n integer, ref text, name text, named boolean, category text, address text, postcode text, phone text, email text, url text, opening text, gtype text, wkb bytea",
@@ -145,12 +150,12 @@ func importAssets(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader
 				return nil, err
 			}
 			if n == 1 {
-				a = detectAssetFields(f, job.Spec)
-				if job.Spec.Category == "" && a.category == "" {
+				a = detectAssetFields(f, job.Options)
+				if category == "" && a.category == "" {
 					return nil, &InputError{File: job.File, Err: fmt.Errorf("no category: give --category (e.g. library) or a category property")}
 				}
 			}
-			cat := job.Spec.Category
+			cat := category
 			if cat == "" {
 				cat = strings.ToLower(prop(f, a.category))
 			}
@@ -173,7 +178,7 @@ func importAssets(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader
 	if err != nil {
 		return Result{}, err
 	}
-	if err := clearPrevious(ctx, tx, "community_assets", "community_assets", job.Spec.Key, ds); err != nil {
+	if err := clearPrevious(ctx, tx, "community_assets", "community_assets", key, ds); err != nil {
 		return Result{}, err
 	}
 	// Buildings of one named asset (a church and its hall) merge into one
@@ -200,7 +205,7 @@ func importAssets(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader
 		SELECT $1 || ':' || ref || CASE WHEN count(*) OVER (PARTITION BY ref) > 1
 		         THEN '-' || row_number() OVER (PARTITION BY ref ORDER BY first) ELSE '' END,
 		       ref, name, category, address, postcode, phone, email, url, opening, gtype, geom, $2
-		FROM merged`, job.Spec.Key, ds, float64(job.Spec.MergeWithin))
+		FROM merged`, key, ds, float64(job.Options.number(optMergeWithin)))
 	if err != nil {
 		return Result{}, fmt.Errorf("write community assets: %w", err)
 	}

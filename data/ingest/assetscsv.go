@@ -12,16 +12,25 @@ import (
 )
 
 func init() {
-	register("assets-csv", importer{
-		help: "community assets CSV kept by a council (name, category or --category, postcode or lon/lat, address, phone, email, website, opening_hours, id): placed at lon/lat, else at the postcode from the loaded postcodes; --key names the dataset",
+	register("assets-csv", &importer{
+		summary: "a council's own asset list (CSV): placed at lon/lat, else at its postcode",
+		formats: `A CSV with a header: name, category (or --category for every row), postcode and/or lon and lat
+(WGS 84), and optionally id, address, phone, email, website and opening_hours. A row with lon/lat is
+placed there, otherwise at its postcode, which must be loaded. A la_code column (or lad_code,
+local_authority_code) lets --la keep some authorities' rows. Windows-1252 files saved from Excel
+are read as such.`,
+		example: "nbhd import assets-csv council_assets.csv --key council-assets",
+		options: []accepts{
+			{opt: optKey, help: "dataset key, required (e.g. council-assets); asset ids are KEY:id"},
+			{opt: optCategory},
+			{opt: optLA, help: "keep these local authorities' rows (la_code, lad_code or local_authority_code column)"},
+			{opt: optEncoding},
+		},
 		ident: func(j Job) (string, string, error) {
-			if j.Spec.Key == "" {
-				return "", "", errors.New("--key must name the asset dataset (e.g. council-assets)")
+			if err := assetIdent(j); err != nil {
+				return "", "", err
 			}
-			if j.Spec.Category != "" && !categoryRe.MatchString(j.Spec.Category) {
-				return "", "", fmt.Errorf("--category must be lower case letters, digits and _ (e.g. food_bank), got %q", j.Spec.Category)
-			}
-			return "community_assets", j.Spec.Key, nil
+			return "community_assets", j.Options.text(optKey), nil
 		},
 		run: importAssetsCSV,
 	})
@@ -37,8 +46,8 @@ type assetCSVSource struct {
 	filter                                          *laFilter
 }
 
-func newAssetCSV(file string, r io.Reader, spec Spec) (*assetCSVSource, error) {
-	dec, err := decodeText(r, spec.Encoding)
+func newAssetCSV(file string, r io.Reader, opts Options) (*assetCSVSource, error) {
+	dec, err := decodeText(r, opts.text(optEncoding))
 	if err != nil {
 		return nil, &InputError{File: file, Field: "--encoding", Err: err}
 	}
@@ -46,11 +55,11 @@ func newAssetCSV(file string, r io.Reader, spec Spec) (*assetCSVSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &assetCSVSource{t: t, category: spec.Category}
+	s := &assetCSVSource{t: t, category: opts.text(optCategory)}
 	if s.name, err = t.need("name", "asset_name", "organisation", "title"); err != nil {
 		return nil, err
 	}
-	if s.cat = t.col("category", "type"); s.cat < 0 && spec.Category == "" {
+	if s.cat = t.col("category", "type"); s.cat < 0 && s.category == "" {
 		return nil, &InputError{File: file, Line: 1, Field: "category", Err: errors.New("missing column: no category column; give --category (e.g. community_centre)")}
 	}
 	s.ref = t.col("id", "ref", "asset_id", "reference")
@@ -61,13 +70,19 @@ func newAssetCSV(file string, r io.Reader, spec Spec) (*assetCSVSource, error) {
 	s.url = t.col("website", "url")
 	s.opening = t.col("opening_hours", "opening times", "opening_times")
 	s.lon, s.lat = t.col("lon", "longitude", "long", "lng"), t.col("lat", "latitude")
-	if (s.lon < 0) != (s.lat < 0) {
-		return nil, &InputError{File: file, Line: 1, Field: "lat", Err: errors.New("missing column: a longitude column needs a latitude column, and the reverse")}
+	switch {
+	case s.lon >= 0 && s.lat < 0:
+		return nil, &InputError{File: file, Line: 1, Field: "lat", Err: fmt.Errorf("missing column: column %q needs a latitude column (lat or latitude)", t.header[s.lon])}
+	case s.lat >= 0 && s.lon < 0:
+		return nil, &InputError{File: file, Line: 1, Field: "lon", Err: fmt.Errorf("missing column: column %q needs a longitude column (lon, longitude, long or lng)", t.header[s.lat])}
 	}
 	if s.postcode < 0 && s.lon < 0 {
 		return nil, &InputError{File: file, Line: 1, Field: "postcode", Err: errors.New("missing column: need postcode or lon and lat")}
 	}
-	if s.filter, err = newLAFilter(t, spec.LA, []string{"la_code", "lad_code", "local_authority_code"}, nil); err != nil {
+	if s.filter, err = newLAFilter(file, opts, false); err != nil {
+		return nil, err
+	}
+	if err := s.filter.byColumn(t, []string{"la_code", "lad_code", "local_authority_code"}, nil); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -115,7 +130,7 @@ func (s *assetCSVSource) next() ([]any, error) {
 }
 
 func importAssetsCSV(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
-	src, err := newAssetCSV(job.File, r, job.Spec)
+	src, err := newAssetCSV(job.File, r, job.Options)
 	if err != nil {
 		return Result{}, err
 	}
@@ -143,7 +158,7 @@ func importAssetsCSV(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Rea
 		ORDER BY n LIMIT 1`); err != nil {
 		return Result{}, err
 	}
-	if err := clearPrevious(ctx, tx, "community_assets", "community_assets", job.Spec.Key, ds); err != nil {
+	if err := clearPrevious(ctx, tx, "community_assets", "community_assets", job.Options.text(optKey), ds); err != nil {
 		return Result{}, err
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.community_assets
@@ -151,7 +166,7 @@ func importAssetsCSV(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Rea
 		SELECT $1 || ':' || s.ref, s.ref, s.name, s.category, s.address, s.postcode, s.phone, s.email, s.url, s.opening,
 		       CASE WHEN s.lon IS NULL THEN 'Postcode' ELSE 'Point' END,
 		       coalesce(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), p.geom), $2
-		FROM asset_csv_stage s LEFT JOIN nbhd.postcodes p ON s.lon IS NULL AND p.postcode = s.postcode`, job.Spec.Key, ds)
+		FROM asset_csv_stage s LEFT JOIN nbhd.postcodes p ON s.lon IS NULL AND p.postcode = s.postcode`, job.Options.text(optKey), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write community assets: %w", err)
 	}

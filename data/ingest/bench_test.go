@@ -87,7 +87,7 @@ func BenchmarkCodePointNational(b *testing.B) {
 	before := peakRSS(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res, err := importFile(conn, "codepoint", path, ingest.Spec{})
+		res, err := importFile(conn, "codepoint", path, ingest.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

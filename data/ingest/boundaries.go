@@ -14,38 +14,48 @@ import (
 	"github.com/paulmach/orb/geojson"
 )
 
-// levels are the ONS geographies a boundary file can hold, with the code
-// pattern each one's codes follow.
-var levels = map[string]*regexp.Regexp{
-	"lsoa":   regexp.MustCompile(`^[EW]01\d{6}$`),
-	"msoa":   regexp.MustCompile(`^[EW]02\d{6}$`),
-	"ward":   regexp.MustCompile(`^[EW]05\d{6}$`),
-	"custom": regexp.MustCompile(`^\S.{0,63}$`),
-}
-
 var (
 	onsCodeKey = regexp.MustCompile(`(?i)^(lsoa|msoa|wd|ward|lad)\d{2}cd$`)
 	onsNameKey = regexp.MustCompile(`(?i)^(lsoa|msoa|wd|ward|lad)\d{2}nm$`)
 	codeKey    = regexp.MustCompile(`(?i)^(area_?code|code|geo_?code|id)$`)
 	nameKey    = regexp.MustCompile(`(?i)^(area_?name|name|geo_?name)$`)
 	yearInKey  = regexp.MustCompile(`(?i)^(?:lsoa|msoa|wd|ward|lad)(\d{2})cd$`)
-	setIDRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
 )
 
 func init() {
-	register("boundaries", importer{
-		help: "ONS boundary GeoJSON: --level lsoa (small areas) or msoa/ward/custom with --set ID (a neighbourhood set; --lookup CSV for best-fit membership, else largest overlap)",
+	register("boundaries", &importer{
+		summary: "ONS boundary GeoJSON: small areas (--level lsoa) or a neighbourhood set (--level msoa|ward|custom --set ID)",
+		formats: `A GeoJSON FeatureCollection of polygons in WGS 84 longitude/latitude, as the ONS Open
+Geography Portal publishes boundaries (LSOA21CD/LSOA21NM, WD22CD/WD22NM ...; other names with
+--code-field and --name-field). --level lsoa loads the small areas every statistic hangs on
+(re-importing updates them in place). --level msoa, ward or custom loads a neighbourhood set:
+each small area joins the neighbourhood the --lookup CSV (an ONS best-fit lookup) names, else the
+one it overlaps most (at least 10% of its area). Polygons that touch themselves are repaired when
+that changes no area; other invalid ones are refused.`,
+		example: "nbhd import boundaries Wards_December_2022_Boundaries_UK_BGC.geojson --level ward --set ward --set-title \"Electoral wards (2022)\" --lookup LSOA21_WD22_LAD22_EW_LU.csv",
+		options: []accepts{
+			{opt: optLevel},
+			{opt: optVintage, help: "--level lsoa: LSOA vintage, 2011 or 2021 (read from the code property's name when it says, e.g. LSOA21CD)"},
+			{opt: optSet, help: "other levels: the neighbourhood set's id (e.g. ward); re-importing a set replaces it"},
+			{opt: optSetTitle},
+			{opt: optCodeField},
+			{opt: optNameField},
+			{opt: optLookup, help: "other levels: a best-fit lookup CSV giving each small area's neighbourhood (ONS LSOA to ward or MSOA)"},
+		},
 		ident: func(j Job) (string, string, error) {
-			if _, ok := levels[j.Spec.Level]; !ok {
-				return "", "", fmt.Errorf("--level must be lsoa, msoa, ward or custom, got %q", j.Spec.Level)
+			level := j.Options.text(optLevel)
+			if _, ok := levels[level]; !ok {
+				return "", "", fmt.Errorf("--level must be lsoa, msoa, ward or custom, got %q", level)
 			}
-			if j.Spec.Level == "lsoa" {
-				return "small_areas", "lsoa", nil
+			if level != "lsoa" {
+				return setIdent(j)
 			}
-			if !setIDRe.MatchString(j.Spec.Set) {
-				return "", "", fmt.Errorf("--set must name the neighbourhood set in lower case letters, digits, - or _ (e.g. ward), got %q", j.Spec.Set)
+			for _, o := range []option{optSet, optSetTitle, optLookup} {
+				if j.Options.text(o) != "" {
+					return "", "", fmt.Errorf("--%s names a neighbourhood set: it goes with --level msoa, ward or custom, not lsoa", o.name)
+				}
 			}
-			return "neighbourhood_set", j.Spec.Set, nil
+			return "small_areas", "lsoa", nil
 		},
 		run: importBoundaries,
 	})
@@ -60,15 +70,15 @@ type boundaryFields struct {
 func detectBoundaryFields(job Job, n int, f *geojson.Feature) (boundaryFields, error) {
 	var bf boundaryFields
 	var ok bool
-	if bf.code, ok = findProp(f, job.Spec.CodeField, onsCodeKey, codeKey); !ok {
-		return bf, &InputError{File: job.File, Feature: n, Field: job.Spec.CodeField,
+	if bf.code, ok = findProp(f, job.Options.text(optCodeField), onsCodeKey, codeKey); !ok {
+		return bf, &InputError{File: job.File, Feature: n, Field: job.Options.text(optCodeField),
 			Err: fmt.Errorf("no code property found (properties: %s); name it with --code-field", propKeys(f))}
 	}
-	if bf.name, ok = findProp(f, job.Spec.NameField, onsNameKey, nameKey); !ok {
-		return bf, &InputError{File: job.File, Feature: n, Field: job.Spec.NameField,
+	if bf.name, ok = findProp(f, job.Options.text(optNameField), onsNameKey, nameKey); !ok {
+		return bf, &InputError{File: job.File, Feature: n, Field: job.Options.text(optNameField),
 			Err: fmt.Errorf("no name property found (properties: %s); name it with --name-field", propKeys(f))}
 	}
-	bf.vintage = job.Spec.Vintage
+	bf.vintage = job.Options.number(optVintage)
 	if m := yearInKey.FindStringSubmatch(bf.code); bf.vintage == 0 && m != nil {
 		yy, _ := strconv.Atoi(m[1])
 		bf.vintage = 2000 + yy
@@ -81,7 +91,8 @@ func importBoundaries(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Re
 	if err != nil {
 		return Result{}, err
 	}
-	pattern := levels[job.Spec.Level]
+	level := job.Options.text(optLevel)
+	pattern := levels[level]
 	var bf boundaryFields
 	seen := map[string]int{}
 	loc := at{file: job.File, feature: true}
@@ -95,13 +106,13 @@ func importBoundaries(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Re
 				if bf, err = detectBoundaryFields(job, n, f); err != nil {
 					return nil, err
 				}
-				if job.Spec.Level == "lsoa" && bf.vintage != 2011 && bf.vintage != 2021 {
+				if level == "lsoa" && bf.vintage != 2011 && bf.vintage != 2021 {
 					return nil, &InputError{File: job.File, Err: fmt.Errorf("cannot tell the LSOA vintage from property %q: give --vintage 2011 or 2021", bf.code)}
 				}
 			}
 			code, name := prop(f, bf.code), prop(f, bf.name)
 			if !pattern.MatchString(code) {
-				return nil, loc.err(n, bf.code, "%q is not a %s code", code, strings.ToUpper(job.Spec.Level))
+				return nil, loc.err(n, bf.code, "%q is not a %s code", code, strings.ToUpper(level))
 			}
 			if name == "" {
 				return nil, loc.err(n, bf.name, "name is empty")
@@ -120,7 +131,7 @@ func importBoundaries(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Re
 		return Result{}, err
 	}
 	var res Result
-	if job.Spec.Level == "lsoa" {
+	if level == "lsoa" {
 		res, err = upsertSmallAreas(ctx, tx, ds, bf.vintage)
 	} else {
 		res, err = replaceSet(ctx, tx, job, ds)
@@ -146,27 +157,14 @@ func upsertSmallAreas(ctx context.Context, tx pgx.Tx, ds int64, vintage int) (Re
 }
 
 func replaceSet(ctx context.Context, tx pgx.Tx, job Job, ds int64) (Result, error) {
-	set := job.Spec.Set
-	title := job.Spec.SetTitle
-	if title == "" {
-		title = set
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_sets (id, title, description, dataset_id) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description, dataset_id = EXCLUDED.dataset_id`,
-		set, title, job.Dataset.Title, ds); err != nil {
-		return Result{}, fmt.Errorf("write neighbourhood set: %w", err)
-	}
-	if _, err := tx.Exec(ctx, "DELETE FROM nbhd.neighbourhoods WHERE set_id = $1", set); err != nil {
-		return Result{}, fmt.Errorf("clear neighbourhoods: %w", err)
-	}
-	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhoods (set_id, code, name, geom)
-		SELECT $1, code, name, ST_Multi(ST_GeomFromEWKB(wkb)) FROM boundary_stage`, set)
+	set := job.Options.text(optSet)
+	n, err := writeSet(ctx, tx, job, ds, "SELECT code, name, ST_Multi(ST_GeomFromEWKB(wkb)) AS geom FROM boundary_stage")
 	if err != nil {
-		return Result{}, fmt.Errorf("write neighbourhoods: %w", err)
+		return Result{}, err
 	}
-	res := Result{Rows: int(tag.RowsAffected())}
+	res := Result{Rows: n}
 	byLookup := 0
-	if job.Spec.Lookup != "" {
+	if job.Options.text(optLookup) != "" {
 		if byLookup, err = membershipFromLookup(ctx, tx, job); err != nil {
 			return Result{}, err
 		}
@@ -221,7 +219,7 @@ func membershipByOverlap(ctx context.Context, tx pgx.Tx, set string) (int, error
 // another the set's neighbourhood codes. Rows for other areas are skipped,
 // so a national lookup works.
 func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job) (int, error) {
-	path := job.Spec.Lookup
+	path := job.Options.text(optLookup)
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(job.File), path)
 	}
@@ -234,7 +232,7 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	hoods, err := codeSet(ctx, tx, "SELECT code FROM nbhd.neighbourhoods WHERE set_id = $1", job.Spec.Set)
+	hoods, err := codeSet(ctx, tx, "SELECT code FROM nbhd.neighbourhoods WHERE set_id = $1", job.Options.text(optSet))
 	if err != nil {
 		return 0, err
 	}
@@ -275,7 +273,7 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job) (int, error) 
 		member[sa] = placed{code: nb, line: t.line}
 	}
 	if saCol < 0 {
-		return 0, &InputError{File: path, Err: fmt.Errorf("no column of loaded small-area codes beside a column of %s codes", job.Spec.Set)}
+		return 0, &InputError{File: path, Err: fmt.Errorf("no column of loaded small-area codes beside a column of %s codes", job.Options.text(optSet))}
 	}
 	sas := make([]string, 0, len(member))
 	nbs := make([]string, 0, len(member))
@@ -284,7 +282,7 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job) (int, error) 
 		nbs = append(nbs, p.code)
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_members (set_id, small_area_code, neighbourhood_code, method)
-		SELECT $1, sa, nb, 'lookup' FROM unnest($2::text[], $3::text[]) AS u(sa, nb)`, job.Spec.Set, sas, nbs)
+		SELECT $1, sa, nb, 'lookup' FROM unnest($2::text[], $3::text[]) AS u(sa, nb)`, job.Options.text(optSet), sas, nbs)
 	if err != nil {
 		return 0, fmt.Errorf("write lookup membership: %w", err)
 	}
@@ -307,20 +305,4 @@ func lookupColumns(rec []string, smallAreas, hoods map[string]struct{}) (int, in
 		return -1, -1
 	}
 	return sa, nb
-}
-
-func codeSet(ctx context.Context, tx pgx.Tx, sql string, args ...any) (map[string]struct{}, error) {
-	rows, err := tx.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read codes: %w", err)
-	}
-	codes, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("read codes: %w", err)
-	}
-	out := make(map[string]struct{}, len(codes))
-	for _, c := range codes {
-		out[c] = struct{}{}
-	}
-	return out, nil
 }

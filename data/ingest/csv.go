@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -194,59 +193,4 @@ func (d *autoDecoder) Read(p []byte) (int, error) {
 		d.rest = charmap.Windows1252.NewDecoder().Reader(d.br)
 	}
 	return d.rest.Read(p)
-}
-
-var (
-	onsLACode = regexp.MustCompile(`^[EWSN]\d{8}$`)
-	dfeLACode = regexp.MustCompile(`^\d{3}$`)
-)
-
-// laFilter keeps the rows of one local authority in a national file. The
-// authority is an ONS code (E08000010) or, for DfE files, a three-digit
-// DfE LA code (359); each kind of code is looked for in its own columns.
-type laFilter struct {
-	code    string
-	col     int // -1: keep every row
-	skipped int
-}
-
-func newLAFilter(t *table, la string, onsCols, dfeCols []string) (*laFilter, error) {
-	f := &laFilter{code: la, col: -1}
-	if la == "" {
-		return f, nil
-	}
-	cols := onsCols
-	switch {
-	case onsLACode.MatchString(la):
-	case dfeLACode.MatchString(la) && len(dfeCols) > 0:
-		cols = dfeCols
-	default:
-		return nil, &InputError{File: t.file, Field: "--la", Err: fmt.Errorf("%q is not a local authority code (an ONS code such as E08000010%s)",
-			la, map[bool]string{true: ", or a three-digit DfE code such as 359", false: ""}[len(dfeCols) > 0])}
-	}
-	if len(cols) == 0 {
-		return nil, &InputError{File: t.file, Field: "--la", Err: errors.New("this kind of file has no local-authority column to filter on")}
-	}
-	if f.col = t.col(cols...); f.col < 0 {
-		return nil, &InputError{File: t.file, Line: 1, Field: cols[0],
-			Err: fmt.Errorf("--la needs a local-authority column (looked for %s)", quoteList(cols))}
-	}
-	return f, nil
-}
-
-// keep reports whether rec belongs to the authority, counting the others.
-func (f *laFilter) keep(rec []string) bool {
-	if f.col < 0 || field(rec, f.col) == f.code {
-		return true
-	}
-	f.skipped++
-	return false
-}
-
-// note describes the rows left out, for the import's result.
-func (f *laFilter) note() []string {
-	if f.skipped == 0 {
-		return nil
-	}
-	return []string{fmt.Sprintf("skipped %d rows of other local authorities (--la %s)", f.skipped, f.code)}
 }

@@ -20,8 +20,17 @@ var (
 )
 
 func init() {
-	register("demand", importer{
-		help: "recorded demand CSV, aggregated counts only: small-area code, segment (chaotic or just_coping), count, period (e.g. 2025, 2025-26, 2025-Q3) and source",
+	register("demand", &importer{
+		summary: "recorded demand: aggregated counts per small area, segment and period (never person-level data)",
+		formats: `A CSV with a header: small-area code (small_area_code, lsoa_code, lsoa21cd ...), segment
+(chaotic or just_coping), count (a whole number), period (2025, 2025-26, 2025-Q3 or mid-2024) and
+source. Aggregated counts only: a file with a person-level column (name, NHS number, date of
+birth, address, postcode ...) is refused, as is a second row for the same area, segment and period.
+Recorded counts are published for neighbourhoods only, rounded and with small counts withheld.`,
+		example: "nbhd import demand early_help_2025-26.csv --key early-help",
+		options: []accepts{
+			{opt: optKey, help: "dataset key (default recorded)"},
+		},
 		ident: func(j Job) (string, string, error) {
 			return "demand", keyOr(j, "recorded"), nil
 		},

@@ -26,8 +26,21 @@ const (
 )
 
 func init() {
-	register("epraccur", importer{
-		help: "NHS ODS epraccur.csv (headerless, 27 columns): active GP practices (status A, prescribing setting 4; --include-closed keeps closed and dormant ones), placed at their postcode from the loaded postcodes; --la keeps practices whose postcode lies in that authority",
+	register("epraccur", &importer{
+		summary: "NHS ODS epraccur.csv (headerless): GP practices, placed at their postcode",
+		formats: `NHS ODS epraccur.csv, published without a header: 27 columns (Organisation Code, Name, National
+Grouping, High Level Health Geography, Address Line 1-5, Postcode, Open Date, Close Date, Status Code,
+..., Prescribing Setting in the 26th). Kept: prescribing setting 4 (GP practices) with status A;
+--include-closed keeps closed (C), dormant (D) and proposed (P) ones too. Each practice is placed at
+its postcode from the loaded postcodes, so load Code-Point Open or ONSPD first. Without --la every
+practice's postcode must be loaded; with --la, practices are kept when their postcode lies in one of
+those authorities and practices whose postcode is not loaded are skipped and named.`,
+		example: "nbhd import epraccur epraccur.csv --la E08000010",
+		options: []accepts{
+			{opt: optKey, help: "dataset key (default epraccur)"},
+			{opt: optLA, help: "keep practices whose postcode lies in these local authorities (from the loaded postcodes)"},
+			{opt: optIncludeClosed, help: "keep closed, dormant and proposed practices too"},
+		},
 		ident: func(j Job) (string, string, error) {
 			return "gp_practices", keyOr(j, "epraccur"), nil
 		},
@@ -38,13 +51,13 @@ func init() {
 // epraccurSource streams practices: n, code, name, status, address,
 // postcode, phone.
 type epraccurSource struct {
-	t                   *table
-	includeClosed       bool
-	inactive, otherKind int
+	t                         *table
+	includeClosed             bool
+	read, inactive, otherKind int
 }
 
-func newEpraccur(file string, r io.Reader, spec Spec) *epraccurSource {
-	return &epraccurSource{t: newHeaderless(file, r, epraccurColumns), includeClosed: spec.IncludeClosed}
+func newEpraccur(file string, r io.Reader, opts Options) *epraccurSource {
+	return &epraccurSource{t: newHeaderless(file, r, epraccurColumns), includeClosed: opts.flag(optIncludeClosed)}
 }
 
 func (s *epraccurSource) next() ([]any, error) {
@@ -54,6 +67,7 @@ func (s *epraccurSource) next() ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.read++
 		if field(rec, epSetting) != gpPrescribingSetting {
 			s.otherKind++
 			continue
@@ -93,14 +107,21 @@ func (s *epraccurSource) next() ([]any, error) {
 
 func importEpraccur(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
 	key := keyOr(job, "epraccur")
-	src := newEpraccur(job.File, r, job.Spec)
-	if job.Spec.LA != "" && !onsLACode.MatchString(job.Spec.LA) {
-		return Result{}, &InputError{File: job.File, Field: "--la", Err: fmt.Errorf("%q is not an ONS local authority code (e.g. E08000010)", job.Spec.LA)}
+	src := newEpraccur(job.File, r, job.Options)
+	la, err := newLAFilter(job.File, job.Options, false)
+	if err != nil {
+		return Result{}, err
 	}
-	err := stage(ctx, tx, "epraccur_stage", "n integer, code text, name text, status text, address text, postcode text, phone text",
+	err = stage(ctx, tx, "epraccur_stage", "n integer, code text, name text, status text, address text, postcode text, phone text",
 		[]string{"n", "code", "name", "status", "address", "postcode", "phone"}, src.next)
 	if err != nil {
 		return Result{}, err
+	}
+	// A file of other organisations in the same layout (egpcur,
+	// epharmacyhq ...) would otherwise import nothing and say nothing.
+	if src.read > 0 && src.otherKind == src.read {
+		return Result{}, &InputError{File: job.File, Field: epraccurColumns[epSetting], Err: fmt.Errorf(
+			"none of the %d rows is a GP practice (prescribing setting 4): is this NHS ODS epraccur.csv?", src.read)}
 	}
 	loc := at{file: job.File}
 	if err := firstBad(ctx, tx, loc, "Organisation Code", `SELECT n, code || ' already appears on line ' || first
@@ -108,8 +129,8 @@ func importEpraccur(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Read
 		return Result{}, err
 	}
 	var notes []string
-	if job.Spec.LA != "" {
-		if notes, err = keepPracticesIn(ctx, tx, job.File, job.Spec.LA); err != nil {
+	if la.active() {
+		if notes, err = la.byPostcode(ctx, tx, "epraccur_stage", "practices", "s.postcode", "s.code"); err != nil {
 			return Result{}, err
 		}
 	} else if err := firstBad(ctx, tx, loc, "Postcode", `SELECT n, 'postcode ' || postcode || ' of practice ' || code ||
@@ -139,49 +160,4 @@ func importEpraccur(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Read
 		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d organisations whose prescribing setting is not a GP practice (4)", src.otherKind))
 	}
 	return res, nil
-}
-
-// keepPracticesIn drops staged practices outside the local authority. The
-// file has no LA column, so the practice's postcode decides; a practice
-// whose postcode is not loaded cannot be placed and is left out, named in
-// a note (a national file holds thousands of them, an error would be noise).
-func keepPracticesIn(ctx context.Context, tx pgx.Tx, file, la string) ([]string, error) {
-	var inLA bool
-	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM nbhd.postcodes WHERE la_code = $1)", la).Scan(&inLA); err != nil {
-		return nil, fmt.Errorf("check postcodes: %w", err)
-	}
-	if !inLA {
-		return nil, &InputError{File: file, Field: "--la", Err: fmt.Errorf("no loaded postcode lies in %s: load Code-Point Open or ONSPD (which give each postcode's local authority) first", la)}
-	}
-	rows, err := tx.Query(ctx, `DELETE FROM epraccur_stage s WHERE NOT EXISTS
-		(SELECT 1 FROM nbhd.postcodes p WHERE p.postcode = s.postcode AND p.la_code = $1)
-		RETURNING code, EXISTS (SELECT 1 FROM nbhd.postcodes p WHERE p.postcode = s.postcode)`, la)
-	if err != nil {
-		return nil, fmt.Errorf("filter practices by local authority: %w", err)
-	}
-	var outside int
-	var unknown []string
-	for rows.Next() {
-		var code string
-		var known bool
-		if err := rows.Scan(&code, &known); err != nil {
-			return nil, fmt.Errorf("filter practices by local authority: %w", err)
-		}
-		if known {
-			outside++
-		} else {
-			unknown = append(unknown, code)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("filter practices by local authority: %w", err)
-	}
-	var notes []string
-	if outside > 0 {
-		notes = append(notes, fmt.Sprintf("skipped %d practices whose postcode lies outside %s", outside, la))
-	}
-	if len(unknown) > 0 {
-		notes = append(notes, fmt.Sprintf("skipped %d practices whose postcode is not loaded: %s", len(unknown), someOf(unknown)))
-	}
-	return notes, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"nbhd/data"
 	"nbhd/data/dbtest"
 	"nbhd/data/ingest"
 	"nbhd/data/sample"
@@ -23,7 +24,7 @@ import (
 // the publisher's exact column layout.
 func fixture(name string) string { return filepath.Join("testdata", name) }
 
-func runResult(t *testing.T, conn *pgx.Conn, kind, path string, spec ingest.Spec) ingest.Result {
+func runResult(t *testing.T, conn *pgx.Conn, kind, path string, spec ingest.Options) ingest.Result {
 	t.Helper()
 	res, err := importFile(conn, kind, path, spec)
 	if err != nil {
@@ -32,14 +33,27 @@ func runResult(t *testing.T, conn *pgx.Conn, kind, path string, spec ingest.Spec
 	return res
 }
 
-func importFile(conn *pgx.Conn, kind, path string, spec ingest.Spec) (ingest.Result, error) {
+func importFile(conn *pgx.Conn, kind, path string, spec ingest.Options) (ingest.Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return ingest.Result{}, err
 	}
 	defer f.Close()
-	return ingest.Run(context.Background(), conn, ingest.Job{Kind: kind, File: path, Spec: spec,
+	return ingest.Run(context.Background(), conn, ingest.Job{Kind: kind, File: path, Options: spec,
 		Open: func(p string) (io.ReadCloser, error) { return os.Open(p) }}, f)
+}
+
+// drop removes a dataset as `nbhd datasets drop` does.
+func drop(t *testing.T, conn *pgx.Conn, id int64) {
+	t.Helper()
+	db, err := data.Connect(context.Background(), conn.Config().ConnString(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	if _, err := db.DropDataset(context.Background(), id, data.LockWait{}); err != nil {
+		t.Fatalf("drop dataset %d: %v", id, err)
+	}
 }
 
 func hasNote(res ingest.Result, fragment string) bool {
@@ -87,7 +101,7 @@ func datasetID(t *testing.T, conn *pgx.Conn, kind, key string) int64 {
 func TestGIASSchools(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	file := fixture("edubasealldata20260401.csv")
-	res := runResult(t, conn, "gias", file, ingest.Spec{LA: "E08000010"})
+	res := runResult(t, conn, "gias", file, ingest.Options{"la": "E08000010"})
 	// Five Wigan establishments, one closed: four; Bolton's is filtered out.
 	if res.Rows != 4 {
 		t.Errorf("%d schools, want 4 (notes %v)", res.Rows, res.Notes)
@@ -130,9 +144,9 @@ func TestGIASSchools(t *testing.T) {
 	// The DfE LA code filters the same; --include-closed keeps the closed one;
 	// no filter keeps Bolton's too. Each re-import replaces the last.
 	for _, c := range []struct {
-		spec ingest.Spec
+		spec ingest.Options
 		want int
-	}{{ingest.Spec{LA: "359"}, 4}, {ingest.Spec{LA: "359", IncludeClosed: true}, 5}, {ingest.Spec{}, 5}} {
+	}{{ingest.Options{"la": "359"}, 4}, {ingest.Options{"la": "359", "include-closed": "true"}, 5}, {ingest.Options{}, 5}} {
 		if res := runResult(t, conn, "gias", file, c.spec); res.Rows != c.want {
 			t.Errorf("%+v: %d schools, want %d", c.spec, res.Rows, c.want)
 		}
@@ -146,20 +160,18 @@ func TestEpraccurAndListSizes(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	ctx := context.Background()
 	// The sample's practices hold these codes: a clear error says so.
-	_, err := importFile(conn, "epraccur", fixture("epraccur.csv"), ingest.Spec{LA: "E08000010"})
+	_, err := importFile(conn, "epraccur", fixture("epraccur.csv"), ingest.Options{"la": "E08000010"})
 	if err == nil || !strings.Contains(err.Error(), "already loaded by dataset") {
 		t.Fatalf("importing over the sample's practices: %v", err)
 	}
-	if _, err := ingest.Drop(ctx, conn, datasetID(t, conn, "gp_practices", "gp-practices")); err != nil {
-		t.Fatal(err)
-	}
+	drop(t, conn, datasetID(t, conn, "gp_practices", "gp-practices"))
 	// Without --la every practice's postcode must be loaded: Bolton's is not.
-	_, err = importFile(conn, "epraccur", fixture("epraccur.csv"), ingest.Spec{})
+	_, err = importFile(conn, "epraccur", fixture("epraccur.csv"), ingest.Options{})
 	var ie *ingest.InputError
 	if !errors.As(err, &ie) || ie.Line != 5 || ie.Field != "Postcode" || !strings.Contains(err.Error(), "BL1 1PP") {
 		t.Fatalf("practice with an unloaded postcode: %v", err)
 	}
-	res := runResult(t, conn, "epraccur", fixture("epraccur.csv"), ingest.Spec{LA: "E08000010"})
+	res := runResult(t, conn, "epraccur", fixture("epraccur.csv"), ingest.Options{"la": "E08000010"})
 	if res.Rows != 2 {
 		t.Errorf("%d practices, want 2 active GP practices in Wigan (notes %v)", res.Rows, res.Notes)
 	}
@@ -186,11 +198,11 @@ func TestEpraccurAndListSizes(t *testing.T) {
 
 	// List sizes: the May extract (NHS layout with PUBLICATION, SEX, AGE),
 	// then the April extract (the sample's real subset, older layout).
-	may := runResult(t, conn, "gp-list-sizes", fixture("gp-reg-pat-prac-all.csv"), ingest.Spec{})
+	may := runResult(t, conn, "gp-list-sizes", fixture("gp-reg-pat-prac-all.csv"), ingest.Options{})
 	if may.Rows != 2 || !hasNote(may, "1 practices that are not loaded") || !hasNote(may, "1 breakdown rows") {
 		t.Errorf("May: %d rows, notes %v", may.Rows, may.Notes)
 	}
-	april := runResult(t, conn, "gp-list-sizes", filepath.Join("..", "sample", "wigan", "health", "gp_registered_patients_2026-04_subset.csv"), ingest.Spec{})
+	april := runResult(t, conn, "gp-list-sizes", filepath.Join("..", "sample", "wigan", "health", "gp_registered_patients_2026-04_subset.csv"), ingest.Options{})
 	if april.Rows != 2 {
 		t.Errorf("April: %d rows, want the 2 loaded practices", april.Rows)
 	}
@@ -206,11 +218,11 @@ func TestEpraccurAndListSizes(t *testing.T) {
 		t.Errorf("P92001 shows %d patients at %s, want 5590 at 2026-05-01", size, date)
 	}
 	// --la: practices whose postcode lies elsewhere are left out.
-	if res, err := importFile(conn, "gp-list-sizes", fixture("gp-reg-pat-prac-all.csv"), ingest.Spec{LA: "E08000001"}); err == nil || !ingest.IsInputError(err) {
+	if res, err := importFile(conn, "gp-list-sizes", fixture("gp-reg-pat-prac-all.csv"), ingest.Options{"la": "E08000001"}); err == nil || !ingest.IsInputError(err) {
 		t.Errorf("list sizes for Bolton, where no practice is loaded: %v %v", res, err)
 	}
 	// Re-importing May replaces it, April stays.
-	runResult(t, conn, "gp-list-sizes", fixture("gp-reg-pat-prac-all.csv"), ingest.Spec{LA: "E08000010"})
+	runResult(t, conn, "gp-list-sizes", fixture("gp-reg-pat-prac-all.csv"), ingest.Options{"la": "E08000010"})
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.gp_list_sizes WHERE practice_code = 'P92001'"); n != 2 {
 		t.Errorf("P92001 has %d list sizes, want 2 (April and May)", n)
 	}
@@ -218,13 +230,12 @@ func TestEpraccurAndListSizes(t *testing.T) {
 
 func TestCodePointAndONSPD(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, false))
-	ctx := context.Background()
-	res := runResult(t, conn, "codepoint", fixture("wn.csv"), ingest.Spec{})
+	res := runResult(t, conn, "codepoint", fixture("wn.csv"), ingest.Options{})
 	if res.Rows != 4 || !hasNote(res, "1 postcodes without coordinates") {
 		t.Errorf("Code-Point: %d rows, notes %v; want 4 and the quality-90 row skipped", res.Rows, res.Notes)
 	}
 	datasetID(t, conn, "postcodes", "codepoint-wn")
-	res = runResult(t, conn, "codepoint", fixture("wn.csv"), ingest.Spec{LA: "E08000010"})
+	res = runResult(t, conn, "codepoint", fixture("wn.csv"), ingest.Options{"la": "E08000010"})
 	if res.Rows != 3 || count(t, conn, "SELECT count(*) FROM nbhd.postcodes") != 3 || count(t, conn, "SELECT count(*) FROM nbhd.datasets") != 1 {
 		t.Errorf("re-import with --la: %d rows, want 3 replacing the 4", res.Rows)
 	}
@@ -239,14 +250,12 @@ func TestCodePointAndONSPD(t *testing.T) {
 	}
 
 	// ONSPD over Code-Point: the same postcodes, so the user chooses.
-	_, err := importFile(conn, "onspd", fixture("ONSPD_FEB_2026_UK.csv"), ingest.Spec{})
+	_, err := importFile(conn, "onspd", fixture("ONSPD_FEB_2026_UK.csv"), ingest.Options{})
 	if err == nil || !strings.Contains(err.Error(), "WN1 1AA is already loaded by dataset") || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("ONSPD over Code-Point: %v", err)
 	}
-	if _, err := ingest.Drop(ctx, conn, datasetID(t, conn, "postcodes", "codepoint-wn")); err != nil {
-		t.Fatal(err)
-	}
-	res = runResult(t, conn, "onspd", fixture("ONSPD_FEB_2026_UK.csv"), ingest.Spec{})
+	drop(t, conn, datasetID(t, conn, "postcodes", "codepoint-wn"))
+	res = runResult(t, conn, "onspd", fixture("ONSPD_FEB_2026_UK.csv"), ingest.Options{})
 	// Live: WN1 1AA, WN8 0AA, BT1 1AA; WN1 1AB terminated; GY1 1AA has no grid reference.
 	if res.Rows != 3 || !hasNote(res, "1 terminated") || !hasNote(res, "1 postcodes without coordinates") {
 		t.Errorf("ONSPD: %d rows, notes %v", res.Rows, res.Notes)
@@ -261,7 +270,7 @@ func TestCodePointAndONSPD(t *testing.T) {
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.postcodes WHERE postcode = 'WN1 1AA' AND quality = 10 AND la_code = 'E08000010'"); n != 1 {
 		t.Error("ONSPD grid indicator 1 should be quality 10 and oslaua kept")
 	}
-	if res := runResult(t, conn, "onspd", fixture("ONSPD_FEB_2026_UK.csv"), ingest.Spec{IncludeClosed: true, LA: "E08000010"}); res.Rows != 2 {
+	if res := runResult(t, conn, "onspd", fixture("ONSPD_FEB_2026_UK.csv"), ingest.Options{"include-closed": "true", "la": "E08000010"}); res.Rows != 2 {
 		t.Errorf("ONSPD --include-closed --la: %d rows, want WN1 1AA and WN1 1AB", res.Rows)
 	}
 }
@@ -278,7 +287,7 @@ func deprivation(t *testing.T, conn *pgx.Conn, code string) (rank, decile *int, 
 func TestIMDFilesCombineAndReplaceTheirOwnValues(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	ctx := context.Background()
-	res := runResult(t, conn, "imd", fixture("File_5_-_IoD2019_Scores.csv"), ingest.Spec{LA: "E08000010"})
+	res := runResult(t, conn, "imd", fixture("File_5_-_IoD2019_Scores.csv"), ingest.Options{"la": "E08000010"})
 	if res.Rows != 2 {
 		t.Errorf("File 5: %d rows, want the 2 Wigan rows", res.Rows)
 	}
@@ -295,7 +304,7 @@ func TestIMDFilesCombineAndReplaceTheirOwnValues(t *testing.T) {
 		t.Errorf("%d rows with an income score, want 2", n)
 	}
 	// Re-importing File 2 replaces the ranks only.
-	runResult(t, conn, "imd", filepath.Join("..", "sample", "wigan", "deprivation", "IoD2019_File2_domains_ranks_deciles.csv"), ingest.Spec{})
+	runResult(t, conn, "imd", filepath.Join("..", "sample", "wigan", "deprivation", "IoD2019_File2_domains_ranks_deciles.csv"), ingest.Options{})
 	if _, _, score, _ := deprivation(t, conn, "E01006212"); score == nil || *score != 21.552 {
 		t.Errorf("re-importing File 2 lost File 5's score: %v", score)
 	}
@@ -303,14 +312,12 @@ func TestIMDFilesCombineAndReplaceTheirOwnValues(t *testing.T) {
 		t.Errorf("%d deprivation datasets, want File 2 and File 5", n)
 	}
 	// Dropping File 5 removes its scores and keeps File 2's ranks.
-	if _, err := ingest.Drop(ctx, conn, file5); err != nil {
-		t.Fatal(err)
-	}
+	drop(t, conn, file5)
 	if rank, _, score, _ := deprivation(t, conn, "E01006212"); rank == nil || *rank != 14456 || score != nil {
 		t.Errorf("after dropping File 5: rank %v score %v", rank, score)
 	}
 	// File 7 has everything.
-	if res := runResult(t, conn, "imd", fixture("File_7_-_All_IoD2019_Scores__Ranks__Deciles_and_Population_Denominators.csv"), ingest.Spec{}); res.Rows != 1 {
+	if res := runResult(t, conn, "imd", fixture("File_7_-_All_IoD2019_Scores__Ranks__Deciles_and_Population_Denominators.csv"), ingest.Options{}); res.Rows != 1 {
 		t.Errorf("File 7: %d rows", res.Rows)
 	}
 	datasetID(t, conn, "deprivation", "imd2019-file7")
@@ -327,11 +334,11 @@ func TestIMDFilesCombineAndReplaceTheirOwnValues(t *testing.T) {
 func TestIMDCarriedFrom2011To2021(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	file := fixture("File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv")
-	_, err := importFile(conn, "imd", file, ingest.Spec{})
+	_, err := importFile(conn, "imd", file, ingest.Options{})
 	if err == nil || !strings.Contains(err.Error(), "E01099991") || !strings.Contains(err.Error(), "--lookup") {
 		t.Fatalf("2011 codes without a lookup: %v", err)
 	}
-	res := runResult(t, conn, "imd", file, ingest.Spec{Lookup: "LSOA_(2011)_to_LSOA_(2021)_to_Local_Authority_District_(2022)_Lookup.csv"})
+	res := runResult(t, conn, "imd", file, ingest.Options{"lookup": "LSOA_(2011)_to_LSOA_(2021)_to_Local_Authority_District_(2022)_Lookup.csv"})
 	datasetID(t, conn, "deprivation", "imd2019-file1")
 	// 2021 areas reached: 6212 and 6213 (split), 6214 (merged), 6215
 	// (unchanged), 6216 and 6217 (complex).
@@ -366,7 +373,7 @@ func TestIMDCarriedFrom2011To2021(t *testing.T) {
 func TestOpenStreetMapAssets(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	ctx := context.Background()
-	res := runResult(t, conn, "osm", fixture("osm_overpass.geojson"), ingest.Spec{})
+	res := runResult(t, conn, "osm", fixture("osm_overpass.geojson"), ingest.Options{})
 	// library, community centre (way), food bank, place of worship
 	// (relation), sports club; the bench matches nothing.
 	if res.Rows != 5 || !hasNote(res, "skipped 1 of 6 features") {
@@ -403,20 +410,20 @@ func TestOpenStreetMapAssets(t *testing.T) {
 		t.Errorf("licence %q attribution %q", licence, attribution)
 	}
 	// osmtogeojson's nested tags and numeric id.
-	if res := runResult(t, conn, "osm", fixture("osm_osmtogeojson.geojson"), ingest.Spec{Key: "osm-leigh"}); res.Rows != 1 {
+	if res := runResult(t, conn, "osm", fixture("osm_osmtogeojson.geojson"), ingest.Options{"key": "osm-leigh"}); res.Rows != 1 {
 		t.Errorf("osmtogeojson: %d assets, want the pharmacy", res.Rows)
 	}
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.community_assets WHERE id = 'osm-leigh:node/707' AND category = 'pharmacy'"); n != 1 {
 		t.Error("node/707 pharmacy missing")
 	}
 	// osmium ids (n909, w1001) with a JSON mapping, and a CSV mapping.
-	if res := runResult(t, conn, "osm", fixture("osm_osmium.geojson"), ingest.Spec{Key: "osm-osmium", Categories: "osm_categories.json"}); res.Rows != 2 {
+	if res := runResult(t, conn, "osm", fixture("osm_osmium.geojson"), ingest.Options{"key": "osm-osmium", "categories": "osm_categories.json"}); res.Rows != 2 {
 		t.Errorf("osmium: %d assets", res.Rows)
 	}
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.community_assets WHERE id IN ('osm-osmium:node/909', 'osm-osmium:way/1001') AND category IN ('library', 'green_space')"); n != 2 {
 		t.Error("osmium ids or JSON mapping not applied")
 	}
-	if res := runResult(t, conn, "osm", fixture("osm_overpass.geojson"), ingest.Spec{Key: "osm-csv", Categories: "osm_categories.csv"}); res.Rows != 3 {
+	if res := runResult(t, conn, "osm", fixture("osm_overpass.geojson"), ingest.Options{"key": "osm-csv", "categories": "osm_categories.csv"}); res.Rows != 3 {
 		t.Errorf("CSV mapping: %d assets, want library, bench and the leisure=* sports centre", res.Rows)
 	}
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.community_assets WHERE id = 'osm-csv:node/606' AND category = 'leisure'"); n != 1 {
@@ -426,7 +433,7 @@ func TestOpenStreetMapAssets(t *testing.T) {
 
 func TestCouncilAssetsCSV(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
-	res := runResult(t, conn, "assets-csv", fixture("council_assets.csv"), ingest.Spec{Key: "council"})
+	res := runResult(t, conn, "assets-csv", fixture("council_assets.csv"), ingest.Options{"key": "council"})
 	if res.Rows != 3 {
 		t.Errorf("%d assets, want 3", res.Rows)
 	}
@@ -472,7 +479,7 @@ func footprintCSV(t *testing.T) (string, map[string]int) {
 func TestNeighbourhoodList(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	path, sizes := footprintCSV(t)
-	res := runResult(t, conn, "neighbourhoods", path, ingest.Spec{Set: "footprints", SetTitle: "Service footprints"})
+	res := runResult(t, conn, "neighbourhoods", path, ingest.Options{"set": "footprints", "set-title": "Service footprints"})
 	if res.Rows != len(sizes) {
 		t.Errorf("%d neighbourhoods, want %d", res.Rows, len(sizes))
 	}
@@ -495,56 +502,30 @@ func TestNeighbourhoodList(t *testing.T) {
 		t.Errorf("footprint population %d, want 324650", got)
 	}
 	// Two neighbourhoods for one small area: both lines named.
-	_, err := importFile(conn, "neighbourhoods", fixture("footprints_duplicate.csv"), ingest.Spec{Set: "dup"})
+	_, err := importFile(conn, "neighbourhoods", fixture("footprints_duplicate.csv"), ingest.Options{"set": "dup"})
 	if err == nil || !strings.Contains(err.Error(), "line 4") || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "E01006212") {
 		t.Errorf("small area in two neighbourhoods: %v", err)
 	}
 	// Small areas in none: an error listing them, or a note with --allow-gaps.
 	gaps := writeFile(t, "gaps.csv", "lsoa21cd,neighbourhood\nE01006212,Wigan Central\n")
-	_, err = importFile(conn, "neighbourhoods", gaps, ingest.Spec{Set: "gaps"})
+	_, err = importFile(conn, "neighbourhoods", gaps, ingest.Options{"set": "gaps"})
 	if err == nil || !strings.Contains(err.Error(), "199 loaded small areas are in no neighbourhood: E01006213") {
 		t.Errorf("small areas in none: %v", err)
 	}
-	if res := runResult(t, conn, "neighbourhoods", gaps, ingest.Spec{Set: "gaps", AllowGaps: true}); !hasNote(res, "199 loaded small areas") {
+	if res := runResult(t, conn, "neighbourhoods", gaps, ingest.Options{"set": "gaps", "allow-gaps": "true"}); !hasNote(res, "199 loaded small areas") {
 		t.Errorf("--allow-gaps notes %v", res.Notes)
 	}
 	// Re-import replaces; dropping the set removes it.
-	runResult(t, conn, "neighbourhoods", path, ingest.Spec{Set: "footprints"})
+	runResult(t, conn, "neighbourhoods", path, ingest.Options{"set": "footprints"})
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.neighbourhood_members WHERE set_id = 'footprints'"); n != 200 {
 		t.Errorf("%d members after re-import", n)
 	}
-	if _, err := ingest.Drop(context.Background(), conn, datasetID(t, conn, "neighbourhood_set", "footprints")); err != nil {
-		t.Fatal(err)
-	}
+	drop(t, conn, datasetID(t, conn, "neighbourhood_set", "footprints"))
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id = 'footprints'"); n != 0 {
 		t.Errorf("%d neighbourhoods left after drop", n)
 	}
 }
 
-func TestDropIsAtomicAndBumpsTheDataVersion(t *testing.T) {
-	conn := dbtest.Conn(t, dbtest.New(t, true))
-	before := count(t, conn, "SELECT version FROM nbhd.data_version")
-	id := datasetID(t, conn, "schools", "schools")
-	d, err := ingest.Drop(context.Background(), conn, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Kind != "schools" || d.Rows == 0 {
-		t.Errorf("dropped %+v", d)
-	}
-	if n := count(t, conn, "SELECT count(*) FROM api.schools"); n != 0 {
-		t.Errorf("%d schools left in the public view", n)
-	}
-	if after := count(t, conn, "SELECT version FROM nbhd.data_version"); after <= before {
-		t.Errorf("data version %d -> %d", before, after)
-	}
-	if _, err := ingest.Drop(context.Background(), conn, id); !errors.Is(err, ingest.ErrNoDataset) {
-		t.Errorf("dropping it again: %v", err)
-	}
-}
-
-// TestNewFormatsRejectBadInput: every bad file is named with its row and
-// field, and nothing is imported.
 func TestNewFormatsRejectBadInput(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	read := func(name string) string {
@@ -559,33 +540,33 @@ func TestNewFormatsRejectBadInput(t *testing.T) {
 	osm, assets := read("osm_overpass.geojson"), read("council_assets.csv")
 	cases := []struct {
 		name, kind, file, content string
-		spec                      ingest.Spec
+		spec                      ingest.Options
 		want                      []string
 	}{
-		{"GIAS URN", "gias", "g.csv", strings.Replace(gias, `106466,359`, `1O6466,359`, 1), ingest.Spec{}, []string{"g.csv", "line 2", `"URN"`, "1O6466"}},
-		{"GIAS easting", "gias", "g.csv", strings.Replace(gias, "358016", "35801x", 1), ingest.Spec{}, []string{"g.csv", "line 2", `"Easting"`}},
-		{"GIAS percentage", "gias", "g.csv", strings.Replace(gias, "21.4", "121.4", 1), ingest.Spec{}, []string{"g.csv", "line 2", `"PercentageFSM"`}},
-		{"GIAS without Northing", "gias", "g.csv", strings.Replace(gias, "Northing", "Nothing", 1), ingest.Spec{}, []string{"g.csv", "line 1", `"Northing"`, "missing column"}},
-		{"GIAS bad --la", "gias", "g.csv", gias, ingest.Spec{LA: "Wigan"}, []string{"g.csv", "--la", "Wigan"}},
-		{"GIAS duplicate URN", "gias", "g.csv", strings.Replace(gias, `106503,359`, `106466,359`, 1), ingest.Spec{}, []string{"g.csv", "line 7", "URN 106466 already appears on line 2"}},
-		{"epraccur short row", "epraccur", "e.csv", strings.Replace(ep, `,"4",""`, `,"4"`, 1), ingest.Spec{LA: "E08000010"}, []string{"e.csv", "line 1", "26 fields, want 27"}},
-		{"epraccur status", "epraccur", "e.csv", strings.Replace(ep, `"A","B"`, `"Q","B"`, 1), ingest.Spec{LA: "E08000010"}, []string{"e.csv", "line 1", `"Status Code"`}},
-		{"epraccur postcode", "epraccur", "e.csv", strings.Replace(ep, `"WN4 9AZ"`, `"WN4"`, 1), ingest.Spec{LA: "E08000010"}, []string{"e.csv", "line 1", `"Postcode"`}},
-		{"list size", "gp-list-sizes", "l.csv", strings.Replace(lists, "5590", "55g0", 1), ingest.Spec{}, []string{"l.csv", "line 2", `"NUMBER_OF_PATIENTS"`}},
-		{"two extracts", "gp-list-sizes", "l.csv", strings.Replace(lists, "01MAY2026,GP,P92002", "01APR2026,GP,P92002", 1), ingest.Spec{}, []string{"l.csv", "line 3", `"EXTRACT_DATE"`, "one extract per file"}},
-		{"Code-Point easting", "codepoint", "wn.csv", strings.Replace(cp, "358016", "9358016", 1), ingest.Spec{}, []string{"wn.csv", "line 1", `"Eastings"`}},
-		{"Code-Point columns", "codepoint", "wn.csv", strings.Replace(cp, `,"E05015010"`, ``, 2), ingest.Spec{}, []string{"wn.csv", "line 1", "9 fields, want 10"}},
-		{"ONSPD without doterm", "onspd", "o.csv", strings.Replace(onspd, "doterm", "dotermx", 1), ingest.Spec{}, []string{"o.csv", "line 1", `"doterm"`}},
-		{"ONSPD postcode", "onspd", "o.csv", strings.Replace(onspd, ",WN8 0AA,", ",WN8 0A,", 1), ingest.Spec{}, []string{"o.csv", "line 4", `"pcds"`}},
-		{"IMD score", "imd", "f5.csv", strings.Replace(f5, "0.129", "0.1.29", 1), ingest.Spec{}, []string{"f5.csv", "line 2", `"Income Score (rate)"`}},
-		{"IMD lookup change", "imd", "f1.csv", read("File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv"), ingest.Spec{Lookup: "lookup.csv"},
+		{"GIAS URN", "gias", "g.csv", strings.Replace(gias, `106466,359`, `1O6466,359`, 1), ingest.Options{}, []string{"g.csv", "line 2", `"URN"`, "1O6466"}},
+		{"GIAS easting", "gias", "g.csv", strings.Replace(gias, "358016", "35801x", 1), ingest.Options{}, []string{"g.csv", "line 2", `"Easting"`}},
+		{"GIAS percentage", "gias", "g.csv", strings.Replace(gias, "21.4", "121.4", 1), ingest.Options{}, []string{"g.csv", "line 2", `"PercentageFSM"`}},
+		{"GIAS without Northing", "gias", "g.csv", strings.Replace(gias, "Northing", "Nothing", 1), ingest.Options{}, []string{"g.csv", "line 1", `"Northing"`, "missing column"}},
+		{"GIAS bad --la", "gias", "g.csv", gias, ingest.Options{"la": "Wigan"}, []string{"g.csv", "--la", "Wigan"}},
+		{"GIAS duplicate URN", "gias", "g.csv", strings.Replace(gias, `106503,359`, `106466,359`, 1), ingest.Options{}, []string{"g.csv", "line 7", "URN 106466 already appears on line 2"}},
+		{"epraccur short row", "epraccur", "e.csv", strings.Replace(ep, `,"4",""`, `,"4"`, 1), ingest.Options{"la": "E08000010"}, []string{"e.csv", "line 1", "26 fields, want 27"}},
+		{"epraccur status", "epraccur", "e.csv", strings.Replace(ep, `"A","B"`, `"Q","B"`, 1), ingest.Options{"la": "E08000010"}, []string{"e.csv", "line 1", `"Status Code"`}},
+		{"epraccur postcode", "epraccur", "e.csv", strings.Replace(ep, `"WN4 9AZ"`, `"WN4"`, 1), ingest.Options{"la": "E08000010"}, []string{"e.csv", "line 1", `"Postcode"`}},
+		{"list size", "gp-list-sizes", "l.csv", strings.Replace(lists, "5590", "55g0", 1), ingest.Options{}, []string{"l.csv", "line 2", `"NUMBER_OF_PATIENTS"`}},
+		{"two extracts", "gp-list-sizes", "l.csv", strings.Replace(lists, "01MAY2026,GP,P92002", "01APR2026,GP,P92002", 1), ingest.Options{}, []string{"l.csv", "line 3", `"EXTRACT_DATE"`, "one extract per file"}},
+		{"Code-Point easting", "codepoint", "wn.csv", strings.Replace(cp, "358016", "9358016", 1), ingest.Options{}, []string{"wn.csv", "line 1", `"Eastings"`}},
+		{"Code-Point columns", "codepoint", "wn.csv", strings.Replace(cp, `,"E05015010"`, ``, 2), ingest.Options{}, []string{"wn.csv", "line 1", "9 fields, want 10"}},
+		{"ONSPD without doterm", "onspd", "o.csv", strings.Replace(onspd, "doterm", "dotermx", 1), ingest.Options{}, []string{"o.csv", "line 1", `"doterm"`}},
+		{"ONSPD postcode", "onspd", "o.csv", strings.Replace(onspd, ",WN8 0AA,", ",WN8 0A,", 1), ingest.Options{}, []string{"o.csv", "line 4", `"pcds"`}},
+		{"IMD score", "imd", "f5.csv", strings.Replace(f5, "0.129", "0.1.29", 1), ingest.Options{}, []string{"f5.csv", "line 2", `"Income Score (rate)"`}},
+		{"IMD lookup change", "imd", "f1.csv", read("File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv"), ingest.Options{"lookup": "lookup.csv"},
 			[]string{"lookup.csv", "line 6", `"CHGIND"`, `"Q"`}},
-		{"OSM without id", "osm", "x.geojson", strings.Replace(strings.Replace(osm, `"@id": "node/303",`, ``, 1), `"id": "node/303"`, `"idx": 1`, 1), ingest.Spec{},
+		{"OSM without id", "osm", "x.geojson", strings.Replace(strings.Replace(osm, `"@id": "node/303",`, ``, 1), `"id": "node/303"`, `"idx": 1`, 1), ingest.Options{},
 			[]string{"x.geojson", "feature 3", `"@id"`}},
-		{"OSM category mapping", "osm", "x.geojson", osm, ingest.Spec{Categories: "cats.csv"}, []string{"cats.csv", "line 2", `"category"`}},
-		{"assets lon", "assets-csv", "a.csv", strings.Replace(assets, "-2.5201", "west", 1), ingest.Spec{Key: "a"}, []string{"a.csv", "line 3", `"lon"`}},
-		{"assets postcode not loaded", "assets-csv", "a.csv", strings.Replace(assets, "WN1 1AA", "ZE1 0AA", 1), ingest.Spec{Key: "a"}, []string{"a.csv", "line 2", `"postcode"`, "ZE1 0AA"}},
-		{"footprint code", "neighbourhoods", "n.csv", "lsoa21cd,neighbourhood\nE0100621,X\n", ingest.Spec{Set: "n"}, []string{"n.csv", "line 2", `"lsoa21cd"`}},
+		{"OSM category mapping", "osm", "x.geojson", osm, ingest.Options{"categories": "cats.csv"}, []string{"cats.csv", "line 2", `"category"`}},
+		{"assets lon", "assets-csv", "a.csv", strings.Replace(assets, "-2.5201", "west", 1), ingest.Options{"key": "a"}, []string{"a.csv", "line 3", `"lon"`}},
+		{"assets postcode not loaded", "assets-csv", "a.csv", strings.Replace(assets, "WN1 1AA", "ZE1 0AA", 1), ingest.Options{"key": "a"}, []string{"a.csv", "line 2", `"postcode"`, "ZE1 0AA"}},
+		{"footprint code", "neighbourhoods", "n.csv", "lsoa21cd,neighbourhood\nE0100621,X\n", ingest.Options{"set": "n"}, []string{"n.csv", "line 2", `"lsoa21cd"`}},
 	}
 	before := counts(t, conn)
 	for _, c := range cases {

@@ -66,17 +66,17 @@ func checkInputError(t *testing.T, err error) {
 	}
 }
 
-func fuzzSpec(la bool) Spec {
+func fuzzOptions(la bool) Options {
 	if la {
-		return Spec{LA: "E08000010", IncludeClosed: true}
+		return Options{"la": "E08000010", "include-closed": "true"}
 	}
-	return Spec{}
+	return Options{}
 }
 
 func FuzzGIAS(f *testing.F) {
 	seed(f, "edubasealldata20260401.csv")
 	f.Fuzz(func(t *testing.T, b []byte, la bool) {
-		s, err := newGIAS(fuzzFile, bytes.NewReader(b), fuzzSpec(la), "gias")
+		s, err := newGIAS(fuzzFile, bytes.NewReader(b), fuzzOptions(la), "gias")
 		if err != nil {
 			checkInputError(t, err)
 			return
@@ -88,7 +88,7 @@ func FuzzGIAS(f *testing.F) {
 func FuzzEpraccur(f *testing.F) {
 	seed(f, "epraccur.csv")
 	f.Fuzz(func(t *testing.T, b []byte, la bool) {
-		drain(t, 7, newEpraccur(fuzzFile, bytes.NewReader(b), fuzzSpec(la)).next)
+		drain(t, 7, newEpraccur(fuzzFile, bytes.NewReader(b), fuzzOptions(la)).next)
 	})
 }
 
@@ -107,7 +107,7 @@ func FuzzListSizes(f *testing.F) {
 func FuzzCodePoint(f *testing.F) {
 	seed(f, "wn.csv")
 	f.Fuzz(func(t *testing.T, b []byte, la bool) {
-		s, err := newCodePoint(fuzzFile, bytes.NewReader(b), fuzzSpec(la))
+		s, err := newCodePoint(fuzzFile, bytes.NewReader(b), fuzzOptions(la))
 		if err != nil {
 			checkInputError(t, err)
 			return
@@ -119,7 +119,7 @@ func FuzzCodePoint(f *testing.F) {
 func FuzzONSPD(f *testing.F) {
 	seed(f, "ONSPD_FEB_2026_UK.csv")
 	f.Fuzz(func(t *testing.T, b []byte, la bool) {
-		s, err := newONSPD(fuzzFile, bytes.NewReader(b), fuzzSpec(la))
+		s, err := newONSPD(fuzzFile, bytes.NewReader(b), fuzzOptions(la))
 		if err != nil {
 			checkInputError(t, err)
 			return
@@ -133,7 +133,7 @@ func FuzzPostcodeCSV(f *testing.F) {
 	f.Add([]byte("postcode,positional_quality,easting,northing,admin_district_code\nWN1 1AA,10,358016,405780,E08000010\n"), true)
 	f.Add([]byte("postcode,lon,lat\nWN1 1AA,-2.6,53.5\n"), false)
 	f.Fuzz(func(t *testing.T, b []byte, la bool) {
-		s, err := newPostcodeCSV(fuzzFile, bytes.NewReader(b), fuzzSpec(la))
+		s, err := newPostcodeCSV(fuzzFile, bytes.NewReader(b), fuzzOptions(la))
 		if err != nil {
 			checkInputError(t, err)
 			return
@@ -146,7 +146,7 @@ func FuzzIMD(f *testing.F) {
 	seed(f, "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv", "File_5_-_IoD2019_Scores.csv",
 		"File_7_-_All_IoD2019_Scores__Ranks__Deciles_and_Population_Denominators.csv")
 	f.Fuzz(func(t *testing.T, b []byte, la bool) {
-		s, err := newIMD(fuzzFile, bytes.NewReader(b), fuzzSpec(la))
+		s, err := newIMD(fuzzFile, bytes.NewReader(b), fuzzOptions(la))
 		if err != nil {
 			checkInputError(t, err)
 			return
@@ -199,9 +199,9 @@ func FuzzCategoryRules(f *testing.F) {
 func FuzzAssetsCSV(f *testing.F) {
 	seed(f, "council_assets.csv")
 	f.Fuzz(func(t *testing.T, b []byte, la bool) {
-		spec := Spec{Key: "x"}
+		spec := Options{"key": "x"}
 		if la {
-			spec.Category = "community_group"
+			spec["category"] = "community_group"
 		}
 		s, err := newAssetCSV(fuzzFile, bytes.NewReader(b), spec)
 		if err != nil {
@@ -216,7 +216,7 @@ func FuzzFootprints(f *testing.F) {
 	seed(f, "footprints_duplicate.csv")
 	f.Add([]byte("lsoa21cd,neighbourhood_code,neighbourhood\nE01006212,N1,North\n"), false)
 	f.Fuzz(func(t *testing.T, b []byte, _ bool) {
-		s, err := newFootprints(fuzzFile, bytes.NewReader(b), Spec{})
+		s, err := newFootprints(fuzzFile, bytes.NewReader(b), Options{})
 		if err != nil {
 			checkInputError(t, err)
 			return

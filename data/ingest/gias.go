@@ -14,8 +14,21 @@ import (
 var urnRe = regexp.MustCompile(`^\d{5,7}$`)
 
 func init() {
-	register("gias", importer{
-		help: "DfE Get Information About Schools edubasealldata*.csv (Windows-1252 as published): Easting/Northing transformed in PostGIS; closed establishments left out unless --include-closed; --la E08000010 (DistrictAdministrative) or --la 359 (DfE LA code)",
+	register("gias", &importer{
+		summary: "DfE Get Information About Schools edubasealldata*.csv: schools, Easting/Northing transformed in PostGIS",
+		formats: `DfE Get Information About Schools, edubasealldata*.csv, Windows-1252 as published (a file
+re-saved as UTF-8 is detected). Columns used: URN, EstablishmentName, TypeOfEstablishment (name),
+PhaseOfEducation (name), EstablishmentStatus (name), NumberOfPupils, SchoolCapacity, PercentageFSM
+(SUPP and empty are NULL), Postcode, Easting and Northing (British National Grid). Closed
+establishments are left out unless --include-closed; one without coordinates is placed at its
+postcode when that is loaded, else skipped and named.`,
+		example: "nbhd import gias edubasealldata20260401.csv --la E08000010 --licence \"Open Government Licence v3.0\"",
+		options: []accepts{
+			{opt: optKey, help: "dataset key (default gias)"},
+			{opt: optLA, help: "keep these local authorities' schools: ONS codes (DistrictAdministrative (code), e.g. E08000010) or DfE LA codes (LA (code), e.g. 359)"},
+			{opt: optIncludeClosed, help: "keep closed establishments too"},
+			{opt: optEncoding},
+		},
 		ident: func(j Job) (string, string, error) {
 			return "schools", keyOr(j, "gias"), nil
 		},
@@ -35,8 +48,8 @@ type giasSource struct {
 	closed                                           int
 }
 
-func newGIAS(file string, r io.Reader, spec Spec, key string) (*giasSource, error) {
-	dec, err := decodeText(r, spec.Encoding)
+func newGIAS(file string, r io.Reader, opts Options, key string) (*giasSource, error) {
+	dec, err := decodeText(r, opts.text(optEncoding))
 	if err != nil {
 		return nil, &InputError{File: file, Field: "--encoding", Err: err}
 	}
@@ -44,7 +57,7 @@ func newGIAS(file string, r io.Reader, spec Spec, key string) (*giasSource, erro
 	if err != nil {
 		return nil, err
 	}
-	s := &giasSource{t: t, key: key, includeClosed: spec.IncludeClosed}
+	s := &giasSource{t: t, key: key, includeClosed: opts.flag(optIncludeClosed)}
 	for _, c := range []struct {
 		dst  *int
 		name string
@@ -62,7 +75,10 @@ func newGIAS(file string, r io.Reader, spec Spec, key string) (*giasSource, erro
 	s.capacity = t.col("SchoolCapacity")
 	s.fsm = t.col("PercentageFSM")
 	s.postcode = t.col("Postcode")
-	if s.filter, err = newLAFilter(t, spec.LA, []string{"DistrictAdministrative (code)"}, []string{"LA (code)"}); err != nil {
+	if s.filter, err = newLAFilter(file, opts, true); err != nil {
+		return nil, err
+	}
+	if err := s.filter.byColumn(t, []string{"DistrictAdministrative (code)"}, []string{"LA (code)"}); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -134,7 +150,7 @@ func percentage(t *table, rec []string, i int) (any, error) {
 
 func importGIAS(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
 	key := keyOr(job, "gias")
-	src, err := newGIAS(job.File, r, job.Spec, key)
+	src, err := newGIAS(job.File, r, job.Options, key)
 	if err != nil {
 		return Result{}, err
 	}
@@ -179,15 +195,4 @@ func importGIAS(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) 
 			len(unplaced), someOf(unplaced)))
 	}
 	return res, nil
-}
-
-// listed is how many codes a note or error names before "and N more".
-const listed = 10
-
-// someOf lists the first items, saying how many more there are.
-func someOf(items []string) string {
-	if len(items) <= listed {
-		return strings.Join(items, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(items[:listed], ", "), len(items)-listed)
 }

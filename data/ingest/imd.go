@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -29,8 +28,20 @@ var domains = []domain{
 const englandLSOAs2011 = 32844
 
 func init() {
-	register("imd", importer{
-		help: "English Indices of Deprivation 2019 CSV: a published file with its verbatim headers (File 1, 2, 5 or 7) or the tidy joined CSV (lsoa11cd, imd_rank, ...); --la CODE keeps one local authority",
+	register("imd", &importer{
+		summary: "English Indices of Deprivation 2019 CSV (File 1, 2, 5 or 7 with their verbatim headers, or the tidy joined CSV)",
+		formats: `The IoD2019 CSVs as published: File 1 (IMD rank and decile), File 2 (ranks and deciles of the
+IMD and its seven domains), File 5 (scores), File 7 (scores, ranks and deciles), or the tidy joined
+CSV (lsoa11cd, imd_rank, imd_decile, income_score ...). Each file is its own dataset, keyed by what
+it holds (imd2019-file2, imd2019-file5 ...), and their values combine per small area. The indices
+are on 2011 LSOAs: when the loaded small areas are 2021 LSOAs whose codes changed, --lookup gives
+the ONS LSOA (2011) to LSOA (2021) lookup; each 2021 area takes its most deprived parent's values.`,
+		example: "nbhd import imd File_2_-_IoD2019_Domains_of_Deprivation.csv --la E08000010,E08000001",
+		options: []accepts{
+			{opt: optKey, help: "dataset key (default: imd2019-fileN, from the columns the file has)"},
+			{opt: optLA, help: "keep these local authorities' rows (Local Authority District code (2019)), e.g. E08000010"},
+			{opt: optLookup, help: "the ONS LSOA (2011) to LSOA (2021) lookup CSV, to carry 2011 values to 2021 small areas"},
+		},
 		ident: func(j Job) (string, string, error) {
 			return "deprivation", keyOr(j, "imd2019"), nil
 		},
@@ -38,17 +49,13 @@ func init() {
 	})
 }
 
-func keyOr(j Job, def string) string {
-	if j.Spec.Key != "" {
-		return j.Spec.Key
-	}
-	return def
-}
+// imdLACols are the local-authority columns IoD2019 files have had.
+var imdLACols = []string{"Local Authority District code (2019)", "lad19cd", "lad_code", "Local Authority District code"}
 
 // imdColumns maps each domain to its rank, decile and score columns (-1 when
 // the file does not have it).
 type imdColumns struct {
-	code, la            int
+	code                int
 	rank, decile, score [8]int
 }
 
@@ -58,7 +65,6 @@ func findIMDColumns(t *table) (imdColumns, error) {
 	if c.code, err = t.need("LSOA code (2011)", "lsoa11cd", "lsoa21cd", "lsoa_code", "LSOA code"); err != nil {
 		return c, err
 	}
-	c.la = t.col("Local Authority District code (2019)", "lad19cd", "lad_code", "Local Authority District code")
 	for i, d := range domains {
 		c.rank[i], c.decile[i], c.score[i] = -1, -1, -1
 		for j, h := range t.header {
@@ -122,7 +128,7 @@ type imdSource struct {
 	filter *laFilter
 }
 
-func newIMD(file string, r io.Reader, spec Spec) (*imdSource, error) {
+func newIMD(file string, r io.Reader, opts Options) (*imdSource, error) {
 	t, err := newTable(file, r)
 	if err != nil {
 		return nil, err
@@ -131,8 +137,11 @@ func newIMD(file string, r io.Reader, spec Spec) (*imdSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := newLAFilter(t, spec.LA, []string{"Local Authority District code (2019)", "lad19cd", "lad_code", "Local Authority District code"}, nil)
+	f, err := newLAFilter(file, opts, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := f.byColumn(t, imdLACols, nil); err != nil {
 		return nil, err
 	}
 	return &imdSource{t: t, c: c, filter: f}, nil
@@ -183,7 +192,7 @@ func measureColumns() []string {
 }
 
 func importIMD(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
-	src, err := newIMD(job.File, r, job.Spec)
+	src, err := newIMD(job.File, r, job.Options)
 	if err != nil {
 		return Result{}, err
 	}
@@ -204,7 +213,7 @@ func importIMD(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (
 		return Result{}, err
 	}
 	var notes []string
-	if job.Spec.Lookup != "" {
+	if job.Options.text(optLookup) != "" {
 		if notes, err = mapLSOA11(ctx, tx, job, codeField); err != nil {
 			return Result{}, err
 		}
@@ -238,55 +247,4 @@ func importIMD(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (
 		res.Notes = append(res.Notes, fmt.Sprintf("%d loaded small areas have no value in this file", missing))
 	}
 	return res, nil
-}
-
-// unknownSmallArea fails on the first staged row whose code is not a loaded
-// small area.
-func unknownSmallArea(ctx context.Context, tx pgx.Tx, loc at, field, table string) error {
-	return firstBad(ctx, tx, loc, field, fmt.Sprintf(`SELECT n, 'unknown small-area code ' || code || ' (not in the loaded LSOA boundaries)'
-		FROM %s s WHERE NOT EXISTS (SELECT 1 FROM nbhd.small_areas sa WHERE sa.code = s.code) ORDER BY n LIMIT 1`,
-		pgx.Identifier{table}.Sanitize()))
-}
-
-// clearPrevious deletes a keyed table's rows that belong to earlier imports
-// of the same dataset, before the new rows take their keys.
-func clearPrevious(ctx context.Context, tx pgx.Tx, table, kind, key string, current int64) error {
-	old, err := previous(ctx, tx, kind, key, current)
-	if err != nil || len(old) == 0 {
-		return err
-	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf("DELETE FROM nbhd.%s WHERE dataset_id = ANY($1)", pgx.Identifier{table}.Sanitize()), old); err != nil {
-		return fmt.Errorf("clear earlier %s: %w", table, err)
-	}
-	return nil
-}
-
-// intIn parses column i as an integer in [lo, hi]; absent columns and empty
-// cells are NULL. Thousands separators are accepted.
-func intIn(t *table, rec []string, i int, lo, hi int64) (any, error) {
-	s := strings.ReplaceAll(field(rec, i), ",", "")
-	if i < 0 || s == "" {
-		return nil, nil
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return nil, t.errf(i, "%q is not a whole number", s)
-	}
-	if v < lo || v > hi {
-		return nil, t.errf(i, "%d is outside %d..%d", v, lo, hi)
-	}
-	return v, nil
-}
-
-// number parses column i as a number; absent columns and empty cells are NULL.
-func number(t *table, rec []string, i int) (any, error) {
-	s := strings.ReplaceAll(field(rec, i), ",", "")
-	if i < 0 || s == "" {
-		return nil, nil
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return nil, t.errf(i, "%q is not a number", s)
-	}
-	return v, nil
 }

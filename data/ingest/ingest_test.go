@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"nbhd/data"
 	"nbhd/data/dbtest"
 	"nbhd/data/ingest"
 	"nbhd/data/sample"
@@ -136,7 +137,7 @@ func TestSampleReloadReplacesNotDuplicates(t *testing.T) {
 	dbURL := dbtest.New(t, true)
 	conn := dbtest.Conn(t, dbURL)
 	before := counts(t, conn)
-	if err := ingest.LoadSample(context.Background(), conn, sample.FS, sample.Dir, nil, nil); err != nil {
+	if err := ingest.LoadSample(context.Background(), conn, sample.FS, sample.Dir, data.LockWait{}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	after := counts(t, conn)
@@ -180,13 +181,13 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
-func runFile(conn *pgx.Conn, kind, path string, spec ingest.Spec) error {
+func runFile(conn *pgx.Conn, kind, path string, spec ingest.Options) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, err = ingest.Run(context.Background(), conn, ingest.Job{Kind: kind, File: path, Spec: spec,
+	_, err = ingest.Run(context.Background(), conn, ingest.Job{Kind: kind, File: path, Options: spec,
 		Open: func(p string) (io.ReadCloser, error) { return os.Open(p) }}, f)
 	return err
 }
@@ -214,52 +215,52 @@ func TestBadInputIsRejectedWithItsPlaceAndChangesNothing(t *testing.T) {
 	}
 	cases := []struct {
 		name, kind, file, content string
-		spec                      ingest.Spec
+		spec                      ingest.Options
 		want                      []string // fragments the message must contain
 	}{
-		{"truncated GeoJSON", "boundaries", "lsoa.geojson", lsoa[:len(lsoa)/2], ingest.Spec{Level: "lsoa", Vintage: 2021},
+		{"truncated GeoJSON", "boundaries", "lsoa.geojson", lsoa[:len(lsoa)/2], ingest.Options{"level": "lsoa", "vintage": "2021"},
 			[]string{"lsoa.geojson", "feature", "truncated"}},
-		{"GeoJSON cut after its last feature", "boundaries", "lsoa.geojson", lsoa[:len(lsoa)-3], ingest.Spec{Level: "lsoa", Vintage: 2021},
+		{"GeoJSON cut after its last feature", "boundaries", "lsoa.geojson", lsoa[:len(lsoa)-3], ingest.Options{"level": "lsoa", "vintage": "2021"},
 			[]string{"lsoa.geojson", "truncated"}},
-		{"not JSON", "assets", "x.geojson", "name,lat\nA,1", ingest.Spec{Key: "x", Category: "library"},
+		{"not JSON", "assets", "x.geojson", "name,lat\nA,1", ingest.Options{"key": "x", "category": "library"},
 			[]string{"x.geojson", "FeatureCollection"}},
-		{"CSV missing a column", "imd", "imd.csv", strings.Replace(imd, "Index of Multiple Deprivation (IMD) Decile", "Something Else", 1), ingest.Spec{},
+		{"CSV missing a column", "imd", "imd.csv", strings.Replace(imd, "Index of Multiple Deprivation (IMD) Decile", "Something Else", 1), ingest.Options{},
 			[]string{"imd.csv", "line 1", "Index of Multiple Deprivation (IMD) Decile", "missing column"}},
-		{"CSV without its code column", "imd", "imd.csv", strings.Replace(imd, "LSOA code (2011)", "Area", 1), ingest.Spec{},
+		{"CSV without its code column", "imd", "imd.csv", strings.Replace(imd, "LSOA code (2011)", "Area", 1), ingest.Options{},
 			[]string{"imd.csv", "line 1", "LSOA code (2011)", "missing column"}},
-		{"unknown LSOA code", "imd", "imd.csv", strings.Replace(imd, "E01006213", "E01999999", 1), ingest.Spec{},
+		{"unknown LSOA code", "imd", "imd.csv", strings.Replace(imd, "E01006213", "E01999999", 1), ingest.Options{},
 			[]string{"imd.csv", "line 3", header[0], "E01999999"}},
-		{"unknown LSOA code in population", "population", "pop.csv", strings.Replace(pop, "E01006315", "E01999998", 1), ingest.Spec{},
+		{"unknown LSOA code in population", "population", "pop.csv", strings.Replace(pop, "E01006315", "E01999998", 1), ingest.Options{},
 			[]string{"pop.csv", "line 3", "area_code", "E01999998"}},
-		{"rank out of range", "imd", "imd.csv", strings.Replace(imd, "E01006212,Wigan 026A,E08000010,Wigan,14456", "E01006212,Wigan 026A,E08000010,Wigan,99999", 1), ingest.Spec{},
+		{"rank out of range", "imd", "imd.csv", strings.Replace(imd, "E01006212,Wigan 026A,E08000010,Wigan,14456", "E01006212,Wigan 026A,E08000010,Wigan,99999", 1), ingest.Options{},
 			[]string{"imd.csv", "line 2", "Index of Multiple Deprivation (IMD) Rank", "99999"}},
-		{"British National Grid coordinates", "assets", "bng.geojson", point("[357680, 399170]"), ingest.Spec{Key: "x", Category: "library"},
+		{"British National Grid coordinates", "assets", "bng.geojson", point("[357680, 399170]"), ingest.Options{"key": "x", "category": "library"},
 			[]string{"bng.geojson", "feature 2", "geometry", "not lon/lat"}},
-		{"latitude and longitude swapped", "assets", "swap.geojson", point("[53.5, -2.6]"), ingest.Spec{Key: "x", Category: "library"},
+		{"latitude and longitude swapped", "assets", "swap.geojson", point("[53.5, -2.6]"), ingest.Options{"key": "x", "category": "library"},
 			[]string{"swap.geojson", "feature 2", "swapped"}},
-		{"empty geometry", "assets", "empty.geojson", point("[]"), ingest.Spec{Key: "x", Category: "library"},
+		{"empty geometry", "assets", "empty.geojson", point("[]"), ingest.Options{"key": "x", "category": "library"},
 			[]string{"empty.geojson", "feature 2"}},
-		{"null geometry", "schools", "null.geojson", strings.Replace(point("[1,1]"), `{"type":"Point","coordinates":[1,1]}`, "null", 1), ingest.Spec{},
+		{"null geometry", "schools", "null.geojson", strings.Replace(point("[1,1]"), `{"type":"Point","coordinates":[1,1]}`, "null", 1), ingest.Options{},
 			[]string{"null.geojson", "feature 2", "geometry", "empty"}},
 		{"bow-tie polygon", "assets", "bowtie.geojson", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"X"},"geometry":{"type":"Polygon","coordinates":[[[-2.6,53.5],[-2.5,53.6],[-2.5,53.5],[-2.6,53.6],[-2.6,53.5]]]}}]}`,
-			ingest.Spec{Key: "x", Category: "library"}, []string{"bowtie.geojson", "feature 1", "geometry", "invalid polygon"}},
+			ingest.Options{"key": "x", "category": "library"}, []string{"bowtie.geojson", "feature 1", "geometry", "invalid polygon"}},
 		{"unclosed ring", "boundaries", "open.geojson", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"area_code":"E01006212","area_name":"X"},"geometry":{"type":"Polygon","coordinates":[[[-2.6,53.5],[-2.5,53.6],[-2.5,53.5],[-2.6,53.6]]]}}]}`,
-			ingest.Spec{Level: "lsoa", Vintage: 2021}, []string{"open.geojson", "feature 1", "not closed"}},
-		{"ward codes as LSOAs", "boundaries", "wards.geojson", sampleText(t, "boundaries/ward_2022_generalised.geojson"), ingest.Spec{Level: "lsoa", Vintage: 2021},
+			ingest.Options{"level": "lsoa", "vintage": "2021"}, []string{"open.geojson", "feature 1", "not closed"}},
+		{"ward codes as LSOAs", "boundaries", "wards.geojson", sampleText(t, "boundaries/ward_2022_generalised.geojson"), ingest.Options{"level": "lsoa", "vintage": "2021"},
 			[]string{"wards.geojson", "feature 1", "area_code", "not a LSOA code"}},
-		{"CSV with a broken quote", "population", "quote.csv", "area_code,all_ages_mid2017\nE01006212,\"12\n", ingest.Spec{},
+		{"CSV with a broken quote", "population", "quote.csv", "area_code,all_ages_mid2017\nE01006212,\"12\n", ingest.Options{},
 			[]string{"quote.csv", "line 2"}},
-		{"GP practice without coordinates", "gp-practices", "gp.csv", "practice_code,practice_name,postcode,lon,lat\nP92001,X,WN4 9AZ,,\n", ingest.Spec{},
+		{"GP practice without coordinates", "gp-practices", "gp.csv", "practice_code,practice_name,postcode,lon,lat\nP92001,X,WN4 9AZ,,\n", ingest.Options{},
 			[]string{"gp.csv", "line 2", "lon"}},
 		{"lookup naming a ward not in the file", "boundaries", "ward.geojson", sampleText(t, "boundaries/ward_2022_generalised.geojson"),
-			ingest.Spec{Level: "ward", Set: "ward", Lookup: "lookup.csv"}, []string{"lookup.csv", "line 3", "wd22cd", "E05000999"}},
+			ingest.Options{"level": "ward", "set": "ward", "lookup": "lookup.csv"}, []string{"lookup.csv", "line 3", "wd22cd", "E05000999"}},
 	}
 	before := counts(t, conn)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := writeFile(t, c.file, c.content)
-			if c.spec.Lookup != "" {
-				if err := os.WriteFile(filepath.Join(filepath.Dir(path), c.spec.Lookup),
+			if c.spec["lookup"] != "" {
+				if err := os.WriteFile(filepath.Join(filepath.Dir(path), c.spec["lookup"]),
 					[]byte("lsoa21cd,wd22cd\nE01006212,E05000840\nE01006213,E05000999\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
@@ -289,7 +290,7 @@ func TestBadInputIsRejectedWithItsPlaceAndChangesNothing(t *testing.T) {
 func TestMembershipFallsBackToLargestOverlap(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	path := writeFile(t, "ward.geojson", sampleText(t, "boundaries/ward_2022_generalised.geojson"))
-	if err := runFile(conn, "boundaries", path, ingest.Spec{Level: "ward", Set: "ward-overlap"}); err != nil {
+	if err := runFile(conn, "boundaries", path, ingest.Options{"level": "ward", "set": "ward-overlap"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.neighbourhood_members WHERE set_id = 'ward-overlap' AND method = 'overlap'"); n != 200 {
@@ -308,7 +309,7 @@ func TestReimportOfSmallAreasKeepsTheirData(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	before := counts(t, conn)
 	path := writeFile(t, "lsoa.geojson", sampleText(t, "boundaries/lsoa_2021_generalised.geojson"))
-	if err := runFile(conn, "boundaries", path, ingest.Spec{Level: "lsoa", Vintage: 2021}); err != nil {
+	if err := runFile(conn, "boundaries", path, ingest.Options{"level": "lsoa", "vintage": "2021"}); err != nil {
 		t.Fatal(err)
 	}
 	after := counts(t, conn)
@@ -337,7 +338,7 @@ func TestRecordedDemandImportRefusesPersonLevelAndBadRows(t *testing.T) {
 	}
 	before := count(t, conn, "SELECT count(*) FROM nbhd.demand WHERE kind = 'recorded'")
 	for _, c := range cases {
-		err := runFile(conn, "demand", writeFile(t, "demand.csv", c.content), ingest.Spec{})
+		err := runFile(conn, "demand", writeFile(t, "demand.csv", c.content), ingest.Options{})
 		if err == nil || !ingest.IsInputError(err) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "demand.csv") {
 			t.Errorf("%s: %v, want an input error naming demand.csv and %q", c.name, err, c.want)
 		}
@@ -345,14 +346,14 @@ func TestRecordedDemandImportRefusesPersonLevelAndBadRows(t *testing.T) {
 	if after := count(t, conn, "SELECT count(*) FROM nbhd.demand WHERE kind = 'recorded'"); after != before {
 		t.Errorf("recorded rows %d -> %d after refused files", before, after)
 	}
-	if err := runFile(conn, "demand", writeFile(t, "demand.csv", good), ingest.Spec{}); err != nil {
+	if err := runFile(conn, "demand", writeFile(t, "demand.csv", good), ingest.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.demand WHERE kind = 'recorded' AND period = '2025-26'"); n != 2 {
 		t.Errorf("%d recorded rows, want 2", n)
 	}
 	// Re-importing replaces; estimates stay for every small area.
-	if err := runFile(conn, "demand", writeFile(t, "demand.csv", good), ingest.Spec{}); err != nil {
+	if err := runFile(conn, "demand", writeFile(t, "demand.csv", good), ingest.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, conn, "SELECT count(*) FROM nbhd.demand WHERE kind = 'recorded'"); n != 2 {

@@ -2,12 +2,15 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"nbhd/data"
 )
 
 // Dataset is the provenance recorded with an import.
@@ -21,58 +24,21 @@ type Dataset struct {
 	Vintage     string `json:"vintage,omitempty"`
 }
 
-// Spec holds the options of every kind of import; each kind reads the ones
-// it needs. The CLI's flags and the sample manifest both fill it.
-type Spec struct {
-	Key string `json:"key,omitempty"` // dataset key; re-importing a key replaces it
-
-	// boundaries
-	Level     string `json:"level,omitempty"`   // lsoa, msoa, ward or custom
-	Vintage   int    `json:"vintage,omitempty"` // small areas: 2011 or 2021
-	Set       string `json:"set,omitempty"`     // neighbourhood set id
-	SetTitle  string `json:"set_title,omitempty"`
-	CodeField string `json:"code_field,omitempty"`
-	NameField string `json:"name_field,omitempty"`
-	Lookup    string `json:"lookup,omitempty"` // best-fit lookup CSV path
-
-	// population
-	Period string `json:"period,omitempty"`
-
-	// gp practices
-	ActiveOnly bool `json:"active_only,omitempty"`
-
-	// assets
-	Category    string `json:"category,omitempty"`     // one category for every feature
-	MergeWithin int    `json:"merge_within,omitempty"` // metres: merge same-named buildings
-
-	// national files
-	LA string `json:"la,omitempty"` // keep rows of this local authority only
-
-	// IncludeClosed keeps closed schools (gias), practices that are not
-	// active (epraccur) and terminated postcodes (onspd).
-	IncludeClosed bool `json:"include_closed,omitempty"`
-	// Encoding of a CSV: "" detects UTF-8, else reads Windows-1252 (as GIAS
-	// publishes); "utf-8" or "windows-1252" force one.
-	Encoding string `json:"encoding,omitempty"`
-	// Categories is an OpenStreetMap tag -> category mapping file (osm).
-	Categories string `json:"categories,omitempty"`
-	// AllowGaps accepts a neighbourhood list that leaves loaded small areas
-	// out, reporting them instead of failing.
-	AllowGaps bool `json:"allow_gaps,omitempty"`
-}
-
 // Job is one file to import.
 type Job struct {
 	Kind    string
-	File    string // path, for messages and provenance
-	Spec    Spec
+	File    string // path, for messages; only its base name is recorded
+	Options Options
 	Dataset Dataset
 	// Open reopens the file; importers that read a second file (a lookup)
 	// resolve it relative to the first.
 	Open func(path string) (io.ReadCloser, error)
 	// DeferRefresh leaves the derived statistics for the caller to refresh
-	// (with Refresh) after a batch of imports in one transaction.
+	// (with data.Refresh) after a batch of imports in one transaction.
 	DeferRefresh bool
+	// Lock says how long to wait for another change to the data, and how
+	// to say so (data.LockData).
+	Lock data.LockWait
 }
 
 // Result describes a finished import.
@@ -86,33 +52,78 @@ type Result struct {
 	Key string
 }
 
+// importer is one kind of import: what it reads, the options it accepts,
+// and how it writes a dataset.
 type importer struct {
+	summary string    // one line, for `nbhd import --help`
+	formats string    // the files it reads, for `nbhd import KIND --help`
+	example string    // a command line
+	options []accepts // every option it takes besides --allow-empty
+	// refuses says why a kind does not take an option a user may expect
+	// it to (--la of an OpenStreetMap export).
+	refuses map[string]string
 	// ident names the dataset a job writes: its kind (which layers draw on
 	// it) and its key within the kind.
 	ident func(Job) (kind, key string, err error)
 	run   func(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error)
-	help  string
 	// provenance fills what the user did not give (OpenStreetMap's ODbL
 	// licence and attribution, which every use of the data must show).
 	provenance Dataset
 }
 
-// Kinds lists the import kinds, for the CLI's help.
-func Kinds() map[string]string {
-	out := map[string]string{}
-	for k, im := range importers {
-		out[k] = im.help
+var importers = map[string]*importer{}
+
+func register(name string, im *importer) { importers[name] = im }
+
+// KindInfo describes an import kind for help text.
+type KindInfo struct {
+	Name, Summary, Formats, Example string
+	Options                         []OptionInfo // the kind's own, then --allow-empty
+	// Provenance is what the kind records when the user gives nothing
+	// (the ODbL licence of OpenStreetMap data); empty for most kinds.
+	Provenance Dataset
+}
+
+// Kinds lists the import kinds by name.
+func Kinds() []KindInfo {
+	names := make([]string, 0, len(importers))
+	for n := range importers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]KindInfo, len(names))
+	for i, n := range names {
+		out[i], _ = Kind(n)
 	}
 	return out
 }
 
-// Provenance is what a kind records when the user gives nothing (the
-// ODbL licence of OpenStreetMap data); empty for most kinds.
-func Provenance(kind string) Dataset { return importers[kind].provenance }
+// Kind describes one import kind; ok is false for an unknown name.
+func Kind(name string) (KindInfo, bool) {
+	im, ok := importers[name]
+	if !ok {
+		return KindInfo{}, false
+	}
+	k := KindInfo{Name: name, Summary: im.summary, Formats: im.formats, Example: im.example, Provenance: im.provenance}
+	for _, a := range append(im.options, accepts{opt: optAllowEmpty}) {
+		help := a.help
+		if help == "" {
+			help = a.opt.help
+		}
+		k.Options = append(k.Options, OptionInfo{Name: a.opt.name, Arg: a.opt.arg, Help: help})
+	}
+	return k, true
+}
 
-var importers = map[string]importer{}
-
-func register(name string, im importer) { importers[name] = im }
+// CheckOptions refuses options that kind does not take, naming both, and
+// values of the wrong form, as Run does before it reads anything.
+func CheckOptions(kind string, opts Options) error {
+	im, ok := importers[kind]
+	if !ok {
+		return &OptionError{Kind: kind, Err: fmt.Errorf("unknown import kind %q", kind)}
+	}
+	return im.checkOptions(kind, opts)
+}
 
 // Beginner is a connection or transaction: Run opens its transaction (or a
 // savepoint) on it.
@@ -120,23 +131,30 @@ type Beginner interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
-// Run imports r as job in one transaction on db. On any error nothing is
-// changed; an *InputError describes bad input.
+// Run imports r as job in one transaction on db, after any other change to
+// the data has finished (job.Lock). On any error nothing is changed: an
+// *OptionError is an option the kind does not take, an *InputError bad
+// input (or an import of no rows without --allow-empty).
 func Run(ctx context.Context, db Beginner, job Job, r io.Reader) (Result, error) {
 	im, ok := importers[job.Kind]
 	if !ok {
-		return Result{}, fmt.Errorf("unknown import kind %q", job.Kind)
+		return Result{}, &OptionError{Kind: job.Kind, Err: fmt.Errorf("unknown import kind %q", job.Kind)}
+	}
+	if err := im.checkOptions(job.Kind, job.Options); err != nil {
+		return Result{}, err
 	}
 	kind, key, err := im.ident(job)
 	if err != nil {
 		return Result{}, &InputError{File: job.File, Err: err}
 	}
-	if job.Dataset.Title == "" {
-		job.Dataset.Title = job.File
+	if job.Dataset, err = provenance(job, im.provenance); err != nil {
+		return Result{}, err
 	}
-	job.Dataset = withDefaults(job.Dataset, im.provenance)
 	var res Result
 	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if err := data.LockData(ctx, tx, fmt.Sprintf("import of %s %s", job.Kind, key), job.Lock); err != nil {
+			return err
+		}
 		ds, err := startDataset(ctx, tx, kind, key, job)
 		if err != nil {
 			return err
@@ -152,13 +170,16 @@ func Run(ctx context.Context, db Beginner, job Job, r io.Reader) (Result, error)
 			}
 			key = res.Key
 		}
+		if res.Rows == 0 && !job.Options.flag(optAllowEmpty) {
+			return emptyImport(job, kind, key, res)
+		}
 		if err := finishDataset(ctx, tx, kind, key, ds, res.Rows); err != nil {
 			return err
 		}
 		if job.DeferRefresh {
 			return nil
 		}
-		return Refresh(ctx, tx)
+		return data.Refresh(ctx, tx)
 	})
 	if err != nil {
 		return Result{}, err
@@ -166,8 +187,38 @@ func Run(ctx context.Context, db Beginner, job Job, r io.Reader) (Result, error)
 	return res, nil
 }
 
-// withDefaults fills d's empty provenance fields from def.
-func withDefaults(d, def Dataset) Dataset {
+// emptyImport refuses an import that found nothing to load: it would replace
+// the dataset with nothing, which is what a mistyped --la or the wrong file
+// looks like.
+func emptyImport(job Job, kind, key string, res Result) error {
+	what := "no rows to import"
+	if la := job.Options.list(optLA); len(la) > 0 {
+		what = fmt.Sprintf("no rows to import after --la %s: check the local authority code", strings.Join(la, ","))
+	}
+	if len(res.Notes) > 0 {
+		what += " (" + strings.Join(res.Notes, "; ") + ")"
+	}
+	return &InputError{File: job.File, Err: fmt.Errorf("%s; the dataset %s %s is unchanged (--allow-empty replaces it with nothing)", what, kind, key)}
+}
+
+// localPath matches text that names a file on this machine, which must
+// never be published as a dataset's title or source.
+var localPath = regexp.MustCompile(`^(/|~|\.{1,2}[/\\]|[A-Za-z]:[/\\]|\\\\|file:)`)
+
+// provenance fills the dataset's title (the file's base name and the kind)
+// and the kind's defaults, and refuses a title or source that is a local
+// path: those are published with every feature.
+func provenance(job Job, def Dataset) (Dataset, error) {
+	d := job.Dataset
+	if d.Title == "" {
+		d.Title = fmt.Sprintf("%s (%s)", baseName(job.File), job.Kind)
+	}
+	for _, f := range []struct{ flag, v string }{{"title", d.Title}, {"source", d.Source}} {
+		if localPath.MatchString(f.v) || (f.v == job.File && strings.ContainsAny(f.v, `/\`)) {
+			return d, &OptionError{Kind: job.Kind, Option: f.flag,
+				Err: fmt.Errorf("--%s %q is a local path, which would be published with every feature: name the publisher or dataset instead", f.flag, f.v)}
+		}
+	}
 	for _, f := range []struct {
 		dst *string
 		v   string
@@ -179,7 +230,7 @@ func withDefaults(d, def Dataset) Dataset {
 			*f.dst = f.v
 		}
 	}
-	return d
+	return d, nil
 }
 
 func rekey(ctx context.Context, tx pgx.Tx, ds int64, key string) error {
@@ -210,88 +261,6 @@ func finishDataset(ctx context.Context, tx pgx.Tx, kind, key string, id int64, r
 	}
 	if _, err := tx.Exec(ctx, "UPDATE nbhd.datasets SET rows = $2 WHERE id = $1", id, rows); err != nil {
 		return fmt.Errorf("record row count: %w", err)
-	}
-	return nil
-}
-
-func baseName(p string) string {
-	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
-		return p[i+1:]
-	}
-	return p
-}
-
-// previous returns the ids of earlier imports of a dataset, so keyed tables
-// can clear their rows before the new ones go in.
-func previous(ctx context.Context, tx pgx.Tx, kind, key string, current int64) ([]int64, error) {
-	rows, err := tx.Query(ctx, "SELECT id FROM nbhd.datasets WHERE kind = $1 AND key = $2 AND id <> $3", kind, key, current)
-	if err != nil {
-		return nil, fmt.Errorf("find earlier dataset: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
-}
-
-// copySource adapts a row-producing function to pgx.CopyFromSource. next
-// returns io.EOF after the last row.
-type copySource struct {
-	next func() ([]any, error)
-	row  []any
-	err  error
-}
-
-func (c *copySource) Next() bool {
-	c.row, c.err = c.next()
-	if errors.Is(c.err, io.EOF) {
-		c.err = nil
-		return false
-	}
-	return c.err == nil
-}
-
-func (c *copySource) Values() ([]any, error) { return c.row, nil }
-func (c *copySource) Err() error             { return c.err }
-
-// stage creates a temporary table dropped at commit and copies rows into it.
-func stage(ctx context.Context, tx pgx.Tx, table, columns string, names []string, next func() ([]any, error)) error {
-	// An earlier import in the same transaction (load-sample) may have
-	// left a staging table of the same name.
-	if _, err := tx.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS pg_temp.%[1]s; CREATE TEMP TABLE %[1]s (%[2]s) ON COMMIT DROP",
-		pgx.Identifier{table}.Sanitize(), columns)); err != nil {
-		return fmt.Errorf("create staging table: %w", err)
-	}
-	src := &copySource{next: next}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, names, src)
-	if err != nil {
-		// pgx aborts the COPY with the source's error as text; return the
-		// source's own error so callers can tell bad input from failure.
-		if src.err != nil {
-			return src.err
-		}
-		return fmt.Errorf("copy rows: %w", err)
-	}
-	return nil
-}
-
-// firstBad runs a query returning (row number, message) of the first staged
-// row that fails a check, and turns it into an InputError.
-func firstBad(ctx context.Context, tx pgx.Tx, loc at, field, sql string, args ...any) error {
-	var n int
-	var msg string
-	err := tx.QueryRow(ctx, sql, args...).Scan(&n, &msg)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("check %s: %w", field, err)
-	}
-	return loc.err(n, field, "%s", msg)
-}
-
-// Refresh recomputes the demand estimates and every derived statistic
-// (profiles, access, disclosure-controlled demand) from the loaded data.
-func Refresh(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, "SELECT logic.refresh_derived()"); err != nil {
-		return fmt.Errorf("refresh derived statistics: %w", err)
 	}
 	return nil
 }

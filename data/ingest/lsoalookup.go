@@ -71,7 +71,7 @@ func (s *lsoaLookupSource) next() ([]any, error) {
 // no loaded small area are skipped (a national file); a 2011 code missing
 // from the lookup is an error.
 func mapLSOA11(ctx context.Context, tx pgx.Tx, job Job, codeField string) ([]string, error) {
-	path := job.Spec.Lookup
+	path := job.Options.text(optLookup)
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(job.File), path)
 	}

@@ -27,12 +27,21 @@ var (
 )
 
 func init() {
-	register("osm", importer{
-		help: "OpenStreetMap GeoJSON export (overpass or osmium; tags flat or under \"tags\"): features whose tags match a category rule become assets keeping their OSM id (node/123); --categories FILE (JSON or CSV tag,value,category) replaces the built-in mapping; ODbL attribution recorded",
+	register("osm", &importer{
+		summary: "OpenStreetMap GeoJSON export: tagged features become community assets (ODbL attribution recorded)",
+		formats: `A GeoJSON export of OpenStreetMap from overpass turbo ("@id": "node/123", tags as properties),
+osmtogeojson (tags under "tags"), osmium export (id n123/w45) or ogr2ogr (osm_id with osm_type).
+Features whose tags match a category rule become assets keeping their OSM id (osm:node/123); ways
+and multipolygons become a point on their surface; others are skipped and counted. The dataset's
+licence and attribution default to the ODbL and "© OpenStreetMap contributors", shown by every
+layer that uses them.`,
+		example: "nbhd import osm wigan-amenities.geojson --categories categories.csv",
+		options: []accepts{
+			{opt: optKey, help: "dataset key (default osm); asset ids are KEY:node/123"},
+			{opt: optCategories},
+		},
+		refuses: map[string]string{optLA.name: "an OpenStreetMap export has no local-authority field: export the area you need (an overpass area or osmium extract)"},
 		ident: func(j Job) (string, string, error) {
-			if j.Spec.LA != "" {
-				return "", "", errors.New("--la: an OpenStreetMap export has no local-authority field; export the area you need (an overpass area or osmium extract)")
-			}
 			return "community_assets", keyOr(j, "osm"), nil
 		},
 		run: importOSM,
@@ -185,8 +194,8 @@ func osmAddress(tags map[string]string) string {
 
 func importOSM(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
 	rules := defaultOSMCategories
-	if job.Spec.Categories != "" {
-		path := job.Spec.Categories
+	if job.Options.text(optCategories) != "" {
+		path := job.Options.text(optCategories)
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(filepath.Dir(job.File), path)
 		}

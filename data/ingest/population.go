@@ -16,8 +16,17 @@ var (
 )
 
 func init() {
-	register("population", importer{
-		help: "small-area population CSV: an LSOA code column and an all-ages column (rows for larger areas are skipped); --period names the estimate, else it is read from the column name",
+	register("population", &importer{
+		summary: "small-area population CSV: an LSOA code column and an all-ages column",
+		formats: `A CSV with a header: the small-area code (area_code, lsoa21cd, lsoa11cd, "LSOA Code" ...) and an
+all-ages count (the first column named all_ages..., population, total or persons). Rows for larger
+areas (a borough total, as ONS tables include) are skipped and counted. The estimate's period comes
+from --period, else from the column name (all_ages_mid2017 is mid-2017).`,
+		example: "nbhd import population sapelsoasyoa20222024.csv --period mid-2024",
+		options: []accepts{
+			{opt: optKey, help: "dataset key (default population)"},
+			{opt: optPeriod},
+		},
 		ident: func(j Job) (string, string, error) {
 			return "population", keyOr(j, "population"), nil
 		},
@@ -45,7 +54,7 @@ func importPopulation(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Re
 		return Result{}, &InputError{File: job.File, Line: 1, Field: "all_ages",
 			Err: fmt.Errorf("missing column: no population column (all_ages..., population, total)")}
 	}
-	period := job.Spec.Period
+	period := job.Options.text(optPeriod)
 	if m := midYear.FindStringSubmatch(t.header[value]); period == "" && m != nil {
 		period = "mid-" + m[1]
 	}

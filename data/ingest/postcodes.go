@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -13,13 +12,22 @@ import (
 )
 
 func init() {
-	register("postcodes", importer{
-		help: "postcode centroids CSV with a header: postcode and easting/northing (EPSG:27700, transformed in PostGIS) or lon/lat; positional_quality and admin_district_code kept where present",
+	register("postcodes", &importer{
+		summary: "postcode centroids CSV with a header: postcode and easting/northing or lon/lat",
+		formats: `A CSV with a header: postcode (or pcds, pcd) and easting/northing (British National Grid,
+transformed in PostGIS) or lon/lat (WGS 84); positional_quality and admin_district_code (the
+postcode's local authority) are kept where present. For the published national files use codepoint
+or onspd. One postcode has one point: a postcode another dataset holds is an error.`,
+		example: "nbhd import postcodes postcodes.csv --la E08000010",
+		options: []accepts{
+			{opt: optKey, help: "dataset key (default postcodes)"},
+			{opt: optLA, help: "keep these local authorities' postcodes (admin_district_code, oslaua, lad_code or la_code)"},
+		},
 		ident: func(j Job) (string, string, error) {
 			return "postcodes", keyOr(j, "postcodes"), nil
 		},
 		run: func(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
-			src, err := newPostcodeCSV(job.File, r, job.Spec)
+			src, err := newPostcodeCSV(job.File, r, job.Options)
 			if err != nil {
 				return Result{}, err
 			}
@@ -44,7 +52,7 @@ type postcodeSource struct {
 }
 
 // newPostcodeCSV reads the generic header-based layout.
-func newPostcodeCSV(file string, r io.Reader, spec Spec) (*postcodeSource, error) {
+func newPostcodeCSV(file string, r io.Reader, opts Options) (*postcodeSource, error) {
 	t, err := newTable(file, r)
 	if err != nil {
 		return nil, err
@@ -64,7 +72,10 @@ func newPostcodeCSV(file string, r io.Reader, spec Spec) (*postcodeSource, error
 		}
 		s.srid = geo.CRS84.SRID
 	}
-	if s.filter, err = newLAFilter(t, spec.LA, []string{"admin_district_code", "oslaua", "lad_code", "la_code"}, nil); err != nil {
+	if s.filter, err = newLAFilter(file, opts, false); err != nil {
+		return nil, err
+	}
+	if err := s.filter.byColumn(t, []string{"admin_district_code", "oslaua", "lad_code", "la_code"}, nil); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -143,19 +154,6 @@ func (s *postcodeSource) notes() []string {
 		out = append(out, fmt.Sprintf("skipped %d postcodes without coordinates", s.ungridded))
 	}
 	return out
-}
-
-// eastingNorthing reads a British National Grid coordinate pair.
-func eastingNorthing(t *table, rec []string, x, y int) (float64, float64, error) {
-	xv, err := strconv.ParseFloat(field(rec, x), 64)
-	if err != nil || xv < 0 || xv > 800_000 {
-		return 0, 0, t.errf(x, "easting %q is not a British National Grid easting (0..800000 m)", field(rec, x))
-	}
-	yv, err := strconv.ParseFloat(field(rec, y), 64)
-	if err != nil || yv < 0 || yv > 1_400_000 {
-		return 0, 0, t.errf(y, "northing %q is not a British National Grid northing (0..1400000 m)", field(rec, y))
-	}
-	return xv, yv, nil
 }
 
 // loadPostcodes stages src, checks it and replaces the dataset's postcodes.

@@ -9,6 +9,8 @@ import (
 	"path"
 
 	"github.com/jackc/pgx/v5"
+
+	"nbhd/data"
 )
 
 // Manifest lists a sample's imports in dependency order. It lives beside the
@@ -22,7 +24,7 @@ type Manifest struct {
 type Entry struct {
 	Kind    string  `json:"kind"`
 	File    string  `json:"file"`
-	Spec    Spec    `json:"spec"`
+	Options Options `json:"spec"`
 	Dataset Dataset `json:"dataset"`
 }
 
@@ -41,20 +43,24 @@ func ReadManifest(fsys fs.FS, dir string) (Manifest, error) {
 
 // LoadSample runs every import of dir's manifest in one transaction: the
 // sample loads completely or not at all. report is told of each import as
-// it finishes.
-func LoadSample(ctx context.Context, conn *pgx.Conn, fsys fs.FS, dir string, wrap func(Entry, io.Reader, int64) io.Reader, report func(Entry, Result)) error {
+// it finishes. It waits for other changes to the data as lock says.
+func LoadSample(ctx context.Context, db Beginner, fsys fs.FS, dir string, lock data.LockWait,
+	wrap func(Entry, io.Reader, int64) io.Reader, report func(Entry, Result)) error {
 	m, err := ReadManifest(fsys, dir)
 	if err != nil {
 		return err
 	}
 	open := func(p string) (io.ReadCloser, error) { return fsys.Open(p) }
-	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if err := data.LockData(ctx, tx, "load of "+m.Name, lock); err != nil {
+			return err
+		}
 		for _, e := range m.Imports {
 			if err := loadEntry(ctx, tx, fsys, dir, e, open, wrap, report); err != nil {
 				return err
 			}
 		}
-		return Refresh(ctx, tx)
+		return data.Refresh(ctx, tx)
 	})
 }
 
@@ -74,7 +80,7 @@ func loadEntry(ctx context.Context, tx pgx.Tx, fsys fs.FS, dir string, e Entry, 
 		}
 		r = wrap(e, f, size)
 	}
-	res, err := Run(ctx, tx, Job{Kind: e.Kind, File: file, Spec: e.Spec, Dataset: e.Dataset, Open: open, DeferRefresh: true}, r)
+	res, err := Run(ctx, tx, Job{Kind: e.Kind, File: file, Options: e.Options, Dataset: e.Dataset, Open: open, DeferRefresh: true}, r)
 	if err != nil {
 		return err
 	}
@@ -82,13 +88,4 @@ func loadEntry(ctx context.Context, tx pgx.Tx, fsys fs.FS, dir string, e Entry, 
 		report(e, res)
 	}
 	return nil
-}
-
-// HasData reports whether any dataset is loaded.
-func HasData(ctx context.Context, conn *pgx.Conn) (bool, error) {
-	var n int
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM nbhd.datasets").Scan(&n); err != nil {
-		return false, fmt.Errorf("count datasets: %w", err)
-	}
-	return n > 0, nil
 }

@@ -21,8 +21,17 @@ var (
 )
 
 func init() {
-	register("schools", importer{
-		help: "school sites GeoJSON (points, or polygons reduced to a point): name, phase or classification, and URN, pupils and capacity where present",
+	register("schools", &importer{
+		summary: "school sites GeoJSON (points, or polygons reduced to a point): name, phase, URN where present",
+		formats: `A GeoJSON FeatureCollection of school sites in WGS 84 longitude/latitude (points, or polygons
+reduced to a point on their surface): a name property (name, establishmentname, school_name,
+distname; or --name-field), and phase or classification, URN, pupils and capacity where present.
+For the DfE's own register use gias.`,
+		example: "nbhd import schools school_sites.geojson",
+		options: []accepts{
+			{opt: optKey, help: "dataset key (default schools)"},
+			{opt: optNameField},
+		},
 		ident: func(j Job) (string, string, error) {
 			return "schools", keyOr(j, "schools"), nil
 		},
@@ -71,7 +80,7 @@ func importSchools(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reade
 			}
 			if n == 1 {
 				var ok bool
-				if name, ok = findProp(f, job.Spec.NameField, schoolName); !ok {
+				if name, ok = findProp(f, job.Options.text(optNameField), schoolName); !ok {
 					return nil, loc.err(n, "name", "no name property (properties: %s); name it with --name-field", propKeys(f))
 				}
 				urn, _ = findProp(f, "", schoolURN)

@@ -9,18 +9,24 @@ import (
 )
 
 func init() {
-	register("neighbourhoods", importer{
-		help: "a council's own neighbourhoods as a CSV of small-area code -> neighbourhood (columns lsoa21cd or code, and neighbourhood; neighbourhood_code optional) with --set ID: geometry is the union of the member small areas; every loaded small area must be in exactly one (--allow-gaps reports the missing instead of failing)",
-		ident: func(j Job) (string, string, error) {
-			if !setIDRe.MatchString(j.Spec.Set) {
-				return "", "", fmt.Errorf("--set must name the neighbourhood set in lower case letters, digits, - or _ (e.g. service-footprints), got %q", j.Spec.Set)
-			}
-			if j.Spec.LA != "" {
-				return "", "", fmt.Errorf("--la does not apply: a neighbourhood list partitions the loaded small areas")
-			}
-			return "neighbourhood_set", j.Spec.Set, nil
+	register("neighbourhoods", &importer{
+		summary: "a council's own neighbourhoods as a CSV of small-area code -> neighbourhood, --set ID",
+		formats: `A CSV with a header: the small-area (LSOA) code (lsoa21cd, lsoa11cd, small_area_code, code ...),
+the neighbourhood's name (neighbourhood, footprint, name ...) and optionally its code
+(neighbourhood_code, footprint_code; otherwise the name is the code). Each neighbourhood's geometry
+is the union of its small areas. The set must partition the loaded small areas: a small area
+listed twice or unknown is an error naming the line, and loaded small areas in no neighbourhood
+are an error listing them unless --allow-gaps. Windows-1252 files saved from Excel are read as such.`,
+		example: "nbhd import neighbourhoods footprints.csv --set footprints --set-title \"Service footprints\"",
+		options: []accepts{
+			{opt: optSet, help: "the neighbourhood set's id (e.g. footprints); re-importing a set replaces it"},
+			{opt: optSetTitle},
+			{opt: optAllowGaps},
+			{opt: optEncoding},
 		},
-		run: importFootprints,
+		refuses: map[string]string{optLA.name: "a neighbourhood list partitions the loaded small areas, whatever their authority"},
+		ident:   setIdent,
+		run:     importNeighbourhoods,
 	})
 }
 
@@ -31,8 +37,8 @@ type footprintSource struct {
 	area, name, code int
 }
 
-func newFootprints(file string, r io.Reader, spec Spec) (*footprintSource, error) {
-	dec, err := decodeText(r, spec.Encoding)
+func newFootprints(file string, r io.Reader, opts Options) (*footprintSource, error) {
+	dec, err := decodeText(r, opts.text(optEncoding))
 	if err != nil {
 		return nil, &InputError{File: file, Field: "--encoding", Err: err}
 	}
@@ -75,8 +81,8 @@ func (s *footprintSource) next() ([]any, error) {
 	return []any{t.line, area, code, name}, nil
 }
 
-func importFootprints(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
-	src, err := newFootprints(job.File, r, job.Spec)
+func importNeighbourhoods(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
+	src, err := newFootprints(job.File, r, job.Options)
 	if err != nil {
 		return Result{}, err
 	}
@@ -114,33 +120,19 @@ func importFootprints(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Re
 	var notes []string
 	if len(missing) > 0 {
 		msg := fmt.Sprintf("%d loaded small areas are in no neighbourhood: %s", len(missing), someOf(missing))
-		if !job.Spec.AllowGaps {
+		if !job.Options.flag(optAllowGaps) {
 			return Result{}, &InputError{File: job.File, Field: areaField, Err: fmt.Errorf("%s (--allow-gaps accepts a set that leaves them out)", msg)}
 		}
 		notes = append(notes, msg)
 	}
-	set := job.Spec.Set
-	title := job.Spec.SetTitle
-	if title == "" {
-		title = set
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_sets (id, title, description, dataset_id) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description, dataset_id = EXCLUDED.dataset_id`,
-		set, title, job.Dataset.Title, ds); err != nil {
-		return Result{}, fmt.Errorf("write neighbourhood set: %w", err)
-	}
-	if _, err := tx.Exec(ctx, "DELETE FROM nbhd.neighbourhoods WHERE set_id = $1", set); err != nil {
-		return Result{}, fmt.Errorf("clear neighbourhoods: %w", err)
-	}
-	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhoods (set_id, code, name, geom)
-		SELECT $1, s.code, min(s.name), ST_Multi(ST_CollectionExtract(ST_Union(sa.geom), 3))
-		FROM footprint_stage s JOIN nbhd.small_areas sa ON sa.code = s.area GROUP BY s.code`, set)
+	n, err := writeSet(ctx, tx, job, ds, `SELECT s.code, min(s.name) AS name, ST_Multi(ST_CollectionExtract(ST_Union(sa.geom), 3)) AS geom
+		FROM footprint_stage s JOIN nbhd.small_areas sa ON sa.code = s.area GROUP BY s.code`)
 	if err != nil {
-		return Result{}, fmt.Errorf("write neighbourhoods: %w", err)
+		return Result{}, err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_members (set_id, small_area_code, neighbourhood_code, method)
-		SELECT $1, area, code, 'list' FROM footprint_stage`, set); err != nil {
+		SELECT $1, area, code, 'list' FROM footprint_stage`, job.Options.text(optSet)); err != nil {
 		return Result{}, fmt.Errorf("write neighbourhood members: %w", err)
 	}
-	return Result{Rows: int(tag.RowsAffected()), Notes: notes}, nil
+	return Result{Rows: n, Notes: notes}, nil
 }

@@ -6,12 +6,10 @@ import (
 	"io"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/paulmach/orb"
 
 	"nbhd/geo"
 )
@@ -23,8 +21,17 @@ var (
 )
 
 func init() {
-	register("gp-practices", importer{
-		help: "GP practices CSV with coordinates (practice_code, practice_name, status_code, postcode, lon, lat) and list sizes in registered_patients_YYYY_MM columns; --active-only keeps status A",
+	register("gp-practices", &importer{
+		summary: "GP practices CSV with coordinates and registered_patients_YYYY_MM list sizes",
+		formats: `A CSV with a header: practice_code (an ODS code, a letter and five digits), practice_name,
+status_code (A active, C closed, D dormant, P proposed; default A), postcode, lon and lat (WGS 84),
+and optionally address_1..address_5, telephone, and list sizes in registered_patients_YYYY_MM
+columns (one per extract month). For the NHS's own files use epraccur and gp-list-sizes.`,
+		example: "nbhd import gp-practices gp_practices.csv --active-only",
+		options: []accepts{
+			{opt: optKey, help: "dataset key (default gp-practices)"},
+			{opt: optActiveOnly},
+		},
 		ident: func(j Job) (string, string, error) {
 			return "gp_practices", keyOr(j, "gp-practices"), nil
 		},
@@ -100,7 +107,7 @@ func importGPPractices(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.R
 				if status == "" {
 					status = "A"
 				}
-				if job.Spec.ActiveOnly && status != "A" {
+				if job.Options.flag(optActiveOnly) && status != "A" {
 					inactive++
 					continue
 				}
@@ -166,37 +173,4 @@ func importGPPractices(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.R
 		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d practices that are not active", inactive))
 	}
 	return res, nil
-}
-
-// lonLat reads a point from longitude and latitude columns and checks it.
-func lonLat(t *table, rec []string, lonCol, latCol int) (orb.Point, error) {
-	lon, err := strconv.ParseFloat(field(rec, lonCol), 64)
-	if err != nil {
-		return orb.Point{}, t.errf(lonCol, "longitude %q is not a number", field(rec, lonCol))
-	}
-	lat, err := strconv.ParseFloat(field(rec, latCol), 64)
-	if err != nil {
-		return orb.Point{}, t.errf(latCol, "latitude %q is not a number", field(rec, latCol))
-	}
-	pt := orb.Point{lon, lat}
-	if err := geo.CheckLonLat(pt, geo.BritishIsles); err != nil {
-		return orb.Point{}, t.errf(lonCol, "%v", err)
-	}
-	return pt, nil
-}
-
-var postcodeRe = regexp.MustCompile(`^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$`)
-
-// normalisePostcode upper-cases a postcode and puts one space before its
-// inward code ("wn11lu" -> "WN1 1LU"); other text is returned trimmed.
-func normalisePostcode(s string) string {
-	p := strings.ToUpper(strings.Join(strings.Fields(s), ""))
-	if len(p) < 5 || len(p) > 7 {
-		return strings.TrimSpace(s)
-	}
-	p = p[:len(p)-3] + " " + p[len(p)-3:]
-	if !postcodeRe.MatchString(p) {
-		return strings.TrimSpace(s)
-	}
-	return p
 }

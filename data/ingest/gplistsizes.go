@@ -11,8 +11,18 @@ import (
 )
 
 func init() {
-	register("gp-list-sizes", importer{
-		help: "NHS Patients Registered at a GP Practice gp-reg-pat-prac-all.csv (EXTRACT_DATE, CODE, NUMBER_OF_PATIENTS; all-ages, all-sexes rows): one extract per file, kept by date (dataset key gp-list-sizes-YYYY-MM); rows for practices not loaded (with --la: not loaded in that authority) are skipped",
+	register("gp-list-sizes", &importer{
+		summary: "NHS Patients Registered at a GP Practice (gp-reg-pat-prac-all.csv): list sizes by extract date",
+		formats: `NHS England's "Patients Registered at a GP Practice" CSV: EXTRACT_DATE (2026-04-01, 01APR2026,
+01-Apr-2026 or 01/04/2026), CODE, NUMBER_OF_PATIENTS; where the file has TYPE, SEX and AGE columns
+only the GP/ALL/ALL rows are read. One file is one extract: each is its own dataset
+(gp-list-sizes-YYYY-MM), so loading May keeps April. Rows of practices that are not loaded are
+skipped and counted, which is how a national file is cut to the loaded practices.`,
+		example: "nbhd import gp-list-sizes gp-reg-pat-prac-all.csv --la E08000010",
+		options: []accepts{
+			{opt: optKey, help: "dataset key (default gp-list-sizes-YYYY-MM, from the extract date)"},
+			{opt: optLA, help: "keep practices whose postcode lies in these local authorities (from the loaded postcodes)"},
+		},
 		ident: func(j Job) (string, string, error) {
 			return "gp_list_sizes", keyOr(j, "gp-list-sizes"), nil
 		},
@@ -31,6 +41,7 @@ type listSizeSource struct {
 	extract                        time.Time
 	extractLine                    int
 	otherRows                      int
+	rows                           int // all-ages, all-sexes practice rows read
 }
 
 func newListSizes(file string, r io.Reader) (*listSizeSource, error) {
@@ -91,6 +102,7 @@ func (s *listSizeSource) next() ([]any, error) {
 		if n == nil {
 			return nil, t.errf(s.patients, "number of patients is empty")
 		}
+		s.rows++
 		return []any{t.line, code, d, n}, nil
 	}
 }
@@ -105,6 +117,10 @@ func parseExtractDate(v string) (time.Time, error) {
 }
 
 func importListSizes(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
+	la, err := newLAFilter(job.File, job.Options, false)
+	if err != nil {
+		return Result{}, err
+	}
 	src, err := newListSizes(job.File, r)
 	if err != nil {
 		return Result{}, err
@@ -117,40 +133,41 @@ func importListSizes(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Rea
 	if src.extractLine == 0 {
 		return Result{}, &InputError{File: job.File, Err: fmt.Errorf("no all-ages, all-sexes GP practice rows")}
 	}
-	key := job.Spec.Key
-	if key == "" {
-		key = "gp-list-sizes-" + src.extract.Format("2006-01")
-	}
+	key := keyOr(job, "gp-list-sizes-"+src.extract.Format("2006-01"))
 	loc := at{file: job.File}
 	if err := firstBad(ctx, tx, loc, src.t.header[src.code], `SELECT n, code || ' already appears on line ' || first
 		FROM (SELECT n, code, min(n) OVER (PARTITION BY code) AS first FROM list_size_stage) s WHERE n > first ORDER BY n LIMIT 1`); err != nil {
 		return Result{}, err
 	}
-	// Practices that are loaded (and, with --la, whose postcode lies in
-	// that local authority) keep their list sizes.
-	ours := `EXISTS (SELECT 1 FROM nbhd.gp_practices g WHERE g.code = s.code AND ($1 = '' OR EXISTS
-		(SELECT 1 FROM nbhd.postcodes p WHERE p.postcode = g.postcode AND p.la_code = $1)))`
-	var loaded, total int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE `+ours+`), count(*) FROM list_size_stage s`, job.Spec.LA).Scan(&loaded, &total); err != nil {
+	// Only loaded practices keep their list sizes: this is how a national
+	// file is cut to the borough.
+	tag, err := tx.Exec(ctx, `DELETE FROM list_size_stage s WHERE NOT EXISTS (SELECT 1 FROM nbhd.gp_practices g WHERE g.code = s.code)`)
+	if err != nil {
 		return Result{}, fmt.Errorf("match practices: %w", err)
 	}
-	if loaded == 0 {
+	notLoaded := int(tag.RowsAffected())
+	if notLoaded == src.rows {
 		return Result{}, &InputError{File: job.File, Field: src.t.header[src.code],
-			Err: fmt.Errorf("none of the %d practices is loaded%s: import the GP practices (epraccur) first", total, map[bool]string{true: " in " + job.Spec.LA}[job.Spec.LA != ""])}
+			Err: fmt.Errorf("none of the %d practices is loaded: import the GP practices (epraccur) first", src.rows)}
+	}
+	notes := []string{fmt.Sprintf("extract of %s", src.extract.Format(time.DateOnly))}
+	if notLoaded > 0 {
+		notes = append(notes, fmt.Sprintf("skipped %d practices that are not loaded", notLoaded))
+	}
+	laNotes, err := la.byPostcode(ctx, tx, "list_size_stage", "practices",
+		"(SELECT g.postcode FROM nbhd.gp_practices g WHERE g.code = s.code)", "s.code")
+	if err != nil {
+		return Result{}, err
 	}
 	if err := clearPrevious(ctx, tx, "gp_list_sizes", "gp_list_sizes", key, ds); err != nil {
 		return Result{}, err
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.gp_list_sizes (practice_code, extract_date, patients, dataset_id)
-		SELECT code, extract_date, patients, $2 FROM list_size_stage s WHERE `+ours, job.Spec.LA, ds)
+	tag, err = tx.Exec(ctx, `INSERT INTO nbhd.gp_list_sizes (practice_code, extract_date, patients, dataset_id)
+		SELECT code, extract_date, patients, $1 FROM list_size_stage`, ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write list sizes: %w", err)
 	}
-	res := Result{Rows: int(tag.RowsAffected()), Key: key,
-		Notes: []string{fmt.Sprintf("extract of %s", src.extract.Format(time.DateOnly))}}
-	if total > loaded {
-		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d practices that are not loaded%s", total-loaded, map[bool]string{true: " in " + job.Spec.LA}[job.Spec.LA != ""]))
-	}
+	res := Result{Rows: int(tag.RowsAffected()), Key: key, Notes: append(notes, laNotes...)}
 	if src.otherRows > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("skipped %d breakdown rows (not GP, all sexes, all ages)", src.otherRows))
 	}
