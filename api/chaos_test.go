@@ -26,9 +26,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/paulmach/orb/maptile"
 
 	"nbhd/api"
@@ -294,20 +291,12 @@ func TestChaosBadInputSweep(t *testing.T) {
 	e := newChaosEnv(t, dbtest.New(t, true), api.Config{}, data.Config{})
 	token, _ := e.staff(t)
 	codes := map[string][]string{}
-	conn := dbtest.Conn(t, e.dbURL)
 	for kind, sql := range map[string]string{
 		"ward":    "SELECT code FROM nbhd.neighbourhoods WHERE set_id = 'ward' ORDER BY code LIMIT 5",
 		"msoa":    "SELECT code FROM nbhd.neighbourhoods WHERE set_id = 'msoa' ORDER BY code LIMIT 5",
 		"feature": "(SELECT code FROM nbhd.small_areas ORDER BY code LIMIT 3) UNION ALL (SELECT code FROM nbhd.gp_practices ORDER BY code LIMIT 3)",
 	} {
-		rows, err := conn.Query(context.Background(), sql)
-		if err != nil {
-			t.Fatal(err)
-		}
-		codes[kind], err = pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
+		codes[kind] = dbtest.Strings(t, e.dbURL, sql)
 	}
 	reqs := sweepRequests(seed, 10_200, token, codes)
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 16}, Timeout: time.Minute}
@@ -695,11 +684,10 @@ func TestChaosRestartUnderLoad(t *testing.T) {
 	var ready time.Time
 	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(20 * time.Millisecond) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		c, err := pgx.Connect(ctx, dbURL)
+		err := dbtest.Ping(ctx, dbURL)
 		cancel()
 		if err == nil {
 			ready = time.Now()
-			_ = c.Close(context.Background())
 			break
 		}
 	}
@@ -804,40 +792,11 @@ func TestChaosTileHangupStorm(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(100+w), 2))
-			cfg, err := pgx.ParseConfig(dbURL)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-				return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
-			}
-			var conn *pgx.Conn
-			for time.Now().Before(end) {
-				if conn == nil || conn.IsClosed() {
-					if conn, err = pgx.ConnectConfig(context.Background(), cfg); err != nil {
-						t.Errorf("connect: %v", err)
-						return
-					}
-					if _, err := conn.Exec(context.Background(), "SET ROLE nbhd_public"); err != nil {
-						t.Errorf("set role: %v", err)
-						return
-					}
-				}
-				sql, args := data.TileSQL(layers, tileAt(r))
-				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(80))*time.Millisecond)
-				var mvt []byte
-				err := conn.QueryRow(ctx, sql, args...).Scan(&mvt)
-				cancel()
-				if err != nil {
-					cancels.Add(1)
-				} else {
-					completed.Add(1)
-				}
-			}
-			if conn != nil {
-				_ = conn.Close(context.Background())
-			}
+			c, d := dbtest.CancelStorm(t, dbURL, "nbhd_public", end,
+				func() (string, []any) { return data.TileSQL(layers, tileAt(r)) },
+				func() time.Duration { return time.Duration(r.IntN(80)) * time.Millisecond })
+			cancels.Add(c)
+			completed.Add(d)
 		})
 	}
 	wg.Wait()
