@@ -155,7 +155,28 @@ var (
 	sweepParams   = []string{"f", "bbox", "bbox-crs", "crs", "limit", "offset", "properties", "sortby", "datetime", "q", "set",
 		"neighbourhood", "code", "name", "population", "imd_decile", "imd_rank", "vintage", "list_size", "pupils",
 		"category", "phase", "chaotic_per_1000", "assets", "access_asset_pct", "list_size_date", "assets_within_reach",
-		"colour", "", "%00", "f%FF", "limit[]", "LIMIT"}
+		"colour", "", "%00", "f%FF", "limit[]", "LIMIT", "filter", "filter", "filter-lang", "filter-crs"}
+	// sweepFilters are CQL2 filters for the filter parameter: valid ones
+	// over the collections and hostile ones (syntax, nesting, size, types,
+	// numbers, geometries, unsupported functions, injection).
+	sweepFilters = []string{"imd_decile <= 2", "category = 'library'", "list_size > 5000 AND S_WITHIN(geometry, BBOX(-2.75, 53.43, -2.63, 53.62))",
+		"imd_decile <= 2 AND S_INTERSECTS(geometry, POLYGON((-2.6612 53.5307, -2.6011 53.5251, -2.5893 53.5603, -2.6487 53.5712, -2.6612 53.5307)))",
+		`{"op": "in", "args": [{"property": "phase"}, ["Secondary", "Special"]]}`, `{"op": "<=", "args": [{"property": "imd_decile"}, 2]}`,
+		"CASEI(name) LIKE CASEI('%wigan%')", "ACCENTI(name) = ACCENTI('Café')", "name = '😀' OR name LIKE '%\\%'", "population / 0 > 1",
+		"population ^ 1000 > 1", "(-8) ^ 0.5 = 2", "1e300 * 1e300 * 1e300 > 1", "2 ^ 2 ^ 2 ^ 2 ^ 2 ^ 2 ^ 2 ^ 2 ^ 2 ^ 2 > 1", "imd_decile = 'two'",
+		"imd_decile BETWEEN 'a' AND 3", "population + 'a' > 1", "CASEI(1) = 'a'", "name IN ()", "geometry = 1", "S_INTERSECTS(geometry, 1)",
+		"S_INTERSECTS(geometry, POINT(1e308 1e308))", "S_INTERSECTS(geometry, POINT(358000 405000))", "S_WITHIN(geometry, BBOX(10, 10, -10, -10))",
+		"S_INTERSECTS(geometry, POLYGON((0 0, 1 1, 1 0, 0 1, 0 0)))", "S_CROSSES(geometry, LINESTRING(0 0))",
+		"S_INTERSECTS(geometry, GEOMETRYCOLLECTION(GEOMETRYCOLLECTION(POINT(0 0))))", "T_INTERSECTS(datetime, INTERVAL('..', '..'))",
+		"A_CONTAINS(name, ('a'))", "nosuch(name) = 1", "imd_decile <= 2 AND (", "name = 'unterminated", "'; DROP TABLE nbhd.small_areas; --",
+		"1 = 1) OR (1 = 1", `"name" = "name"`, "name = name", "NOT NOT NOT TRUE", "imd_decile IS NOT NULL", "list_size_date > DATE('2024-01-01')",
+		"list_size < TIMESTAMP('2024-01-01T00:00:00Z')", "DATE('2024-13-45') = DATE('2024-01-01')",
+		strings.Repeat("(", 300) + "TRUE" + strings.Repeat(")", 300), strings.Repeat("NOT ", 500) + "TRUE",
+		strings.Repeat("imd_decile = 1 OR ", 3000) + "FALSE", strings.Repeat("x", 70_000), "population = " + strings.Repeat("9", 400),
+		"S_INTERSECTS(geometry, POLYGON((" + strings.Repeat("-2.6 53.5, ", 3000) + "-2.6 53.5)))",
+		strings.Repeat(`{"op": "not", "args": [`, 200) + "true" + strings.Repeat("]}", 200), `{"op": "and", "args": []}`,
+		`{"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}]}`,
+		`{"op": "=", "args": [{"property": "name"}, 1e999]}`, `{"op": "=", "args": [{"property": {"property": "name"}}, 1]}`, `{"op"`, `[]`, `null`}
 	sweepAccept = []string{"", "application/json", "application/geo+json", "text/html", "text/csv", "*/*", "image/png",
 		"text/html;q=abc", ";;;,", "application/json;q=0", strings.Repeat("a/b,", 200)}
 )
@@ -219,6 +240,24 @@ func sweepRequests(seed uint64, n int, token string, codes map[string][]string) 
 			}
 			return "/tiles/" + seg(layers...) + "/" + zs + "/" + x + "/" + y + pick([]string{".mvt", ".mvt", ".mvt", ".pbf", ""})
 		},
+		func() string { return "/tileMatrixSets" },
+		func() string { return "/tileMatrixSets/" + seg("WebMercatorQuad", "WorldCRS84Quad") },
+		func() string { return "/tiles" },
+		func() string { return "/tiles/" + seg("WebMercatorQuad", "WorldCRS84Quad") },
+		func() string { return "/collections/" + seg(collections...) + "/tiles" },
+		func() string {
+			return "/collections/" + seg(collections...) + "/tiles/" + seg("WebMercatorQuad", "all")
+		},
+		func() string {
+			z := r.IntN(17)
+			t := maptile.At([2]float64{-2.6 + r.Float64()*0.3 - 0.15, 53.53 + r.Float64()*0.16 - 0.08}, maptile.Zoom(z))
+			row, col := seg(strconv.Itoa(int(t.Y)), "99999999999", "-1"), seg(strconv.Itoa(int(t.X)), strconv.Itoa(int(t.X))+".mvt", "1e3")
+			base := "/collections/" + seg(collections...) + "/tiles/"
+			if r.IntN(3) == 0 {
+				base = "/tiles/"
+			}
+			return base + seg("WebMercatorQuad", "WorldCRS84Quad") + "/" + seg(strconv.Itoa(z), "25", "-1") + "/" + row + "/" + col
+		},
 		func() string { return "/healthz" },
 		func() string { return "/readyz" },
 		func() string { return "/metrics" },
@@ -228,7 +267,9 @@ func sweepRequests(seed uint64, n int, token string, codes map[string][]string) 
 		"offset": {"0", "5", "190"}, "set": {"ward", "msoa"}, "neighbourhood": codes["ward"], "q": {"Leigh", "WN", "E0100"},
 		"crs": {"http://www.opengis.net/def/crs/EPSG/0/27700"}, "bbox-crs": {"http://www.opengis.net/def/crs/EPSG/0/27700"},
 		"bbox": {"-2.7,53.4,-2.4,53.6", "170,50,-2.5,56", "350000,395000,375000,415000"}, "sortby": {"name", "-population"},
-		"properties": {"name", "name,code"}, "imd_decile": {"1", "10"}, "category": {"library"}}
+		"properties": {"name", "name,code"}, "imd_decile": {"1", "10"}, "category": {"library"},
+		"filter": sweepFilters, "filter-lang": {"cql2-text", "cql2-json"},
+		"filter-crs": {"http://www.opengis.net/def/crs/OGC/1.3/CRS84", "http://www.opengis.net/def/crs/EPSG/0/27700"}}
 	var out []sweepRequest
 	for len(out) < n {
 		path := endpoints[r.IntN(len(endpoints))]()

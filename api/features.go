@@ -164,9 +164,16 @@ func (s *Server) itemsCSV(c *gin.Context, l *data.Layer, fq data.FeatureQuery) e
 func (s *Server) itemsHTML(c *gin.Context, l *data.Layer, fq data.FeatureQuery, matched int64, links []link) error {
 	base := s.baseURL(c)
 	cols := l.Columns(fq.Properties)
+	summary := fmt.Sprintf("Features %d to %d of %d", min(int64(fq.Offset), matched-1)+1, min(int64(fq.Offset), matched-int64(fq.Limit))+int64(fq.Limit), matched)
+	if matched == 0 || int64(fq.Offset) >= matched || fq.Limit == 0 {
+		summary = fmt.Sprintf("No features on this page; %d in all", matched)
+	}
+	if fq.Where != nil {
+		summary += " matching the filter " + c.Query("filter")
+	}
 	p := &page{Base: base, Title: l.Title, Formats: formatLinks(links),
 		Crumbs:  s.crumbs(c, crumb{"Collections", base + "/collections?f=html"}, crumb{l.Title, base + "/collections/" + l.ID + "?f=html"}, crumb{"Items", ""}),
-		Summary: fmt.Sprintf("Features %d to %d of %d.", min(int64(fq.Offset), matched-1)+1, min(int64(fq.Offset), matched-int64(fq.Limit))+int64(fq.Limit), matched)}
+		Summary: summary + "."}
 	for _, f := range cols {
 		p.Columns = append(p.Columns, f.Name)
 	}

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"nbhd/data"
 	"nbhd/geo"
+	"nbhd/geo/cql2"
 	"nbhd/tiles"
 )
 
@@ -19,10 +21,14 @@ type link struct {
 	Rel   string `json:"rel"`
 	Type  string `json:"type,omitempty"`
 	Title string `json:"title,omitempty"`
+	// Templated marks an href with {variables} to fill in (OGC API – Tiles).
+	Templated bool `json:"templated,omitempty"`
 }
 
-// Conformance classes nbhd implements.
-var conformance = []string{
+// Conformance classes nbhd implements: OGC API – Features Parts 1 to 3
+// with CQL2 (cql2.Conformance), and OGC API – Tiles with the tile matrix
+// set and tileset metadata classes it builds on (tilesConformance).
+var conformance = slices.Concat([]string{
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
@@ -30,7 +36,7 @@ var conformance = []string{
 	"http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
 	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
-}
+}, cql2.Conformance, tilesConformance)
 
 // baseURL is the scheme and host links are built on.
 func (s *Server) baseURL(c *gin.Context) string {
@@ -155,6 +161,10 @@ func (s *Server) landing(c *gin.Context) error {
 		{Href: base + "/api?f=html", Rel: "service-doc", Type: "text/html", Title: "The API documentation"},
 		{Href: base + "/conformance", Rel: "conformance", Type: "application/json", Title: "Conformance classes implemented"},
 		{Href: base + "/collections", Rel: "data", Type: "application/json", Title: "The public collections"},
+		{Href: base + "/collections", Rel: "http://www.opengis.net/def/rel/ogc/1.0/data", Type: "application/json", Title: "The public collections"},
+		{Href: base + "/tiles", Rel: relTilesetsVector, Type: "application/json", Title: "Vector tilesets of the dataset (every collection in one tile, OGC API – Tiles)"},
+		{Href: base + "/tileMatrixSets", Rel: relTilingSchemes, Type: "application/json", Title: "The tile matrix sets of the tiles"},
+		{Href: base + "/tiles/all.json", Rel: "related", Type: "application/json", Title: "TileJSON 3.0.0 of every collection"},
 		{Href: base + "/map/", Rel: "related", Type: "text/html", Title: "Map viewer"},
 		{Href: base + "/neighbourhoods", Rel: "related", Type: "application/json", Title: "Neighbourhood profiles"},
 	}
@@ -243,6 +253,8 @@ func (s *Server) collection(c *gin.Context, l *data.Layer, info data.LayerInfo) 
 		{Href: base + "/items?f=html", Rel: "items", Type: "text/html", Title: "Features as HTML"},
 		{Href: base + "/items?f=csv", Rel: "items", Type: "text/csv", Title: "Features as CSV"},
 		{Href: base + "/queryables", Rel: "http://www.opengis.net/def/rel/ogc/1.0/queryables", Type: "application/schema+json", Title: "Queryable properties"},
+		{Href: base + "/tiles", Rel: relTilesetsVector, Type: "application/json", Title: "Vector tilesets (OGC API – Tiles)"},
+		{Href: s.baseURL(c) + "/tiles/" + l.ID + ".json", Rel: "related", Type: "application/json", Title: "TileJSON 3.0.0 of the vector tiles"},
 	}
 	seen := map[string]bool{}
 	for _, p := range info.Datasets {
@@ -267,7 +279,12 @@ func (s *Server) collections(c *gin.Context) error {
 	}
 	doc := &collectionsDoc{}
 	for _, l := range cat.Layers {
-		doc.Collections = append(doc.Collections, s.collection(c, l, cat.Info[l.ID]))
+		d := s.collection(c, l, cat.Info[l.ID])
+		// Listed here, the collection's own link is its self link (GDAL's
+		// OGCAPI driver opens each collection by it), with its HTML page.
+		d.Links[0].Rel = "self"
+		d.Links = slices.Insert(d.Links, 1, link{Href: d.Links[0].Href + "?f=html", Rel: "alternate", Type: "text/html", Title: l.Title + " (HTML)"})
+		doc.Collections = append(doc.Collections, d)
 	}
 	return s.serve(c, []format{fJSON, fHTML}, func(format) any { return doc }, func(links []link) *page {
 		p := &page{Base: s.baseURL(c), Title: "Collections", Description: "The public layers. Each is read from a view that applies disclosure control.",
@@ -318,6 +335,27 @@ func (s *Server) collectionOne(c *gin.Context) error {
 	})
 }
 
+// geometryFormats are the JSON Schema formats of OGC API – Features Part 3
+// for a queryable geometry of each GeoJSON type.
+var geometryFormats = map[string]string{"Point": "geometry-point", "MultiPoint": "geometry-multipoint",
+	"LineString": "geometry-linestring", "MultiLineString": "geometry-multilinestring",
+	"Polygon": "geometry-polygon", "MultiPolygon": "geometry-multipolygon"}
+
+// geometryFormat is the Part 3 format of a layer's geometry.
+func geometryFormat(l *data.Layer) string {
+	if f, ok := geometryFormats[l.GeometryType]; ok {
+		return f
+	}
+	return "geometry-any"
+}
+
+// queryablesDescription says how the queryables are used, in the JSON
+// Schema and on the HTML page.
+const queryablesDescription = "Filter items and this collection's vector tiles on these properties with " +
+	"filter=<CQL2 expression> (filter-lang cql2-text, the default, or cql2-json; filter-crs for the CRS of geometry literals), " +
+	"or by equality with ?property=value; sort items with sortby=property or sortby=-property. " +
+	"geometry is the feature's geometry, for the spatial functions (S_INTERSECTS, S_WITHIN, ...)."
+
 func (s *Server) queryables(c *gin.Context) error {
 	l, _, err := s.layer(c)
 	if err != nil {
@@ -334,10 +372,12 @@ func (s *Server) queryables(c *gin.Context) error {
 		}
 		props[f.Name] = p
 	}
+	props[data.GeometryProperty] = map[string]any{"title": data.GeometryProperty, "description": "The feature's geometry (a " + l.GeometryType + ")",
+		"format": geometryFormat(l), "x-ogc-role": "primary-geometry"}
 	self := s.baseURL(c) + "/collections/" + l.ID + "/queryables"
 	doc := map[string]any{
 		"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": self, "type": "object",
-		"title": l.Title, "properties": props, "additionalProperties": false,
+		"title": l.Title, "description": queryablesDescription, "properties": props, "additionalProperties": false,
 	}
 	f, err := negotiate(c, fJSON, fHTML)
 	if err != nil {
@@ -348,7 +388,7 @@ func (s *Server) queryables(c *gin.Context) error {
 	}
 	if f == fHTML {
 		p := &page{Base: s.baseURL(c), Title: "Queryables of " + l.Title,
-			Description: "Filter items with ?property=value on these (equality), and sort with sortby=property or sortby=-property.",
+			Description: queryablesDescription,
 			Crumbs:      s.crumbs(c, crumb{"Collections", s.baseURL(c) + "/collections?f=html"}, crumb{l.Title, s.baseURL(c) + "/collections/" + l.ID + "?f=html"}, crumb{"Queryables", ""}),
 			Formats:     formatLinks(s.selfLinks(c, f, fJSON, fHTML)), Table: &table{Head: []string{"Property", "Type", "Description"}}}
 		for _, fd := range l.Fields {
@@ -356,6 +396,7 @@ func (s *Server) queryables(c *gin.Context) error {
 				p.Table.Rows = append(p.Table.Rows, []cell{{Value: fd.Name}, {Value: string(fd.Type)}, {Value: fd.Description}})
 			}
 		}
+		p.Table.Rows = append(p.Table.Rows, []cell{{Value: data.GeometryProperty}, {Value: geometryFormat(l)}, {Value: "The feature's geometry (a " + l.GeometryType + ")"}})
 		return s.writeHTML(c, p)
 	}
 	b := newBody(c, fJSON)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -9,6 +10,8 @@ import (
 
 	"nbhd/data"
 	"nbhd/geo"
+	"nbhd/geo/cql2"
+	"nbhd/tiles"
 )
 
 type obj = map[string]any
@@ -100,7 +103,9 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 	resp["429"] = ref("responses", "TooManyRequests")
 	paths["/outreach"] = outreach
 
-	itemsParams := []obj{param("f-items"), param("bbox"), param("bbox-crs"), param("crs"), param("limit"), param("offset"), param("properties"), param("sortby")}
+	itemsParams := []obj{param("f-items"), param("bbox"), param("bbox-crs"), param("crs"), param("limit"), param("offset"), param("properties"), param("sortby"),
+		param("filter"), param("filter-lang"), param("filter-crs")}
+	s.openAPITiles(paths, cat)
 	for _, l := range cat.Layers {
 		base := "/collections/" + l.ID
 		id := strings.ReplaceAll(l.ID, "-", "_")
@@ -112,7 +117,7 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 		for _, f := range l.Fields {
 			if f.Queryable {
 				ps = append(ps, obj{"name": f.Name, "in": "query", "required": false, "style": "form", "explode": false,
-					"description": f.Description + " (equality filter)", "schema": fieldSchema(f)})
+					"description": f.Description + " (equality filter; filter= takes any CQL2 condition on it)", "schema": fieldSchema(f)})
 			}
 		}
 		paths[base+"/items"] = operation("items_"+id, "Features of "+l.Title, ps,
@@ -132,12 +137,15 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 	linkSchema := obj{"type": "object", "required": []string{"href"}, "properties": obj{
 		"href": obj{"type": "string"}, "rel": obj{"type": "string"}, "type": obj{"type": "string"}, "title": obj{"type": "string"}}}
 	links := obj{"type": "array", "items": ref("schemas", "link")}
-	return obj{
+	doc := obj{
 		"openapi": "3.0.3",
 		"info": obj{
-			"title":       "nbhd: neighbourhood insight",
-			"version":     s.cfg.Version,
-			"description": fmt.Sprintf("OGC API – Features over a council's public layers. limit defaults to %d and at most %d features are returned per page: larger limits are clamped to %d, and rel=next links page on.", defaultLimit, maxLimit, maxLimit),
+			"title":   "nbhd: neighbourhood insight",
+			"version": s.cfg.Version,
+			"description": fmt.Sprintf("OGC API – Features (with Part 3 filtering in CQL2) and OGC API – Tiles over a council's public layers. "+
+				"limit defaults to %d and at most %d features are returned per page: larger limits are clamped to %d, and rel=next links page on. "+
+				"Vector tiles are Mapbox Vector Tiles in WebMercatorQuad (tileRow is the XYZ y, tileCol the x), at /collections/{id}/tiles/... and, "+
+				"the same tiles, at /tiles/{layer}/{z}/{x}/{y}.mvt with TileJSON at /tiles/{layer}.json.", defaultLimit, maxLimit, maxLimit),
 		},
 		"servers": []obj{{"url": s.baseURL(c)}},
 		"paths":   paths,
@@ -163,12 +171,32 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 				"sortby": obj{"name": "sortby", "in": "query", "required": false, "style": "form", "explode": false,
 					"description": "Comma-separated queryable properties to sort by; prefix - for descending", "schema": obj{"type": "array", "items": obj{"type": "string"}}},
 				"featureId": obj{"name": "featureId", "in": "path", "required": true, "description": "Feature id", "schema": obj{"type": "string"}},
+				"filter": obj{"name": "filter", "in": "query", "required": false, "style": "form", "explode": false,
+					"description": "A CQL2 filter on the collection's queryables (/collections/{id}/queryables) and geometry, in filter-lang: " +
+						"comparisons, LIKE, BETWEEN, IN, IS NULL, CASEI, ACCENTI, arithmetic and the spatial functions S_INTERSECTS, S_WITHIN, S_CONTAINS, S_DISJOINT, S_EQUALS, S_TOUCHES, S_OVERLAPS, S_CROSSES; " +
+						"e.g. imd_decile <= 2 AND S_INTERSECTS(geometry, POLYGON((...))). A filter that cannot be read, or that does not fit the collection, is a 400 naming the line and column.",
+					"schema": obj{"type": "string", "maxLength": cql2.MaxLength}},
+				"filter-lang": obj{"name": "filter-lang", "in": "query", "required": false, "style": "form", "explode": false,
+					"description": "Encoding of filter", "schema": obj{"type": "string", "enum": []string{cql2.LangText, cql2.LangJSON}, "default": cql2.LangText}},
+				"filter-crs": obj{"name": "filter-crs", "in": "query", "required": false, "style": "form", "explode": false,
+					"description": "CRS of the geometry literals in filter (longitude, latitude by default)", "schema": obj{"type": "string", "format": "uri", "enum": crsEnum, "default": geo.CRS84.URI}},
+				"tileMatrixSetId": obj{"name": "tileMatrixSetId", "in": "path", "required": true, "description": "Identifier of the tile matrix set",
+					"schema": obj{"type": "string", "enum": []string{tiles.WebMercatorQuadID}}},
+				"tileMatrix": obj{"name": "tileMatrix", "in": "path", "required": true, "description": fmt.Sprintf("Tile matrix (zoom): 0 to %d are served; the tileset's tileMatrixSetLimits give the rows and columns with data", tiles.DetailZoom),
+					"schema": obj{"type": "string", "pattern": "^[0-9]+$"}, "example": "12"},
+				"tileRow": obj{"name": "tileRow", "in": "path", "required": true, "description": "Row of the tile (the XYZ y, counted from the north)",
+					"schema": obj{"type": "integer", "minimum": 0}, "example": 1323},
+				"tileCol": obj{"name": "tileCol", "in": "path", "required": true, "description": "Column of the tile (the XYZ x, counted from the west); {tileCol}.mvt is the same tile",
+					"schema": obj{"type": "string", "pattern": "^[0-9]+(\\.mvt)?$"}, "example": "2018"},
+				"f-tile": obj{"name": "f", "in": "query", "required": false, "style": "form", "explode": false,
+					"description": "Representation (instead of the Accept header)", "schema": obj{"type": "string", "enum": []string{"mvt"}, "default": "mvt"}},
 			},
 			"responses": obj{
 				"InvalidParameter": okResponse("A parameter is malformed or unknown", content(ref("schemas", "exception"), "application/json")),
 				"NotFound":         okResponse("No such collection or feature", content(ref("schemas", "exception"), "application/json")),
 				"NotAcceptable":    okResponse("The requested representation is not available", content(ref("schemas", "exception"), "application/json")),
 				"ServerError":      okResponse("An internal error; the body names the request id to quote", content(ref("schemas", "exception"), "application/json")),
+				"EmptyTile":        obj{"description": "The tile has no features"},
 				"Unauthorized":     okResponse("No staff key, or an invalid or revoked one", content(ref("schemas", "exception"), "application/json")),
 				"Forbidden":        okResponse("The key is scoped to other neighbourhoods", content(ref("schemas", "exception"), "application/json")),
 				"TooManyRequests":  okResponse("Too many failed key checks from this client; see Retry-After", content(ref("schemas", "exception"), "application/json")),
@@ -196,6 +224,8 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 			},
 		},
 	}
+	maps.Copy(doc["components"].(obj)["schemas"].(obj), tilesSchemas())
+	return doc
 }
 
 func (s *Server) openAPI(c *gin.Context) error {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/url"
 	"sort"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 
 	"nbhd/data"
 	"nbhd/geo"
+	"nbhd/geo/cql2"
 )
 
 // Paging limits for items. Larger limits are clamped, not refused, as OGC
@@ -19,7 +21,12 @@ const (
 
 // itemsParams are the parameters every items request may carry; any other
 // parameter must be a queryable property of the collection.
-var itemsParams = []string{"f", "bbox", "bbox-crs", "crs", "limit", "offset", "properties", "sortby", "datetime"}
+var itemsParams = []string{"f", "bbox", "bbox-crs", "crs", "limit", "offset", "properties", "sortby", "datetime",
+	"filter", "filter-lang", "filter-crs"}
+
+// filterParams are the parameters of a CQL2 filter (OGC API – Features
+// Part 3), which items and a collection's tiles take.
+var filterParams = []string{"filter", "filter-lang", "filter-crs"}
 
 // featureParams are those of a single-feature request.
 var featureParams = []string{"f", "crs", "properties"}
@@ -137,6 +144,9 @@ func parseItems(q url.Values, l *data.Layer) (data.FeatureQuery, error) {
 	if fq.SortBy, err = parseSortBy(q, l); err != nil {
 		return fq, err
 	}
+	if fq.Where, err = parseFilter(q, l); err != nil {
+		return fq, err
+	}
 	// Filters, in a fixed order so equal requests make equal queries.
 	names := make([]string, 0, len(q))
 	for name := range q {
@@ -161,6 +171,48 @@ func parseItems(q url.Values, l *data.Layer) (data.FeatureQuery, error) {
 		fq.Filters = append(fq.Filters, data.Filter{Field: name, Value: v})
 	}
 	return fq, nil
+}
+
+// parseFilter reads filter, filter-lang and filter-crs into a predicate
+// compiled for the layer; nil when there is no filter. A filter that cannot
+// be read or does not fit the layer is a 400 whose description says what is
+// wrong and where (line and column in the filter's text).
+func parseFilter(q url.Values, l *data.Layer) (*data.Predicate, error) {
+	src, ok := q["filter"]
+	if !ok {
+		for _, name := range filterParams[1:] {
+			if _, given := q[name]; given {
+				return nil, badRequest("%s is given without filter", name)
+			}
+		}
+		return nil, nil
+	}
+	if strings.TrimSpace(src[0]) == "" {
+		return nil, badRequest("filter is empty: give a CQL2 expression such as imd_decile <= 2 (queryables: %s)", fieldNames(l.Fields, true))
+	}
+	lang := cql2.LangText
+	if v, ok := q["filter-lang"]; ok {
+		switch strings.TrimSpace(v[0]) {
+		case cql2.LangText:
+		case cql2.LangJSON:
+			lang = cql2.LangJSON
+		default:
+			return nil, badRequest("filter-lang must be %s or %s, got %q", cql2.LangText, cql2.LangJSON, v[0])
+		}
+	}
+	crs, err := parseCRS(q, "filter-crs")
+	if err != nil {
+		return nil, err
+	}
+	p, err := l.ParseFilter(lang, src[0], crs)
+	if err != nil {
+		var ce *cql2.Error
+		if errors.As(err, &ce) {
+			return nil, badRequest("filter: %s", ce.Error())
+		}
+		return nil, err
+	}
+	return p, nil
 }
 
 // parseFeature reads a single-feature request's query.

@@ -196,6 +196,7 @@ func (s *Server) routes(e *gin.Engine) {
 	// or "all", with ".json" for TileJSON.
 	get("/tiles/:layer", s.tileJSON)
 	get("/tiles/:layer/:z/:x/:y", s.tile)
+	s.ogcTilesRoutes(get) // OGC API – Tiles (api/ogctiles.go)
 
 	e.NoRoute(handle(func(c *gin.Context) error { return notFound("no such resource: %s", c.Request.URL.Path) }))
 	e.NoMethod(handle(func(c *gin.Context) error {

@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"hash/fnv"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/paulmach/orb/maptile"
 
 	"nbhd/data"
 	"nbhd/tiles"
@@ -55,9 +57,16 @@ func tileSet(cat *data.Catalogue, name string) ([]*data.Layer, tiles.Source, err
 
 // tile serves one vector tile from the cache, rendering it on a miss: 200
 // with the MVT (gzip when the client accepts it), 204 for a tile with no
-// features, 304 when If-None-Match holds its ETag.
+// features, 304 when If-None-Match holds its ETag. A collection's tile
+// takes a CQL2 filter (filter, filter-lang, filter-crs); the composite
+// refuses one. /tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}, the
+// OGC API – Tiles path of the composite, shares this route.
 func (s *Server) tile(c *gin.Context) error {
-	if err := noParams(c); err != nil {
+	name := c.Param("layer")
+	if name == tiles.WebMercatorQuadID { // no layer has this name
+		return s.ogcTile(c, data.AllLayers, name, c.Param("z"), c.Param("x"), c.Param("y"))
+	}
+	if err := noParams(c, filterParams...); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
@@ -65,7 +74,6 @@ func (s *Server) tile(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	name := c.Param("layer")
 	layers, ok := cat.TileLayers(name)
 	if !ok {
 		return notFound("no tile layer %q; /tiles/all.json lists them", name)
@@ -78,15 +86,50 @@ func (s *Server) tile(c *gin.Context) error {
 	if err != nil {
 		return badRequest("%v", err)
 	}
-	e, err := s.tiles.Get(ctx, tiles.Key{Layer: name, Version: cat.Version, Tile: t}, func(ctx context.Context) ([]byte, error) {
+	where, err := tileFilter(c, name, layers)
+	if err != nil {
+		return err
+	}
+	return s.serveTile(c, cat, name, layers, t, where)
+}
+
+// tileFilter reads a tile request's CQL2 filter: nil without one. A filter
+// uses one collection's queryables, so the composite refuses it.
+func tileFilter(c *gin.Context, name string, layers []*data.Layer) (*data.Predicate, error) {
+	q := c.Request.URL.Query()
+	if name == data.AllLayers {
+		for _, p := range filterParams {
+			if _, ok := q[p]; ok {
+				return nil, badRequest("the composite tiles (all) take no %s: a filter uses one collection's queryables, "+
+					"so filter the tiles of that collection, /tiles/{layer}/{z}/{x}/{y}.mvt or "+
+					"/collections/{id}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}", p)
+			}
+		}
+		return nil, nil
+	}
+	return parseFilter(q, layers[0])
+}
+
+// serveTile answers with tile t of tile set name from the cache, rendering
+// it on a miss. The filter's canonical form is part of the cache key, so
+// requests that spell one filter differently share a tile.
+func (s *Server) serveTile(c *gin.Context, cat *data.Catalogue, name string, layers []*data.Layer, t maptile.Tile, where *data.Predicate) error {
+	key := tiles.Key{Layer: name, Version: cat.Version, Tile: t}
+	if where != nil {
+		key.Filter = where.Key()
+	}
+	e, err := s.tiles.Get(c.Request.Context(), key, func(ctx context.Context) ([]byte, error) {
 		rctx, cancel := s.renderContext(ctx)
 		defer cancel()
+		if where != nil {
+			return s.store.FilteredTile(rctx, layers[0], t, where)
+		}
 		return s.store.Tile(rctx, layers, t)
 	})
 	if err != nil {
 		return err
 	}
-	return writeTile(c, e)
+	return writeTile(c, e, key.Filter)
 }
 
 // renderContext detaches a tile render from the client that started it.
@@ -111,11 +154,20 @@ func (s *Server) renderContext(ctx context.Context) (context.Context, context.Ca
 	}
 }
 
-func writeTile(c *gin.Context, e *tiles.Entry) error {
+// writeTile writes a tile with its validators. The ETag is the content's
+// hash, with the filter's for a filtered tile, and "-gz" for the gzip
+// representation.
+func writeTile(c *gin.Context, e *tiles.Entry, filter string) error {
 	gz := acceptsGzip(c.GetHeader("Accept-Encoding"))
-	etag := `"` + e.Hash + `"`
+	tag := e.Hash
+	if filter != "" {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(filter))
+		tag += "-f" + strconv.FormatUint(h.Sum64(), 16)
+	}
+	etag := `"` + tag + `"`
 	if gz && !e.Empty() {
-		etag = `"` + e.Hash + `-gz"` // a different representation, a different tag
+		etag = `"` + tag + `-gz"` // a different representation, a different tag
 	}
 	h := c.Writer.Header()
 	h.Set("Vary", "Accept-Encoding")
@@ -171,8 +223,12 @@ func acceptsGzip(header string) bool {
 	return anyQ > 0
 }
 
-// tileJSON serves the TileJSON 3.0.0 document of a layer or of "all".
+// tileJSON serves the TileJSON 3.0.0 document of a layer or of "all";
+// /tiles/WebMercatorQuad, the OGC tileset of the composite, shares its route.
 func (s *Server) tileJSON(c *gin.Context) error {
+	if c.Param("layer") == tiles.WebMercatorQuadID {
+		return s.tileset(c, data.AllLayers) // OGC API – Tiles: the composite's tileset
+	}
 	name, ok := strings.CutSuffix(c.Param("layer"), ".json")
 	if !ok {
 		return notFound("TileJSON is at /tiles/{layer}.json")

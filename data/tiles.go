@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
 	"nbhd/tiles"
@@ -24,7 +25,19 @@ import (
 // feature key as text (unless a field is called id); see tileLayerSQL for
 // generalisation by zoom.
 func (s *Store) Tile(ctx context.Context, layers []*Layer, t maptile.Tile) ([]byte, error) {
-	sql, args := tileSQL(layers, t)
+	return s.tile(ctx, layers, t, nil)
+}
+
+// FilteredTile renders one layer's tile with only the features a CQL2
+// filter compiled for that layer selects (Layer.ParseFilter). Points are
+// clustered among the selected features only. A nil filter renders the
+// same tile as Tile.
+func (s *Store) FilteredTile(ctx context.Context, l *Layer, t maptile.Tile, where *Predicate) ([]byte, error) {
+	return s.tile(ctx, []*Layer{l}, t, where)
+}
+
+func (s *Store) tile(ctx context.Context, layers []*Layer, t maptile.Tile, where *Predicate) ([]byte, error) {
+	sql, args := tileSQL(layers, t, where)
 	var mvt []byte
 	if err := s.public.QueryRow(ctx, sql, args...).Scan(&mvt); err != nil {
 		return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
@@ -35,7 +48,7 @@ func (s *Store) Tile(ctx context.Context, layers []*Layer, t maptile.Tile) ([]by
 // TileSQL is the statement Tile runs for layers and t, with its
 // arguments, for tools and soak tests that run it on connections of their
 // own.
-func TileSQL(layers []*Layer, t maptile.Tile) (string, []any) { return tileSQL(layers, t) }
+func TileSQL(layers []*Layer, t maptile.Tile) (string, []any) { return tileSQL(layers, t, nil) }
 
 // tileArgs numbers the statement's arguments: $1..$3 are z, x and y.
 type tileArgs struct {
@@ -48,11 +61,13 @@ func (a *tileArgs) add(v any) string {
 	return "$" + strconv.Itoa(len(a.args))
 }
 
-func tileSQL(layers []*Layer, t maptile.Tile) (string, []any) {
+// tileSQL is the statement for layers' tile t; where, when set, is a
+// filter compiled for the one layer given.
+func tileSQL(layers []*Layer, t maptile.Tile, where *Predicate) (string, []any) {
 	a := &tileArgs{args: []any{int32(t.Z), int64(t.X), int64(t.Y)}}
 	parts := make([]string, len(layers))
 	for i, l := range layers {
-		parts[i] = l.tileLayerSQL(a, t.Z)
+		parts[i] = l.tileLayerSQL(a, t.Z, where)
 	}
 	return "SELECT " + strings.Join(parts, " || "), a.args
 }
@@ -75,11 +90,18 @@ func envelope(margin float64) string {
 //     one point with cluster = true and point_count;
 //   - from tiles.ClusterBelowZoom on, every point is drawn as it is.
 //
-// Features are ordered by id so a tile's bytes are reproducible.
-func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom) string {
+// A filter's condition joins the layer's scope, so clusters and features
+// are made of the selected features only. Features are ordered by id so a
+// tile's bytes are reproducible.
+func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) string {
 	name := a.add(l.ID)
 	where, args := l.scope(a.args)
 	a.args = args
+	if filter != nil {
+		var cond string
+		cond, a.args = filter.SQL("t", a.args)
+		where += " AND " + cond
+	}
 	view := l.View.Sanitize()
 	props := l.tileColumns()
 	mvtGeom := func(g string) string {
@@ -171,16 +193,32 @@ func (l *Layer) tileColumns() []tileColumn {
 	return cols
 }
 
+// TileFields are the properties of the layer's features in its vector
+// tiles, in tile order: "id" (the feature key as text, unless a field has
+// that name), every field not left out of tiles, and for point layers the
+// cluster and point_count of points clustered at low zooms.
+func (l *Layer) TileFields() []Field {
+	var out []Field
+	if _, ok := l.Field("id"); !ok {
+		out = append(out, Field{Name: "id", Type: String, Description: "Feature id (as in /collections/" + l.ID + "/items/{id})"})
+	}
+	for _, f := range l.Fields {
+		if !f.NotInTiles {
+			out = append(out, f)
+		}
+	}
+	if l.GeometryType == "Point" {
+		out = append(out,
+			Field{Name: "cluster", Type: Boolean, Description: "true on a point standing for two or more features (below zoom " + strconv.Itoa(tiles.ClusterBelowZoom) + ")"},
+			Field{Name: "point_count", Type: Integer, Description: "How many features a cluster point stands for"})
+	}
+	return out
+}
+
 // VectorLayer describes the layer's MVT layer for TileJSON and PMTiles.
 func (l *Layer) VectorLayer() tiles.VectorLayer {
 	fields := map[string]string{}
-	if _, ok := l.Field("id"); !ok {
-		fields["id"] = "String"
-	}
-	for _, f := range l.Fields {
-		if f.NotInTiles {
-			continue
-		}
+	for _, f := range l.TileFields() {
 		switch f.Type {
 		case Integer, Number:
 			fields[f.Name] = "Number"
@@ -189,10 +227,6 @@ func (l *Layer) VectorLayer() tiles.VectorLayer {
 		default:
 			fields[f.Name] = "String"
 		}
-	}
-	if l.GeometryType == "Point" {
-		fields["cluster"] = "Boolean"
-		fields["point_count"] = "Number"
 	}
 	return tiles.VectorLayer{ID: l.ID, Description: l.Description, MinZoom: 0, MaxZoom: tiles.DetailZoom, Fields: fields}
 }
@@ -232,19 +266,29 @@ func (c *Catalogue) tileSource(name, description string, layers []*Layer) tiles.
 	// The data version is the minor version: TileJSON asks for a new minor
 	// version whenever tiles change.
 	src := tiles.Source{Name: name, Description: description, Version: "1." + strconv.FormatInt(c.Version, 10) + ".0"}
+	src.Extent, src.HasData = c.Extent(layers)
 	for _, l := range layers {
 		src.Layers = append(src.Layers, l.VectorLayer())
-		info := c.Info[l.ID]
-		if info.Count > 0 {
-			if src.HasData {
-				src.Extent = src.Extent.Union(info.Extent)
-			} else {
-				src.Extent, src.HasData = info.Extent, true
-			}
-		}
-		for _, p := range info.Datasets {
+		for _, p := range c.Info[l.ID].Datasets {
 			src.Attributions = append(src.Attributions, p.Attribution)
 		}
 	}
 	return src
+}
+
+// Extent is the lon/lat bound of the layers' features at the catalogue's
+// data version; ok is false when they have none.
+func (c *Catalogue) Extent(layers []*Layer) (b orb.Bound, ok bool) {
+	for _, l := range layers {
+		info := c.Info[l.ID]
+		if info.Count == 0 {
+			continue
+		}
+		if ok {
+			b = b.Union(info.Extent)
+		} else {
+			b, ok = info.Extent, true
+		}
+	}
+	return b, ok
 }

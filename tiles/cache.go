@@ -13,16 +13,18 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Key names one tile of one layer (or "all") at one data version. A new
+// Key names one tile of one layer (or "all") at one data version, with the
+// canonical form of the filter it was rendered with (empty for none). A new
 // data version makes every older key unreachable.
 type Key struct {
 	Layer   string
 	Version int64
 	Tile    maptile.Tile
+	Filter  string
 }
 
 func (k Key) String() string {
-	b := make([]byte, 0, len(k.Layer)+40)
+	b := make([]byte, 0, len(k.Layer)+len(k.Filter)+41)
 	b = append(b, k.Layer...)
 	b = append(b, '/')
 	b = strconv.AppendInt(b, k.Version, 10)
@@ -32,6 +34,10 @@ func (k Key) String() string {
 	b = strconv.AppendUint(b, uint64(k.Tile.X), 10)
 	b = append(b, '/')
 	b = strconv.AppendUint(b, uint64(k.Tile.Y), 10)
+	if k.Filter != "" {
+		b = append(b, '?')
+		b = append(b, k.Filter...)
+	}
 	return string(b)
 }
 
@@ -162,7 +168,7 @@ func (c *Cache) lookup(k Key) *Entry {
 }
 
 func (c *Cache) add(k Key, e *Entry) {
-	cost := int64(len(e.Gzip)+len(e.Hash)) + entryOverhead
+	cost := int64(len(e.Gzip)+len(e.Hash)+len(k.Filter)) + entryOverhead
 	if cost > c.limit {
 		return
 	}
