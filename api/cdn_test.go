@@ -27,7 +27,7 @@ func TestCacheHeadersForACDN(t *testing.T) {
 		{"/collections/schools/items?limit=1", []string{"nbhd-data", "nbhd-layer-schools"}},
 		{"/neighbourhoods/ward", []string{"nbhd-data", "nbhd-layer-neighbourhoods-ward"}},
 		{"/tiles/schools.json", []string{"nbhd-data", "nbhd-layer-schools"}},
-		{"/tiles/all/10/505/330.mvt", []string{"nbhd-data", "nbhd-layer-small-areas", "nbhd-layer-gp-practices", "nbhd-layer-neighbourhoods-ward"}},
+		{"/tiles/all/10/504/331.mvt", []string{"nbhd-data", "nbhd-layer-small-areas", "nbhd-layer-gp-practices", "nbhd-layer-neighbourhoods-ward"}},
 	}
 	for _, tc := range cases {
 		resp, _ := e.get(t, tc.path)
@@ -53,7 +53,7 @@ func TestCacheHeadersForACDN(t *testing.T) {
 	}
 	// Without the settings, browsers' max-age alone.
 	plain := newEnv(t)
-	resp, _ = plain.get(t, "/tiles/all/10/505/330.mvt")
+	resp, _ = plain.get(t, "/tiles/all/10/504/331.mvt")
 	if cc := resp.Header.Get("Cache-Control"); cc != "public, max-age=60" {
 		t.Errorf("default Cache-Control %q", cc)
 	}
@@ -183,7 +183,7 @@ func TestPurgeHookNeverBlocksRequests(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	start := time.Now()
-	for _, p := range []string{"/collections/schools/items?limit=5", "/tiles/all/10/505/330.mvt", "/readyz"} {
+	for _, p := range []string{"/collections/schools/items?limit=5", "/tiles/all/10/504/331.mvt", "/readyz"} {
 		if resp, _ := e.get(t, p); resp.StatusCode >= 300 {
 			t.Errorf("%s: %d while the purge hook hangs", p, resp.StatusCode)
 		}

@@ -19,6 +19,7 @@ import (
 // the data version and the request (path, query and representation), and
 // answers 304 when the client's copy is current. It reports whether it did.
 func (s *Server) conditional(c *gin.Context, f format) bool {
+	s.store.Settle(c.Request.Context()) // the version must not be older than the data read next
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s?%s|%s", c.Request.URL.Path, c.Request.URL.RawQuery, f)
 	etag := fmt.Sprintf(`W/"%d-%x"`, s.store.Version(), h.Sum64())

@@ -63,6 +63,9 @@ func (s *Server) tile(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
+	// The cache key's version must not be older than the data a render
+	// reads (data.Store.Settle).
+	s.store.Settle(ctx)
 	cat, err := s.store.Catalogue(ctx)
 	if err != nil {
 		return err

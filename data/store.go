@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -113,10 +114,14 @@ type Store struct {
 	cfg      Config
 	version  atomic.Int64
 	stamp    atomic.Pointer[versionStamp]
-	// wanted is the newest version the primary has announced, which the
-	// replicas may not have replayed yet.
-	wanted atomic.Int64
-	cats   catalogueCache
+	// wanted is the newest version the primary has announced (at
+	// wantedAt, unix nanoseconds), which the read servers may not have
+	// replayed yet; moved is closed whenever the version moves.
+	wanted   atomic.Int64
+	wantedAt atomic.Int64
+	movedMu  sync.Mutex
+	moved    chan struct{}
+	cats     catalogueCache
 }
 
 // Open connects the pools. Each connection SETs ROLE once when it is made,

@@ -57,6 +57,48 @@ func (s *Store) setStamp(st versionStamp) {
 		}
 		if s.stamp.CompareAndSwap(old, &st) {
 			s.version.Store(st.version)
+			s.movedMu.Lock()
+			if s.moved != nil {
+				close(s.moved)
+			}
+			s.moved = make(chan struct{})
+			s.movedMu.Unlock()
+			return
+		}
+	}
+}
+
+// settleWindow is how long after the primary announces a version Settle
+// waits for a read server to replay it.
+const settleWindow = time.Second
+
+// Settle returns once the data version served is the newest one the
+// primary has announced, or settleWindow after the announcement, or when
+// ctx ends. A request that reads its version for its validators (ETag,
+// tile cache key) calls it first: between an import's commit and the
+// version's move, a read server may already answer with the new data,
+// which the old version must not name. Outside that moment (normally a
+// few milliseconds, the replicas' replay lag) it returns at once.
+func (s *Store) Settle(ctx context.Context) {
+	for {
+		if s.wanted.Load() <= s.Version() {
+			return
+		}
+		wait := time.Until(time.Unix(0, s.wantedAt.Load()).Add(settleWindow))
+		if wait <= 0 {
+			return // a replica lagging behind: serve what it has
+		}
+		s.movedMu.Lock()
+		moved := s.moved
+		s.movedMu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-moved:
+			t.Stop()
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
 			return
 		}
 	}
@@ -171,11 +213,15 @@ func (s *Store) listen(ctx context.Context, kick chan<- struct{}, connected func
 	}
 }
 
-// want records a version the primary has announced.
+// want records a version the primary has announced, and when.
 func (s *Store) want(v int64) {
 	for {
 		old := s.wanted.Load()
-		if v <= old || s.wanted.CompareAndSwap(old, v) {
+		if v <= old {
+			return
+		}
+		if s.wanted.CompareAndSwap(old, v) {
+			s.wantedAt.Store(time.Now().UnixNano())
 			return
 		}
 	}
