@@ -110,9 +110,10 @@ func (s *Store) Settle(ctx context.Context) {
 // It LISTENs on the primary, on a dedicated connection that reconnects
 // with backoff, for the version each import announces. A hot standby
 // cannot LISTEN, so the version itself is read from the read servers: at
-// once after a notification, every VersionPollInterval otherwise (which
-// also covers a listener that is down), and every 25 ms while a replica
-// has not yet replayed an announced version. The version moves, and
+// once after a notification or a reconnect, every 25 ms while a replica
+// has not yet replayed an announced version, and with replicas every
+// VersionPollInterval too (for their lag, and for changes while the
+// listener was down). The version moves, and
 // onChange purges caches, only once a read server has replayed it: no tile
 // of the old data is ever cached under the new version.
 func (s *Store) WatchVersion(ctx context.Context, log *slog.Logger, onChange func(int64)) {
@@ -151,7 +152,13 @@ func (s *Store) follow(ctx context.Context, log *slog.Logger, kick <-chan struct
 		if v := s.Version(); v != old && onChange != nil {
 			onChange(v)
 		}
-		next := s.cfg.VersionPollInterval
+		// Without replicas the primary's notifications are enough (a
+		// reconnected listener kicks a poll too); replicas are polled at
+		// the interval, for their lag and for changes a listener missed.
+		next := time.Duration(0)
+		if s.replicas {
+			next = s.cfg.VersionPollInterval
+		}
 		if s.wanted.Load() > s.Version() {
 			if fastUntil.IsZero() {
 				fastUntil = time.Now().Add(min(catchUpWindow, s.cfg.MaxReplicaLag))
@@ -162,7 +169,9 @@ func (s *Store) follow(ctx context.Context, log *slog.Logger, kick <-chan struct
 		} else {
 			fastUntil = time.Time{}
 		}
-		timer.Reset(next)
+		if next > 0 {
+			timer.Reset(next)
+		}
 	}
 }
 
