@@ -219,3 +219,30 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestMapConfigNamesThePMTilesArchive: --pmtiles-url reaches the viewer,
+// and the map's CSP lets it fetch from the archive's origin.
+func TestMapConfigNamesThePMTilesArchive(t *testing.T) {
+	e := newEnvWith(t, api.Config{PMTilesURL: "https://static.example/nbhd-v42.pmtiles"}, data.Config{})
+	resp, body := e.get(t, "/map/config.json")
+	var cfg struct {
+		PMTiles string `json:"pmtiles"`
+	}
+	if err := json.Unmarshal(body, &cfg); err != nil || cfg.PMTiles != "https://static.example/nbhd-v42.pmtiles" {
+		t.Errorf("map config %s: %v", body, err)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "connect-src 'self' https://static.example data: blob:") {
+		t.Errorf("map CSP lacks the archive's origin: %q", csp)
+	}
+	// A path on the same origin needs nothing more than 'self'.
+	same := newEnvWith(t, api.Config{PMTilesURL: "/static/nbhd.pmtiles"}, data.Config{})
+	resp, body = same.get(t, "/map/config.json")
+	if !strings.Contains(string(body), `"pmtiles":"/static/nbhd.pmtiles"`) || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "connect-src 'self' data: blob:") {
+		t.Errorf("same-origin archive: %s, CSP %q", body, resp.Header.Get("Content-Security-Policy"))
+	}
+	resp, body = newEnv(t).get(t, "/map/config.json")
+	if !strings.Contains(string(body), `"pmtiles":null`) {
+		t.Errorf("no archive configured: %d %s", resp.StatusCode, body)
+	}
+}
