@@ -125,8 +125,8 @@ func (p *pool) candidates() ([]*member, error) {
 	}
 	// Stable: equally busy members keep their round-robin order.
 	slices.SortStableFunc(up, func(a, b *member) int { return cmp.Compare(busy(a), busy(b)) })
-	if all := append(up, down...); len(all) > 0 {
-		return all, nil
+	if up = append(up, down...); len(up) > 0 {
+		return up, nil
 	}
 	return nil, fmt.Errorf("%w: no read replica has replayed data version %d", ErrUnavailable, want)
 }

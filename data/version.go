@@ -328,7 +328,7 @@ func (s *Store) pollMember(ctx context.Context, m *member, now time.Time, ref st
 	if replayed != nil {
 		replay = *replayed
 	}
-	m.lag.update(m.name, now, standby, ref, replay, lastReplay, paused, st.version, s.cfg.MaxReplicaLag)
+	m.lag.update(m.name, now, standby, ref, replay, lastReplay, paused, st.version)
 	return st, nil
 }
 
@@ -376,7 +376,7 @@ type lsnSample struct {
 // maxSamples bounds the positions kept while a standby does not replay.
 const maxSamples = 4096
 
-func (l *replicaLag) update(name string, now time.Time, standby bool, ref, replayed string, lastReplay *time.Time, paused bool, version int64, maxLag time.Duration) {
+func (l *replicaLag) update(name string, now time.Time, standby bool, ref, replayed string, lastReplay *time.Time, paused bool, version int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := ReplicaStatus{Name: name, Up: true, Standby: standby, DataVersion: version, ReplayPaused: paused, LastReplay: lastReplay, CheckedAt: now}
