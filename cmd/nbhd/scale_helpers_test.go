@@ -165,7 +165,8 @@ func (p *proc) tileRequests(t *testing.T) float64 {
 var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 32}}
 
 // fetch GETs a URL asking for gzip, without undoing it, and returns the
-// status, the headers and the body as sent.
+// status, the headers and the body as sent. A request that fails, or a
+// body cut short, has status 0 and the error as its body.
 func fetch(url string, header map[string]string) (int, http.Header, []byte) {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
 	if err != nil {
