@@ -32,7 +32,8 @@ func TestScaleOut(t *testing.T) {
 	primaryURL := primary.NewDatabase(t, "nbhd", true)
 	standby := primary.NewStandby(t)
 	replicaURL := standby.URL("nbhd")
-	nbhdBinary(t)
+	bin := nbhdBinary(t)
+	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(bin)) })
 	t.Logf("primary with the sample, its standby and the binary ready in %v", time.Since(began).Round(time.Millisecond))
 
 	t.Run("ImportReachesServersReadingTheStandby", func(t *testing.T) {
