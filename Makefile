@@ -9,12 +9,17 @@ DB_URL := $(or $(NBHD_DATABASE_URL),$(shell scripts/pg.sh url))
 NBHD_ADDR ?= :8080
 export NBHD_ADDR
 
-.PHONY: run build install viewer db db-stop migrate load-sample test test-chaos test-deps lint fmt bench bench-features bench-tiles clean
+.PHONY: run run-replicated build install viewer db db-replica db-stop migrate load-sample test test-chaos test-scale test-deps lint fmt bench bench-features bench-tiles clean
 
 run: db viewer build ## provision, migrate, load the sample if empty, serve on :8080
 	NBHD_DATABASE_URL='$(DB_URL)' bin/nbhd migrate
 	NBHD_DATABASE_URL='$(DB_URL)' bin/nbhd load-sample --if-empty
 	NBHD_DATABASE_URL='$(DB_URL)' exec bin/nbhd serve
+
+# docs/deploy.md: the primary, a streaming hot standby of it, two nbhd
+# servers reading from the standby and nginx in front on :8080.
+run-replicated: db db-replica viewer build ## nginx on :8080 over two servers reading from a hot standby (installs nginx when root)
+	scripts/replicated.sh
 
 build: ## build bin/nbhd (with the map viewer if `make viewer` has run)
 	$(GO) build -o bin/nbhd ./cmd/nbhd
@@ -30,7 +35,10 @@ viewer: ## install the map viewer's pinned MapLibre GL JS (npm) for embedding
 db: ## start the private PostGIS cluster (installs PostGIS when root)
 	@scripts/pg.sh start
 
-db-stop: ## stop the private PostGIS cluster
+db-replica: ## a streaming hot standby of the private cluster, on $$NBHD_PG_PORT+1
+	@scripts/pg.sh replica
+
+db-stop: ## stop the private PostGIS cluster (and its standby)
 	@scripts/pg.sh stop
 
 migrate: db build
@@ -49,6 +57,14 @@ test: db test-deps viewer ## run every test with the race detector
 test-chaos: db test-deps viewer ## the chaos and fault tests (minutes; run by .ci/run after make test)
 	@scripts/deps.sh postgis
 	NBHD_CHAOS=1 NBHD_TEST_DATABASE_URL='$(DB_URL)' $(GO) test -count=1 -timeout 10m -run '^TestChaos' -v ./api/
+
+# The scale-out tests of issue 15 (cmd/nbhd/scale_test.go): a primary and
+# streaming standby of their own, nbhd processes reading from it, nginx in
+# front under load with a server killed, the map from a PMTiles archive in
+# Chromium, replica lag in /readyz. About two minutes; run by .ci/run.
+test-scale: db test-deps viewer ## the scale-out tests: replicas, nginx, PMTiles (minutes; run by .ci/run)
+	@scripts/deps.sh scale
+	NBHD_SCALE=1 NBHD_TEST_DATABASE_URL='$(DB_URL)' $(GO) test -count=1 -timeout 10m -run '^TestScale' -v ./cmd/nbhd/
 
 test-deps:
 	@scripts/deps.sh test

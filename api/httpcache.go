@@ -19,6 +19,7 @@ import (
 // the data version and the request (path, query and representation), and
 // answers 304 when the client's copy is current. It reports whether it did.
 func (s *Server) conditional(c *gin.Context, f format) bool {
+	s.store.Settle(c.Request.Context()) // the version must not be older than the data read next
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s?%s|%s", c.Request.URL.Path, c.Request.URL.RawQuery, f)
 	etag := fmt.Sprintf(`W/"%d-%x"`, s.store.Version(), h.Sum64())
@@ -30,6 +31,7 @@ func (s *Server) conditional(c *gin.Context, f format) bool {
 	}
 	hdr.Set("Cache-Control", s.cacheControl)
 	hdr.Add("Vary", "Accept, Accept-Encoding")
+	s.surrogateKeys(c, s.store.Version(), routeLayer(c)...)
 	if inm := c.GetHeader("If-None-Match"); inm != "" {
 		if etagMatch(inm, etag) {
 			c.Status(http.StatusNotModified)
@@ -44,6 +46,73 @@ func (s *Server) conditional(c *gin.Context, f format) bool {
 		return true
 	}
 	return false
+}
+
+// publicCacheControl is the Cache-Control of public responses: max-age
+// for browsers and, when configured, s-maxage and stale-while-revalidate
+// for shared caches. A CDN that is purged on each data change
+// (Config.PurgeURL) can keep responses far longer than browsers, which
+// revalidate with the ETag; stale-while-revalidate lets it answer at once
+// while it revalidates in the background.
+func publicCacheControl(cfg Config) string {
+	cc := fmt.Sprintf("public, max-age=%d", int(cfg.CacheMaxAge.Seconds()))
+	if cfg.CacheSMaxAge > 0 {
+		cc += fmt.Sprintf(", s-maxage=%d", int(cfg.CacheSMaxAge.Seconds()))
+	}
+	if cfg.StaleWhileRevalidate > 0 {
+		cc += fmt.Sprintf(", stale-while-revalidate=%d", int(cfg.StaleWhileRevalidate.Seconds()))
+	}
+	return cc
+}
+
+// Surrogate keys name what a cached response depends on, so a CDN purge
+// can target it: every response that depends on the data carries
+// keyData and the key of its data version (versionKey), and one about a
+// layer that layer's key (nbhd-layer-{id}; a composite tile, every
+// layer's). The purge hook sends the version keys of superseded versions.
+const keyData = "nbhd-data"
+
+func versionKey(v int64) string { return "nbhd-v" + strconv.FormatInt(v, 10) }
+
+// surrogateKeys sets Surrogate-Key (space-separated, as Fastly and others
+// read it) and Cache-Tag (comma-separated, as Cloudflare and others do).
+func (s *Server) surrogateKeys(c *gin.Context, version int64, layers ...string) {
+	keys := []string{keyData, versionKey(version)}
+	for _, l := range layers {
+		if validKeyPart(l) {
+			keys = append(keys, "nbhd-layer-"+l)
+		}
+	}
+	h := c.Writer.Header()
+	h.Set("Surrogate-Key", strings.Join(keys, " "))
+	h.Set("Cache-Tag", strings.Join(keys, ","))
+}
+
+// routeLayer is the layer a request is about, from its route: a
+// collection, or a neighbourhood set's layer. It comes from the path, so
+// it is checked to be a plain name before it goes into a header.
+func routeLayer(c *gin.Context) []string {
+	if id := c.Param("collection"); id != "" {
+		return []string{id}
+	}
+	if set := c.Param("set"); set != "" {
+		return []string{"neighbourhoods-" + set}
+	}
+	return nil
+}
+
+// validKeyPart accepts the characters of layer ids, and nothing a header
+// or a key list could be confused by.
+func validKeyPart(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' && r != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // etagMatch compares weakly, as If-None-Match requires.

@@ -41,10 +41,7 @@ var pageCSP = func() string {
 // blob:/data: images; a basemap needs its style's origin (and any other
 // origins it names) for fetches, images and fonts.
 func mapCSP(basemapStyle string, basemapOrigins []string) string {
-	origins := []string{"'self'"}
-	if u, err := url.Parse(basemapStyle); err == nil && u.Scheme != "" && u.Host != "" {
-		origins = append(origins, u.Scheme+"://"+u.Host)
-	}
+	origins := append([]string{"'self'"}, originOf(basemapStyle)...)
 	for _, o := range basemapOrigins {
 		if o = strings.TrimSuffix(strings.TrimSpace(o), "/"); o != "" && !slices.Contains(origins, o) {
 			origins = append(origins, o)
@@ -54,6 +51,15 @@ func mapCSP(basemapStyle string, basemapOrigins []string) string {
 	return "default-src 'self'; script-src 'self'; worker-src 'self' blob:; child-src 'self' blob:; " +
 		"style-src 'self'; img-src " + src + " data: blob:; connect-src " + src + " data: blob:; font-src " + src + "; " +
 		"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}
+
+// originOf is the origin of an absolute URL (none for a relative one,
+// which is the map's own origin): a basemap style, a PMTiles archive.
+func originOf(raw string) []string {
+	if u, err := url.Parse(raw); err == nil && u.Scheme != "" && u.Host != "" {
+		return []string{u.Scheme + "://" + u.Host}
+	}
+	return nil
 }
 
 // securityHeaders sets the headers every response carries.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -54,6 +53,19 @@ type Config struct {
 	// WriteTimeout is the longest one write to a client may block; 0 means
 	// DefaultWriteTimeout.
 	WriteTimeout time.Duration
+	// CacheSMaxAge and StaleWhileRevalidate, when set, add s-maxage and
+	// stale-while-revalidate to public responses' Cache-Control, for
+	// shared caches (a CDN, a reverse proxy) in front (api/httpcache.go).
+	CacheSMaxAge         time.Duration
+	StaleWhileRevalidate time.Duration
+	// PurgeURL is POSTed the surrogate keys of superseded data after each
+	// data change (api/purge.go); PurgeHeader ("Name: value") is sent
+	// with it. Empty: no purge hook.
+	PurgeURL    string
+	PurgeHeader string
+	// PMTilesURL makes the map draw its boundaries from a PMTiles archive
+	// (absolute, or relative to the server) instead of /tiles.
+	PMTilesURL string
 }
 
 // Server is the HTTP API over a store.
@@ -76,6 +88,10 @@ type Server struct {
 	abort    context.CancelFunc
 	inFlight atomic.Int64
 	spools   *spoolBudget
+	// seen is the data version last passed to DataChanged; purge calls
+	// the purge hook, when configured.
+	seen  atomic.Int64
+	purge *purger
 }
 
 // New builds the server and its routes.
@@ -97,14 +113,20 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	s := &Server{cfg: cfg, store: store, log: log, metrics: newMetrics(store),
-		cacheControl: fmt.Sprintf("public, max-age=%d", int(cfg.CacheMaxAge.Seconds())),
+		cacheControl: publicCacheControl(cfg),
 		limiter:      newFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute),
 		outage:       &outageLog{interval: outageLogInterval},
-		mapPolicy:    mapCSP(cfg.BasemapStyle, cfg.BasemapOrigins),
+		mapPolicy:    mapCSP(cfg.BasemapStyle, append(originOf(cfg.PMTilesURL), cfg.BasemapOrigins...)),
 		spools:       newSpoolBudget(defaultSpoolBudget)}
 	s.closing, s.abort = context.WithCancel(context.Background())
 	s.tiles = newTileCache(cfg)
-	s.metrics.reg.MustRegister(tileCacheCollector{s.tiles})
+	s.seen.Store(store.Version())
+	s.metrics.reg.MustRegister(tileCacheCollector{s.tiles}, replicaCollector{store})
+	if cfg.PurgeURL != "" {
+		s.purge = newPurger(cfg.PurgeURL, cfg.PurgeHeader, log)
+		s.metrics.reg.MustRegister(s.purge)
+		go s.purge.run(s.closing)
+	}
 	e := gin.New()
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		log.Warn("ignoring bad trusted proxies", "err", err)

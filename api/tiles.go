@@ -20,10 +20,6 @@ const (
 	mvtType = "application/vnd.mapbox-vector-tile"
 	// DefaultTileCacheBytes is the tile cache's size when Config leaves it 0.
 	DefaultTileCacheBytes = 64 << 20
-	// tileCacheControl lets browsers and CDNs reuse a tile for a minute,
-	// then revalidate it with its ETag (a 304 costs no query). Longer would
-	// keep tiles stale after an import.
-	tileCacheControl = "public, max-age=60"
 )
 
 func newTileCache(cfg Config) *tiles.Cache {
@@ -37,13 +33,19 @@ func newTileCache(cfg Config) *tiles.Cache {
 	return tiles.NewCache(limit)
 }
 
-// DataChanged drops every cached tile. The server calls it when the data
-// version moves (data.Store.WatchVersion): tiles are keyed by version, so
-// old ones are never served again anyway; this frees their memory at once
-// and keeps a render that was in flight from storing its tile.
+// DataChanged drops every cached tile and calls the purge hook. The
+// server calls it when the data version moves (data.Store.WatchVersion),
+// which with read replicas happens only once a replica has replayed the
+// new version, so no tile rendered from older data is cached under it.
+// Tiles are keyed by version, so old ones are never served again anyway;
+// this frees their memory at once and keeps a render that was in flight
+// from storing its tile.
 func (s *Server) DataChanged(version int64) {
 	s.tiles.Purge(version)
 	s.log.Debug("tile cache purged", "data_version", version)
+	if prev := s.seen.Swap(version); prev < version && s.purge != nil {
+		s.purge.changed(prev, version)
+	}
 }
 
 // tileSet resolves a tile set name: one layer's id, or "all".
@@ -70,6 +72,9 @@ func (s *Server) tile(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
+	// The cache key's version must not be older than the data a render
+	// reads (data.Store.Settle).
+	s.store.Settle(ctx)
 	cat, err := s.store.Catalogue(ctx)
 	if err != nil {
 		return err
@@ -129,7 +134,12 @@ func (s *Server) serveTile(c *gin.Context, cat *data.Catalogue, name string, lay
 	if err != nil {
 		return err
 	}
-	return writeTile(c, e, key.Filter)
+	ids := make([]string, len(layers))
+	for i, l := range layers {
+		ids[i] = l.ID
+	}
+	s.surrogateKeys(c, cat.Version, ids...)
+	return s.writeTile(c, e, key.Filter)
 }
 
 // renderContext detaches a tile render from the client that started it.
@@ -157,7 +167,7 @@ func (s *Server) renderContext(ctx context.Context) (context.Context, context.Ca
 // writeTile writes a tile with its validators. The ETag is the content's
 // hash, with the filter's for a filtered tile, and "-gz" for the gzip
 // representation.
-func writeTile(c *gin.Context, e *tiles.Entry, filter string) error {
+func (s *Server) writeTile(c *gin.Context, e *tiles.Entry, filter string) error {
 	gz := acceptsGzip(c.GetHeader("Accept-Encoding"))
 	tag := e.Hash
 	if filter != "" {
@@ -171,7 +181,7 @@ func writeTile(c *gin.Context, e *tiles.Entry, filter string) error {
 	}
 	h := c.Writer.Header()
 	h.Set("Vary", "Accept-Encoding")
-	h.Set("Cache-Control", tileCacheControl)
+	h.Set("Cache-Control", s.cacheControl)
 	h.Set("ETag", etag)
 	switch {
 	case etagMatch(c.GetHeader("If-None-Match"), etag):
@@ -240,12 +250,17 @@ func (s *Server) tileJSON(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	_, src, err := tileSet(cat, name)
+	layers, src, err := tileSet(cat, name)
 	if err != nil {
 		return err
 	}
+	ids := make([]string, len(layers))
+	for i, l := range layers {
+		ids[i] = l.ID
+	}
 	tj := tiles.NewTileJSON(src, s.absoluteURL(c, "/tiles/"+name+"/{z}/{x}/{y}.mvt"))
-	c.Header("Cache-Control", tileCacheControl)
+	c.Header("Cache-Control", s.cacheControl)
+	s.surrogateKeys(c, cat.Version, ids...)
 	c.Header("Vary", "X-Forwarded-Proto")
 	c.JSON(http.StatusOK, tj)
 	return nil

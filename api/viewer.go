@@ -98,14 +98,19 @@ func (v *viewerCache) file(files fs.FS, name string) (*viewerFile, error) {
 	return f.(*viewerFile), nil
 }
 
-// mapConfig tells the viewer what this server is configured with.
+// mapConfig tells the viewer what this server is configured with: a
+// basemap, and a PMTiles archive to draw boundaries from instead of
+// /tiles (api/viewer/pmtiles.js).
 func (s *Server) mapConfig(c *gin.Context) error {
-	var basemap any
+	var basemap, archive any
 	if s.cfg.BasemapStyle != "" {
 		basemap = s.cfg.BasemapStyle
 	}
+	if s.cfg.PMTilesURL != "" {
+		archive = s.cfg.PMTilesURL
+	}
 	c.Header("Cache-Control", "no-cache")
-	c.JSON(http.StatusOK, gin.H{"basemap": basemap, "version": s.cfg.Version})
+	c.JSON(http.StatusOK, gin.H{"basemap": basemap, "pmtiles": archive, "version": s.cfg.Version})
 	return nil
 }
 

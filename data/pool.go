@@ -1,12 +1,15 @@
 package data
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,35 +53,108 @@ func IsUnavailable(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
 }
 
-// pool is a pgx pool whose every Query, QueryRow and Exec first acquires a
+// pool is a set of interchangeable PostgreSQL servers, each with a pgx
+// pool: the primary alone (the staff pool; public reads without replicas)
+// or the read replicas. Every Query, QueryRow and Exec first acquires a
 // connection within acquireTimeout, so a request never queues for a
-// connection longer than that: when the pool is exhausted or the database
-// is not answering, it fails fast with ErrUnavailable. The statement itself
-// runs under the caller's context (the request's deadline).
+// connection longer than that: when the pools are exhausted or the
+// database is not answering, it fails fast with ErrUnavailable. The
+// statement itself runs under the caller's context (the request's
+// deadline).
+//
+// With several members a query goes to the least busy one (round robin
+// among equals) that is up and has replayed at least the data version the
+// server serves (floor), so a reply never holds data older than the
+// version its ETag names.
 type pool struct {
-	conns          *pgxpool.Pool
+	members        []*member
 	acquireTimeout time.Duration
+	// floor is the data version a member must have replayed to serve a
+	// query; nil serves from any member (the primary).
+	floor func() int64
+	next  atomic.Uint32
 }
 
-// Close closes the pool, waiting for its connections to be released.
-func (p *pool) Close() { p.conns.Close() }
+// member is one server of a pool and what the version follower last saw
+// of it (data/version.go).
+type member struct {
+	name    string
+	conns   *pgxpool.Pool
+	version atomic.Int64 // the data version it had replayed when last polled
+	down    atomic.Bool  // its last poll failed
+	lag     replicaLag
+}
 
-// Stat is the pool's statistics.
-func (p *pool) Stat() *pgxpool.Stat { return p.conns.Stat() }
+// Close closes the pools, waiting for their connections to be released.
+func (p *pool) Close() {
+	for _, m := range p.members {
+		m.conns.Close()
+	}
+}
+
+// Stat is the first member's statistics (the only member of a pool on the
+// primary).
+func (p *pool) Stat() *pgxpool.Stat { return p.members[0].conns.Stat() }
+
+// candidates orders the members a query may use, best first: up and
+// current, least busy. A member behind the floor is never used: a query
+// there would answer with older data than the version it is served under.
+func (p *pool) candidates() ([]*member, error) {
+	if len(p.members) == 1 && p.floor == nil {
+		return p.members, nil
+	}
+	want := int64(0)
+	if p.floor != nil {
+		want = p.floor()
+	}
+	start := int(p.next.Add(1))
+	var up, down []*member
+	for i := range p.members {
+		m := p.members[(start+i)%len(p.members)]
+		switch {
+		case m.version.Load() < want:
+		case m.down.Load():
+			down = append(down, m)
+		default:
+			up = append(up, m)
+		}
+	}
+	busy := func(m *member) float64 {
+		st := m.conns.Stat()
+		return float64(st.AcquiredConns()) / float64(max(1, st.MaxConns()))
+	}
+	// Stable: equally busy members keep their round-robin order.
+	slices.SortStableFunc(up, func(a, b *member) int { return cmp.Compare(busy(a), busy(b)) })
+	if up = append(up, down...); len(up) > 0 {
+		return up, nil
+	}
+	return nil, fmt.Errorf("%w: no read replica has replayed data version %d", ErrUnavailable, want)
+}
 
 func (p *pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	ms, err := p.candidates()
+	if err != nil {
+		return nil, err
+	}
 	actx, cancel := context.WithTimeout(ctx, p.acquireTimeout)
 	defer cancel()
-	c, err := p.conns.Acquire(actx)
-	if err == nil {
-		return c, nil
+	for i, m := range ms {
+		c, err := m.conns.Acquire(actx)
+		if err == nil {
+			return c, nil
+		}
+		if ctx.Err() != nil {
+			// The caller's own context ended: its client left, or its
+			// deadline passed while waiting (IsUnavailable says so).
+			return nil, fmt.Errorf("acquire connection: %w", err)
+		}
+		// A member that refuses connections is passed over for the next
+		// one, within the same acquire timeout.
+		if i == len(ms)-1 || actx.Err() != nil || !IsUnavailable(err) {
+			return nil, fmt.Errorf("%w: no connection within %s: %w", ErrUnavailable, p.acquireTimeout, err)
+		}
 	}
-	if ctx.Err() != nil {
-		// The caller's own context ended: its client left, or its deadline
-		// passed while waiting (IsUnavailable says so).
-		return nil, fmt.Errorf("acquire connection: %w", err)
-	}
-	return nil, fmt.Errorf("%w: no connection within %s: %w", ErrUnavailable, p.acquireTimeout, err)
+	return nil, ErrUnavailable // ms is never empty
 }
 
 // Query runs a query on a connection of its own; closing the rows (or

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +52,17 @@ type Config struct {
 	// ConnectTimeout bounds making a connection when the URL has no
 	// connect_timeout; 0 means 5s.
 	ConnectTimeout time.Duration
+	// ReadURLs are read replicas (hot standbys of URL, or any servers
+	// with the same data): public reads go to them, each with a pool of
+	// MaxConns, and the staff pool, imports, keys and audit rows stay on
+	// URL. Empty means every read goes to URL.
+	ReadURLs []string
+	// VersionPollInterval is how often the data version and replica lag
+	// are read from each read server (data/version.go); 0 means 1s.
+	VersionPollInterval time.Duration
+	// MaxReplicaLag is the replica lag past which Ready fails; 0 means
+	// DefaultMaxReplicaLag.
+	MaxReplicaLag time.Duration
 }
 
 // Pool defaults.
@@ -58,6 +70,12 @@ const (
 	DefaultMaxConns       = 8
 	defaultAcquireTimeout = 5 * time.Second
 	defaultConnectTimeout = 5 * time.Second
+	// DefaultMaxReplicaLag is how far behind its primary a read replica
+	// may fall before Ready fails.
+	DefaultMaxReplicaLag = 30 * time.Second
+	// DefaultVersionPollInterval is how often the data version and the
+	// replicas' lag are read.
+	DefaultVersionPollInterval = time.Second
 )
 
 // withDefaults fills in the zero values.
@@ -77,32 +95,76 @@ func (cfg Config) withDefaults() Config {
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = defaultConnectTimeout
 	}
+	if cfg.VersionPollInterval <= 0 {
+		cfg.VersionPollInterval = DefaultVersionPollInterval
+	}
+	if cfg.MaxReplicaLag <= 0 {
+		cfg.MaxReplicaLag = DefaultMaxReplicaLag
+	}
 	return cfg
 }
 
-// Store holds one read-only pool per request role and the current data
-// version.
+// Store holds the read pool (public requests: the primary, or the read
+// replicas), the staff pool on the primary, and the current data version.
 type Store struct {
-	public  *pool
-	staff   *pool
-	url     string
-	version atomic.Int64
-	stamp   atomic.Pointer[versionStamp]
-	cats    catalogueCache
+	public   *pool
+	staff    *pool
+	url      string
+	replicas bool
+	cfg      Config
+	version  atomic.Int64
+	stamp    atomic.Pointer[versionStamp]
+	// wanted is the newest version the primary has announced (at
+	// wantedAt, unix nanoseconds), which the read servers may not have
+	// replayed yet; moved is closed whenever the version moves.
+	wanted   atomic.Int64
+	wantedAt atomic.Int64
+	movedMu  sync.Mutex
+	moved    chan struct{}
+	cats     catalogueCache
 }
 
-// Open connects both pools. Each connection SETs ROLE once when it is made, so
-// a query never runs with more privilege than its pool's role.
+// Open connects the pools. Each connection SETs ROLE once when it is made,
+// so a query never runs with more privilege than its pool's role. With
+// read replicas, Open needs at least one of them to answer.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults()
-	s := &Store{url: cfg.URL}
+	s := &Store{url: cfg.URL, cfg: cfg, replicas: len(cfg.ReadURLs) > 0}
 	var err error
-	if s.public, err = openPool(ctx, cfg, Public); err != nil {
+	if s.staff, err = openPool(ctx, cfg, cfg.URL, Staff); err != nil {
 		return nil, err
 	}
-	if s.staff, err = openPool(ctx, cfg, Staff); err != nil {
-		s.public.Close()
-		return nil, err
+	s.public = &pool{acquireTimeout: cfg.AcquireTimeout}
+	if !s.replicas {
+		m, err := openMember(ctx, cfg, cfg.URL, Public)
+		if err != nil {
+			s.staff.Close()
+			return nil, err
+		}
+		m.name = "public"
+		s.public.members = []*member{m}
+	} else {
+		var errs []error
+		for i, u := range cfg.ReadURLs {
+			m, err := openMember(ctx, cfg, u, Public)
+			if err != nil {
+				// Named by position: URLs hold host names and credentials.
+				errs = append(errs, fmt.Errorf("read replica %d: %w", i+1, err))
+				m, err = lazyMember(cfg, u, Public)
+				if err != nil {
+					s.Close()
+					return nil, fmt.Errorf("read replica %d: %w", i+1, err)
+				}
+				m.down.Store(true)
+			}
+			m.name = fmt.Sprintf("replica%d", i+1)
+			s.public.members = append(s.public.members, m)
+		}
+		if len(errs) == len(cfg.ReadURLs) {
+			s.Close()
+			return nil, errors.Join(errs...)
+		}
+		s.public.floor = s.Version
 	}
 	if _, err := s.RefreshVersion(ctx); err != nil {
 		s.Close()
@@ -111,8 +173,32 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-func openPool(ctx context.Context, cfg Config, a Access) (*pool, error) {
-	pc, err := pgxpool.ParseConfig(cfg.URL)
+// openPool opens a pool of one server.
+func openPool(ctx context.Context, cfg Config, url string, a Access) (*pool, error) {
+	m, err := openMember(ctx, cfg, url, a)
+	if err != nil {
+		return nil, err
+	}
+	m.name = a.role()
+	return &pool{members: []*member{m}, acquireTimeout: cfg.AcquireTimeout}, nil
+}
+
+// openMember opens a server's pool and checks that it answers.
+func openMember(ctx context.Context, cfg Config, url string, a Access) (*member, error) {
+	m, err := lazyMember(cfg, url, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.conns.Ping(ctx); err != nil {
+		m.conns.Close()
+		return nil, fmt.Errorf("connect as %s: %w", a.role(), err)
+	}
+	return m, nil
+}
+
+// lazyMember makes a server's pool without connecting.
+func lazyMember(cfg Config, url string, a Access) (*member, error) {
+	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
@@ -151,20 +237,18 @@ func openPool(ctx context.Context, cfg Config, a Access) (*pool, error) {
 		_, err := c.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize())
 		return err
 	}
-	pp, err := pgxpool.NewWithConfig(ctx, pc)
+	pp, err := pgxpool.NewWithConfig(context.Background(), pc)
 	if err != nil {
 		return nil, fmt.Errorf("open %s pool: %w", role, err)
 	}
-	if err := pp.Ping(ctx); err != nil {
-		pp.Close()
-		return nil, fmt.Errorf("connect as %s: %w", role, err)
-	}
-	return &pool{conns: pp, acquireTimeout: cfg.AcquireTimeout}, nil
+	return &member{conns: pp}, nil
 }
 
-// Close closes both pools.
+// Close closes the pools.
 func (s *Store) Close() {
-	s.public.Close()
+	if s.public != nil {
+		s.public.Close()
+	}
 	s.staff.Close()
 }
 
@@ -175,14 +259,21 @@ func (s *Store) pool(a Access) *pool {
 	return s.public
 }
 
-// PoolStats reports each pool's statistics, for metrics.
+// PoolStats reports each pool's statistics, for metrics: "public" and
+// "staff", or with read replicas "replica1", "replica2"... and "staff".
 func (s *Store) PoolStats() map[string]*pgxpool.Stat {
-	return map[string]*pgxpool.Stat{"public": s.public.Stat(), "staff": s.staff.Stat()}
+	out := map[string]*pgxpool.Stat{"staff": s.staff.Stat()}
+	for _, m := range s.public.members {
+		out[m.name] = m.conns.Stat()
+	}
+	return out
 }
 
 // Ready checks that the database answers as the public role and that its
 // schema is this binary's: every migration applied and unchanged since, and
-// the same definitions. A changed migration is reported by name.
+// the same definitions. A changed migration is reported by name. With read
+// replicas, one of them must also be within MaxReplicaLag of the primary
+// (a *ReplicaLagError otherwise).
 func (s *Store) Ready(ctx context.Context) error {
 	state, err := CheckMigrations(ctx, s.public, "api.schema_migrations")
 	if err != nil {
@@ -190,6 +281,9 @@ func (s *Store) Ready(ctx context.Context) error {
 	}
 	if !state.Current() {
 		return ErrMigrationsPending
+	}
+	if s.replicas {
+		return s.replicasReady(ctx)
 	}
 	return nil
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nbhd's tests and tools use when they are
-# missing: scripts/deps.sh test (gdal-bin, chromium), bench (wrk), postgis
-# (see below), or scripts/deps.sh PACKAGE... As root it runs apt-get;
-# otherwise it prints the command.
+# missing: scripts/deps.sh test (gdal-bin, chromium), bench (wrk), scale
+# (nginx, chromium: make test-scale, make run-replicated), postgis (see
+# below), or scripts/deps.sh PACKAGE... As root it runs apt-get; otherwise
+# it prints the command.
 #
 # scripts/deps.sh postgis brings PostGIS and GEOS to the newest versions the
 # system's apt sources offer for the installed PostgreSQL (apt-cache policy:
@@ -57,6 +58,7 @@ postgis() {
 case "${1:-test}" in
 test) pkgs=(gdal-bin chromium) ;;
 bench) pkgs=(wrk util-linux) ;;
+scale) pkgs=(nginx chromium) ;;
 postgis)
 	postgis
 	exit

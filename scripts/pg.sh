@@ -12,9 +12,21 @@
 # PGPASSFILE).
 #
 #   scripts/pg.sh start    install if needed, init if needed, start if stopped
-#   scripts/pg.sh stop     stop the cluster
+#   scripts/pg.sh stop     stop the cluster (and its replica, if one runs)
 #   scripts/pg.sh url      print the owner's connection URL (its password stays in var/pgpass)
 #   scripts/pg.sh status   say whether it runs
+#
+# A streaming hot standby of it, for nbhd's read replicas (docs/deploy.md):
+#
+#   scripts/pg.sh replica        start the primary, make the standby if there is
+#                                none (pg_basebackup -R, as the role nbhd_replicator,
+#                                whose password is in var/pgpass too) and start it
+#                                on 127.0.0.1:$NBHD_PG_REPLICA_PORT (default: the
+#                                primary's port + 1)
+#   scripts/pg.sh replica-url    print the owner's URL on the standby (reads only)
+#   scripts/pg.sh replica-stop   stop the standby
+#   scripts/pg.sh replica-drop   stop and delete the standby (the next `replica`
+#                                clones the primary afresh)
 #
 # With NBHD_DATABASE_URL set, nothing is provisioned: that database is used.
 set -euo pipefail
@@ -25,6 +37,8 @@ dbname=${NBHD_PG_DB:-nbhd}
 hash=$(printf '%s' "$root" | sha1sum | cut -c1-10)
 passfile=$root/var/pgpass
 owner=nbhd
+replicator=nbhd_replicator
+replica_port=${NBHD_PG_REPLICA_PORT:-$((port + 1))}
 
 log() { printf 'pg.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -93,14 +107,16 @@ choose_dirs() {
 	logfile=$pgroot/postgres.log
 }
 
-# password prints the owner role's password, making one on first use.
+# password prints a role's password (the owner's by default) from the
+# passfile, making one on first use.
 password() {
-	if [ ! -s "$passfile" ]; then
-		mkdir -p "$(dirname "$passfile")"
-		(umask 077 && printf '*:*:*:%s:%s\n' "$owner" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')" >"$passfile")
+	local role=${1:-$owner}
+	mkdir -p "$(dirname "$passfile")"
+	if ! { [ -f "$passfile" ] && awk -F: -v r="$role" '$4 == r { found = 1 } END { exit !found }' "$passfile"; }; then
+		(umask 077 && printf '*:*:*:%s:%s\n' "$role" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')" >>"$passfile")
 	fi
 	chmod 600 "$passfile"
-	cut -d: -f5 "$passfile"
+	awk -F: -v r="$role" '$4 == r { print $5; exit }' "$passfile"
 }
 
 url() {
@@ -135,6 +151,8 @@ secure() {
 		local   all  all                      scram-sha-256
 		host    all  all       127.0.0.1/32   scram-sha-256
 		host    all  all       ::1/128        scram-sha-256
+		# streaming replication, for the standby \`scripts/pg.sh replica\` makes
+		host    replication  $replicator  127.0.0.1/32  scram-sha-256
 	HBA
 	as_pg "$(pg_bindir)/pg_ctl" -D "$datadir" reload >/dev/null
 	local pw
@@ -218,6 +236,7 @@ start() {
 stop() {
 	[ -n "${NBHD_DATABASE_URL:-}" ] && { log "NBHD_DATABASE_URL is set; nothing to stop"; return 0; }
 	choose_dirs
+	replica_stop quiet
 	if [ -n "$(pg_bindir)" ] && running; then
 		as_pg "$(pg_bindir)/pg_ctl" -D "$datadir" -m fast -w stop >/dev/null
 		log "stopped"
@@ -229,6 +248,91 @@ stop() {
 status() {
 	choose_dirs
 	if running; then log "running: $(url)"; else log "not running"; return 1; fi
+	if replica_running; then log "replica running: $(replica_url)"; fi
+}
+
+# The standby lives beside the primary's data, in $pgroot/replica.
+replica_dirs() {
+	choose_dirs
+	replicadir=$pgroot/replica
+	replicalog=$pgroot/replica.log
+}
+
+replica_running() {
+	replica_dirs
+	[ -f "$replicadir/PG_VERSION" ] && as_pg "$(pg_bindir)/pg_ctl" -D "$replicadir" status >/dev/null 2>&1
+}
+
+replica_url() {
+	password >/dev/null
+	printf 'postgres://%s@127.0.0.1:%s/%s?sslmode=disable&passfile=%s\n' "$owner" "$replica_port" "$dbname" "$passfile"
+}
+
+# replica makes (once) and starts a streaming hot standby of the cluster.
+# The replication role has a password of its own in var/pgpass; the
+# standby's server reads it from a copy in its own directory (the server
+# runs as postgres when we are root, and var/pgpass is ours alone).
+replica() {
+	[ -n "${NBHD_DATABASE_URL:-}" ] && die "NBHD_DATABASE_URL is set: make your replica with your provider's tools"
+	start
+	replica_dirs
+	local bin pw
+	bin=$(pg_bindir)
+	pw=$(password "$replicator")
+	superuser -d postgres <<-SQL
+		SET password_encryption = 'scram-sha-256';
+		DO \$\$ BEGIN
+		  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$replicator') THEN
+		    CREATE ROLE $replicator LOGIN REPLICATION;
+		  END IF;
+		END \$\$;
+		ALTER ROLE $replicator LOGIN REPLICATION NOSUPERUSER PASSWORD '$pw';
+	SQL
+	exec 9>"$pgroot/.lock"
+	flock 9
+	if [ ! -f "$replicadir/PG_VERSION" ]; then
+		local rpass=$pgroot/replica.pgpass
+		as_pg sh -c "umask 077 && cat >'$rpass'" <<<"127.0.0.1:$port:*:$replicator:$pw"
+		log "cloning the cluster into $replicadir (pg_basebackup -R)"
+		rm -rf "$replicadir"
+		if ! as_pg env PGPASSFILE="$rpass" "$bin/pg_basebackup" -D "$replicadir" -h 127.0.0.1 -p "$port" -U "$replicator" \
+			-R -X stream -c fast 9>&-; then
+			rm -rf "$replicadir"
+			die "pg_basebackup failed"
+		fi
+		# -R wrote standby.signal and primary_conninfo; name the passfile in
+		# it so the standby finds the password after a restart too.
+		if ! grep -q passfile "$replicadir/postgresql.auto.conf"; then
+			as_pg sh -c "echo \"primary_conninfo = 'host=127.0.0.1 port=$port user=$replicator passfile=$rpass application_name=nbhd_replica'\" >>'$replicadir/postgresql.auto.conf'"
+		fi
+	fi
+	if ! replica_running; then
+		log "starting the standby on 127.0.0.1:$replica_port"
+		as_pg touch "$replicalog"
+		if ! as_pg "$bin/pg_ctl" -D "$replicadir" -l "$replicalog" -w -t 60 \
+			-o "-p $replica_port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=128MB -c jit=off -c hot_standby=on" start >/dev/null 9>&-; then
+			tail -n 20 "$replicalog" >&2 || true
+			die "the standby did not start (is port $replica_port taken? set NBHD_PG_REPLICA_PORT)"
+		fi
+	fi
+	log "standby ready: $(replica_url | sed 's/?.*//') (streaming from port $port; reads only)"
+}
+
+replica_stop() {
+	replica_dirs
+	if [ -n "$(pg_bindir)" ] && replica_running; then
+		as_pg "$(pg_bindir)/pg_ctl" -D "$replicadir" -m fast -w stop >/dev/null
+		log "standby stopped"
+	elif [ "${1:-}" != quiet ]; then
+		log "standby not running"
+	fi
+}
+
+replica_drop() {
+	replica_stop quiet
+	replica_dirs
+	rm -rf "$replicadir" "$replicalog" "$pgroot/replica.pgpass"
+	log "standby removed"
 }
 
 case "${1:-start}" in
@@ -236,5 +340,9 @@ start) start ;;
 stop) stop ;;
 url) url ;;
 status) status ;;
-*) die "usage: scripts/pg.sh start|stop|url|status" ;;
+replica) replica ;;
+replica-url) replica_url ;;
+replica-stop) replica_stop ;;
+replica-drop) replica_drop ;;
+*) die "usage: scripts/pg.sh start|stop|url|status|replica|replica-url|replica-stop|replica-drop" ;;
 esac

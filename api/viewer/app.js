@@ -4,6 +4,7 @@
 // vector tiles for boundaries (/tiles/all.json), GeoJSON for points, JSON
 // for profiles. No external basemap unless the server is configured with one.
 import * as maplibregl from './vendor/maplibre-gl.mjs';
+import { tileSource } from './pmtiles.js';
 
 const base = new URL('..', location.href).href.replace(/\/$/, '');
 const $ = (sel) => document.querySelector(sel);
@@ -441,7 +442,7 @@ async function main() {
   });
 
   await new Promise((resolve) => map.on('load', resolve));
-  map.addSource('nbhd', { type: 'vector', url: base + '/tiles/all.json' });
+  map.addSource('nbhd', await tileSource(maplibregl, config, base)); // /tiles, or a PMTiles archive
   map.addLayer({ id: 'sa-fill', type: 'fill', source: 'nbhd', 'source-layer': 'small-areas', paint: { 'fill-color': NODATA, 'fill-opacity': 0 } });
   map.addLayer({ id: 'n-fill', type: 'fill', source: 'nbhd', 'source-layer': 'neighbourhoods-' + state.set, paint: { 'fill-color': NODATA, 'fill-opacity': 0.75 } });
   map.addLayer({ id: 'sa-line', type: 'line', source: 'nbhd', 'source-layer': 'small-areas', paint: { 'line-color': '#666', 'line-width': 0.4 } });

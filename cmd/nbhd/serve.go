@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -57,6 +58,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address instead of the public one (e.g. 127.0.0.1:9100)")
 	authFailures := fs.Int("auth-failures-per-minute", 10, "failed staff-key checks a client may make per minute before 429s")
 	tileCacheMB := fs.Int("tile-cache-mb", api.DefaultTileCacheBytes>>20, "vector tile cache size in MiB (0 disables it: every tile is a query)")
+	readURLs := fs.String("read-database-url", "", "read replicas (comma-separated URLs, e.g. hot standbys of --database-url): public reads go to them, each with a pool of --max-conns; staff requests, keys and audit stay on --database-url")
+	pollInterval := fs.Duration("version-poll-interval", data.DefaultVersionPollInterval, "how often the data version and replica lag are read from the read servers (notifications from the primary also trigger a read)")
+	maxLag := fs.Duration("max-replica-lag", data.DefaultMaxReplicaLag, "replica lag past which /readyz fails (with several replicas: when none is within it)")
+	sMaxAge := fs.Duration("cache-s-maxage", 0, "Cache-Control s-maxage of public responses, for a CDN or proxy cache in front (0: not sent)")
+	swr := fs.Duration("cache-stale-while-revalidate", 0, "Cache-Control stale-while-revalidate of public responses (0: not sent)")
+	purgeURL := fs.String("purge-url", "", "after each data change, POST the superseded versions' surrogate keys here as JSON (docs/deploy.md); default none")
+	purgeHeader := fs.String("purge-header", "", "a header sent with each purge call, as 'Name: value' (e.g. an API token; prefer NBHD_PURGE_HEADER)")
+	pmtilesURL := fs.String("pmtiles-url", "", "draw the map's boundaries from this PMTiles archive (nbhd export pmtiles; absolute or relative to this server) instead of /tiles")
 	pos, err := parseArgs(fs, args, stdout, help{
 		usage: "nbhd serve [flags]",
 		about: `Serves the OGC API - Features, vector tiles, neighbourhood profiles, the staff outreach
@@ -89,9 +98,23 @@ database roles nbhd_public and nbhd_staff. SIGINT or SIGTERM lets requests finis
 		return usageError{fmt.Sprintf("--statement-timeout (%s) must be shorter than --request-timeout (%s)", *stmtTimeout, *reqTimeout)}
 	case *maxConns < 1 || *staffConns < 0:
 		return usageError{"--max-conns must be at least 1"}
+	case *pollInterval <= 0 || *maxLag <= 0:
+		return usageError{"--version-poll-interval and --max-replica-lag must be positive"}
+	case *sMaxAge < 0 || *swr < 0:
+		return usageError{"--cache-s-maxage and --cache-stale-while-revalidate may not be negative"}
+	}
+	if err := checkURL("--purge-url", *purgeURL, true); err != nil {
+		return err
+	}
+	if err := checkURL("--pmtiles-url", *pmtilesURL, false); err != nil {
+		return err
+	}
+	if *purgeHeader != "" && !strings.Contains(*purgeHeader, ":") {
+		return usageError{"--purge-header must be 'Name: value'"}
 	}
 	store, err := data.Open(ctx, data.Config{URL: *url, StatementTimeout: *stmtTimeout, MaxConns: int32(*maxConns),
-		StaffMaxConns: int32(*staffConns), AcquireTimeout: *acquireTimeout})
+		StaffMaxConns: int32(*staffConns), AcquireTimeout: *acquireTimeout, ReadURLs: splitList(*readURLs),
+		VersionPollInterval: *pollInterval, MaxReplicaLag: *maxLag})
 	if err != nil {
 		return err
 	}
@@ -109,7 +132,8 @@ database roles nbhd_public and nbhd_staff. SIGINT or SIGTERM lets requests finis
 	handler := api.New(api.Config{BaseURL: *baseURL, Version: version, CORSOrigins: splitList(*cors), CacheMaxAge: *maxAge,
 		TrustedProxies: splitList(*proxies), AuthFailuresPerMinute: *authFailures, BasemapStyle: *basemap,
 		BasemapOrigins: splitList(*basemapOrigins), TileCacheBytes: cacheBytes, RequestTimeout: *reqTimeout,
-		WriteTimeout: *writeTimeout, SeparateMetrics: *metricsAddr != ""}, store, log)
+		WriteTimeout: *writeTimeout, SeparateMetrics: *metricsAddr != "", CacheSMaxAge: *sMaxAge, StaleWhileRevalidate: *swr,
+		PurgeURL: *purgeURL, PurgeHeader: *purgeHeader, PMTilesURL: *pmtilesURL}, store, log)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go store.WatchVersion(watchCtx, log, func(v int64) {
@@ -152,7 +176,7 @@ database roles nbhd_public and nbhd_staff. SIGINT or SIGTERM lets requests finis
 		log.Info("serving metrics", "addr", mln.Addr().String())
 	}
 	printURLs(stdout, ln.Addr().String(), *metricsAddr == "")
-	log.Info("serving", "addr", ln.Addr().String(), "version", version, "data_version", store.Version())
+	log.Info("serving", "addr", ln.Addr().String(), "version", version, "data_version", store.Version(), "read_replicas", len(store.Replicas()))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -208,6 +232,28 @@ func printURLs(w io.Writer, addr string, withMetrics bool) {
 			fmt.Fprintf(w, "  %s%s\n", base, p)
 		}
 	}
+}
+
+// checkURL refuses a URL flag that is not http(s) (absolute, or for the
+// map's archive also a path on this server).
+func checkURL(flag, raw string, absolute bool) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := neturl.Parse(raw)
+	switch {
+	case err != nil:
+	case u.Scheme == "http" || u.Scheme == "https":
+		if u.Host != "" {
+			return nil
+		}
+	case !absolute && u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/"):
+		return nil
+	}
+	if absolute {
+		return usageError{fmt.Sprintf("%s %q: want an http(s) URL", flag, raw)}
+	}
+	return usageError{fmt.Sprintf("%s %q: want an http(s) URL or a path on this server starting with /", flag, raw)}
 }
 
 func splitList(s string) []string {

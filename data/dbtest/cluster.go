@@ -48,7 +48,20 @@ func NewCluster(t testing.TB) *Cluster {
 		unavailable(t, fmt.Errorf("no PostgreSQL server binaries under /usr/lib/postgresql (scripts/pg.sh installs them)"))
 	}
 	sort.Slice(bins, func(i, j int) bool { return versionOf(bins[i]) < versionOf(bins[j]) })
-	c := &Cluster{bin: filepath.Dir(bins[len(bins)-1])}
+	c := newClusterDir(t, filepath.Dir(bins[len(bins)-1]))
+	if out, err := c.command("initdb", "-D", c.dataDir(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync").CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	c.Port = freePort(t)
+	c.Start(t)
+	return c
+}
+
+// newClusterDir makes a cluster's directory, owned by the postgres user
+// when root, and removes it (stopping the cluster) when the test ends.
+func newClusterDir(t testing.TB, bin string) *Cluster {
+	t.Helper()
+	c := &Cluster{bin: bin}
 	// Under /tmp with a short name: the socket path must stay under ~100
 	// bytes, and the postgres user must reach it.
 	dir, err := os.MkdirTemp("", "nbhd-pg-")
@@ -72,12 +85,24 @@ func NewCluster(t testing.TB) *Cluster {
 			t.Fatal(err)
 		}
 	}
-	if out, err := c.command("initdb", "-D", c.dataDir(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync").CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
-	}
-	c.Port = freePort(t)
-	c.Start(t)
 	return c
+}
+
+// NewStandby makes a streaming hot standby of c (pg_basebackup -R, as
+// scripts/pg.sh replica does) on a port of its own, starts it and returns
+// it. Databases made in c afterwards reach it by replication; its URL
+// serves reads only. It is stopped and removed when the test ends, before
+// c is.
+func (c *Cluster) NewStandby(t testing.TB) *Cluster {
+	t.Helper()
+	sb := newClusterDir(t, c.bin)
+	if out, err := sb.command("pg_basebackup", "-D", sb.dataDir(), "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-U", "postgres",
+		"-R", "-X", "stream", "-c", "fast", "--no-sync").CombinedOutput(); err != nil {
+		t.Fatalf("pg_basebackup: %v\n%s", err, out)
+	}
+	sb.Port = freePort(t)
+	sb.Start(t)
+	return sb
 }
 
 // versionOf reads the major version from /usr/lib/postgresql/N/bin/initdb.
