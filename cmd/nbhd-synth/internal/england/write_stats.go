@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"nbhd/cmd/nbhd-synth/internal/formats"
+	"nbhd/cmd/nbhd-synth/internal/geog"
 	"nbhd/cmd/nbhd-synth/internal/imd"
 )
 
@@ -18,26 +19,19 @@ const (
 
 // deprivationBase is each place's underlying deprivation: a smooth random
 // surface plus more deprivation where people live densely.
-func (m *model) deprivationBase(r *rand.Rand) func(p imdPoint) float64 {
+func (m *model) deprivationBase(r *rand.Rand) func(at geog.Point, density float64) float64 {
 	lo, hi := m.g.Mesh.Sites[0], m.g.Mesh.Sites[0]
 	for _, s := range m.g.Mesh.Sites[:m.g.Mesh.NLand] {
 		lo.X, lo.Y = math.Min(lo.X, s.X), math.Min(lo.Y, s.Y)
 		hi.X, hi.Y = math.Max(hi.X, s.X), math.Max(hi.Y, s.Y)
 	}
 	field := imd.NewField(r, lo, hi, 300)
-	return func(p imdPoint) float64 {
-		return field.At(p.at) + 0.25*math.Log(p.density)
+	return func(at geog.Point, density float64) float64 {
+		return field.At(at) + 0.25*math.Log(density)
 	}
 }
 
-type imdPoint struct {
-	at      imdAt
-	density float64
-}
-
-type imdAt = struct{ X, Y float64 }
-
-// headers2019 is File 2's header: the LSOA and district columns, then rank
+// headerFile2 is File 2's header: the LSOA and district columns, then rank
 // and decile per domain.
 func headerFile2() []string {
 	h := []string{"LSOA code (2011)", "LSOA name (2011)", "Local Authority District code (2019)", "Local Authority District name (2019)"}
@@ -47,7 +41,7 @@ func headerFile2() []string {
 	return h
 }
 
-// headerFile7_2025 is IoD2025 File 7's header as far as nbhd reads it: the
+// headerFile7 is IoD2025 File 7's header as far as nbhd reads it: the
 // 2021 LSOA and 2024 district columns, then score, rank and decile per
 // domain, and the population denominators.
 func headerFile7() []string {
@@ -72,7 +66,7 @@ func (m *model) writeDeprivation(d *formats.Dir) error {
 	// 2019, on the 2011 LSOAs.
 	b11 := make([]float64, len(m.units))
 	for i, u := range m.units {
-		b11[i] = base(imdPoint{at: imdAt{X: u.at.X, Y: u.at.Y}, density: dens(u.children[0])})
+		b11[i] = base(u.at, dens(u.children[0]))
 	}
 	s11 := imd.Score(r, b11)
 	f, err := d.Create(fileIMD2019)
@@ -95,8 +89,7 @@ func (m *model) writeDeprivation(d *formats.Dir) error {
 	order := m.lsoaCodeOrder()
 	b21 := make([]float64, len(order))
 	for i, c := range order {
-		s := g.Mesh.Sites[c]
-		b21[i] = base(imdPoint{at: imdAt{X: s.X, Y: s.Y}, density: dens(c)}) + 0.15*r.NormFloat64()
+		b21[i] = base(g.Mesh.Sites[c], dens(c)) + 0.15*r.NormFloat64()
 	}
 	s21 := imd.Score(r, b21)
 	f, err = d.Create(fileIMD2025)
