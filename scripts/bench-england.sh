@@ -80,8 +80,12 @@ if [ "$(cat "$data/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	log "generating $data"
 	rm -rf "$data.tmp"
 	t0=$(now_ms)
-	/usr/bin/time -f '%M' -o "$work/gen.rss" bin/nbhd-synth england --seed "$seed" --scale "$scale" --postcodes "$postcodes" --out "$data.tmp" >/dev/null 2>"$work/gen.log"
-	echo "generated $data in $(secs_since "$t0") s (peak RSS $(($(cat "$work/gen.rss") / 1024)) MB, $(du -sh "$data.tmp" | cut -f1))"
+	timer=()
+	[ -x /usr/bin/time ] && timer=(/usr/bin/time -f '%M' -o "$work/gen.rss")
+	"${timer[@]}" bin/nbhd-synth england --seed "$seed" --scale "$scale" --postcodes "$postcodes" --out "$data.tmp" >/dev/null 2>"$work/gen.log"
+	rss=unknown
+	[ -s "$work/gen.rss" ] && rss="$(($(cat "$work/gen.rss") / 1024)) MB"
+	echo "generated $data in $(secs_since "$t0") s (peak RSS $rss, $(du -sh "$data.tmp" | cut -f1))"
 	echo "$stamp" >"$data.tmp/.stamp"
 	rm -rf "$data"
 	mv "$data.tmp" "$data"
