@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 
 	"nbhd/cmd/nbhd-synth/internal/formats"
 	"nbhd/cmd/nbhd-synth/internal/geog"
@@ -242,5 +241,3 @@ func (m *model) writePostcodes(d *formats.Dir, book *points.Book) (int, error) {
 }
 
 func f6(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
-
-var surnames = strings.Fields("Smith Jones Taylor Brown Williams Wilson Johnson Davies Patel Robinson Wright Thompson Evans Walker Khan Ahmed")

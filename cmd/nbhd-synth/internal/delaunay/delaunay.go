@@ -197,7 +197,7 @@ func (s *state) insert(i int) {
 		}
 	}
 	t := s.addTriangle(e, i, s.hullNext[e], -1, -1, s.hullTr[e])
-	s.hullTr[i] = s.legalize(t + 2)
+	s.hullTr[i] = s.legalise(t + 2)
 	s.hullTr[e] = t
 
 	n := s.hullNext[e]
@@ -207,7 +207,7 @@ func (s *state) insert(i int) {
 			break
 		}
 		t = s.addTriangle(n, i, q, s.hullTr[i], -1, s.hullTr[n])
-		s.hullTr[i] = s.legalize(t + 2)
+		s.hullTr[i] = s.legalise(t + 2)
 		s.hullNext[n] = n // removed from the hull
 		n = q
 	}
@@ -218,7 +218,7 @@ func (s *state) insert(i int) {
 				break
 			}
 			t = s.addTriangle(q, i, e, -1, s.hullTr[e], s.hullTr[q])
-			s.legalize(t + 2)
+			s.legalise(t + 2)
 			s.hullTr[q] = t
 			s.hullNext[e] = e
 			e = q
@@ -237,10 +237,10 @@ func (s *state) hashKey(p Point) int {
 	return int(math.Floor(pseudoAngle(p.X-s.cx, p.Y-s.cy)*float64(s.hashSize))) % s.hashSize
 }
 
-// legalize flips edge a and the edges it exposes until every one of them
+// legalise flips edge a and the edges it exposes until every one of them
 // satisfies the Delaunay condition, and returns the half-edge that now
 // ends the new point's fan.
-func (s *state) legalize(a int) int {
+func (s *state) legalise(a int) int {
 	tr, he, pts := s.triangles, s.halfedges, s.pts
 	s.stack = s.stack[:0]
 	ar := 0

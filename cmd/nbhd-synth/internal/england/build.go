@@ -33,8 +33,7 @@ type model struct {
 	lads []lad
 	// 2011 LSOAs and their 2021 children.
 	units []unit
-	// code2011 of each 2021 LSOA that kept its code ("" when it changed).
-	r *rand.Rand
+	r     *rand.Rand
 }
 
 // unit is a 2011 LSOA: its code, name, change type and 2021 children.

@@ -71,7 +71,8 @@ func (f *Features) finish() {
 // MultiPolygon writes a feature of polygons, each a list of closed rings.
 func (f *Features) MultiPolygon(props []Prop, polys [][][]LonLat) {
 	f.start(props)
-	b := append(f.buf, `{"type":"MultiPolygon","coordinates":[`...)
+	b := f.buf
+	b = append(b, `{"type":"MultiPolygon","coordinates":[`...)
 	for i, poly := range polys {
 		if i > 0 {
 			b = append(b, ',')
@@ -85,30 +86,35 @@ func (f *Features) MultiPolygon(props []Prop, polys [][][]LonLat) {
 		}
 		b = append(b, ']')
 	}
-	f.buf = append(b, "]}"...)
+	b = append(b, "]}"...)
+	f.buf = b
 	f.finish()
 }
 
 // Polygon writes a feature of one polygon.
 func (f *Features) Polygon(props []Prop, rings [][]LonLat) {
 	f.start(props)
-	b := append(f.buf, `{"type":"Polygon","coordinates":[`...)
+	b := f.buf
+	b = append(b, `{"type":"Polygon","coordinates":[`...)
 	for j, ring := range rings {
 		if j > 0 {
 			b = append(b, ',')
 		}
 		b = appendRing(b, ring)
 	}
-	f.buf = append(b, "]}"...)
+	b = append(b, "]}"...)
+	f.buf = b
 	f.finish()
 }
 
 // Point writes a point feature.
 func (f *Features) Point(props []Prop, p LonLat) {
 	f.start(props)
-	b := append(f.buf, `{"type":"Point","coordinates":`...)
+	b := f.buf
+	b = append(b, `{"type":"Point","coordinates":`...)
 	b = appendPos(b, p)
-	f.buf = append(b, '}')
+	b = append(b, '}')
+	f.buf = b
 	f.finish()
 }
 

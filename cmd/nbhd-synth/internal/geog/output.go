@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"nbhd/cmd/nbhd-synth/internal/formats"
-	"nbhd/cmd/nbhd-synth/internal/tess"
 )
 
 // LonLat converts a planar point.
@@ -99,6 +98,3 @@ func (g *Geo) PlaceIn(c int, u1, u2, u3 float64) Point {
 // of written coordinates and of eastings/northings to whole metres, and
 // the difference between PROJ's datum shifts.
 const placeMargin = 15
-
-// Polygon is re-exported for callers that dissolve directly.
-type Polygon = tess.Polygon

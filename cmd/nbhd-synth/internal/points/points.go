@@ -130,9 +130,11 @@ func MakeBook(g *geog.Geo, r *rand.Rand, areas []AreaGroup, perCell map[int]int)
 			district++
 		}
 	}
-	for c, pcs := range b.ByCell {
-		if len(pcs) == 0 {
-			return nil, fmt.Errorf("points: small area %s has no postcode with coordinates", g.LSOAs[c].Code)
+	for _, a := range areas {
+		for _, c := range a.Cells {
+			if len(b.ByCell[c]) == 0 {
+				return nil, fmt.Errorf("points: small area %s has no postcode with coordinates", g.LSOAs[c].Code)
+			}
 		}
 	}
 	return b, nil

@@ -15,7 +15,7 @@ var (
 	nameEnds = []string{"bury", "by", "caster", "chester", "combe", "cote", "dale", "den", "don", "field",
 		"ford", "gate", "ham", "hampton", "hill", "hurst", "ing", "ington", "land", "ley", "low", "mere",
 		"minster", "mouth", "ness", "port", "stead", "stow", "thorpe", "thwaite", "ton", "wall", "well",
-		"wich", "wick", "worth"}
+		"wych", "wick", "worth"}
 )
 
 // Names makes unique English-looking place names.
