@@ -71,7 +71,7 @@ secs_since() { local d=$(($(now_ms) - $1)); printf '%d.%d' $((d / 1000)) $((d % 
 
 echo "# nbhd on synthetic England, $(date -u +%FT%TZ)"
 echo
-echo "$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo); PostgreSQL $(psql -X -At "$admin" -c 'SHOW server_version' | cut -d' ' -f1); seed $seed, scale $scale"
+echo "$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo); PostgreSQL $(psql -X -At "$admin" -c 'SHOW server_version' | cut -d' ' -f1); seed $seed, scale $scale; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 # 1. Generate, unless the cached copy came from the same generator and flags.
@@ -229,7 +229,7 @@ warm_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "
 : >"$work/results"
 rss_cold=0 rss_warm=0
 for round in $(seq "$rounds"); do
-	log "round $round of $rounds"
+	log "round $round of $rounds (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 	start_server 0
 	for t in "${cold_tests[@]}"; do run "cold ${t%%:*}" "$work/${t#*:}"; done
 	rss_cold=$(awk -v r="$rss_cold" '/VmHWM/ { print ($2 > r ? $2 : r) }' "/proc/$server/status")
@@ -241,6 +241,8 @@ for round in $(seq "$rounds"); do
 	rss_warm=$(awk -v r="$rss_warm" '/VmHWM/ { print ($2 > r ? $2 : r) }' "/proc/$server/status")
 done
 
+echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves the figures)"
+echo
 echo "## Requests (wrk -t2 -c$conns -d$duration --latency, wrk on CPU 0, server on CPU 1; median of $rounds interleaved rounds)"
 echo
 echo "| run | URLs | req/s | p50 ms | p99 ms | PostgreSQL CPU ms/req | errors |"
