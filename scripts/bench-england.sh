@@ -199,14 +199,17 @@ start_server() {
 	exit 1
 }
 
-# pg_ticks: CPU clock ticks used so far by this cluster's PostgreSQL
-# processes (live backends, and the postmaster with its reaped children).
+# pg_ticks: CPU clock ticks used so far by the PostgreSQL backends
+# connected to the benchmark's database (the server keeps its connections
+# open; other databases' work on the same cluster is left out).
 postmaster=$(pgrep -o -f "postgres.* -p $port( |$)" || true)
 pg_ticks() {
 	[ -z "$postmaster" ] && { echo 0; return; }
-	{ awk '{ print $14 + $15 + $16 + $17 }' "/proc/$postmaster/stat"
-	  for c in $(ps --ppid "$postmaster" -o pid=); do awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true; done; } |
-		awk '{ s += $1 } END { print s }'
+	for c in $(ps --ppid "$postmaster" -o pid=); do
+		if tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q " $db "; then
+			awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true
+		fi
+	done | awk '{ s += $1 } END { print s + 0 }'
 }
 hz=$(getconf CLK_TCK)
 
