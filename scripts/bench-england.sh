@@ -41,7 +41,8 @@ skip_bench=${SKIP_BENCH:-0}
 data=var/england-$seed
 [ "$scale" != 1 ] && data=$data-s$scale
 [ "$postcodes" != 0 ] && data=$data-p$postcodes
-work=$(mktemp -d)
+mkdir -p var
+work=$(mktemp -d "$root/var/bench-england.XXXXXX") # not /tmp: the machine may be shared
 server=
 base=
 
