@@ -206,10 +206,10 @@ start_server() {
 postmaster=$(pgrep -o -f "postgres.* -p $port( |$)" || true)
 pg_ticks() {
 	[ -z "$postmaster" ] && { echo 0; return; }
+	local c title
 	for c in $(ps --ppid "$postmaster" -o pid=); do
-		if tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q " $db "; then
-			awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true
-		fi
+		title=$( { tr '\0' ' ' <"/proc/$c/cmdline"; } 2>/dev/null) || continue
+		if [[ $title == *" $db "* ]]; then awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true; fi
 	done | awk '{ s += $1 } END { print s + 0 }'
 }
 hz=$(getconf CLK_TCK)
