@@ -201,16 +201,21 @@ start_server() {
 }
 
 # pg_ticks: CPU clock ticks used so far by the PostgreSQL backends
-# connected to the benchmark's database (the server keeps its connections
-# open; other databases' work on the same cluster is left out).
+# connected to the benchmark's database, plus those of backends that have
+# exited (the postmaster's reaped children: the server's pool closes a
+# connection whose query was cancelled, as wrk's last requests are). Other
+# databases' live backends on the same cluster are left out.
 postmaster=$(pgrep -o -f "postgres.* -p $port( |$)" || true)
 pg_ticks() {
 	[ -z "$postmaster" ] && { echo 0; return; }
 	local c title
-	for c in $(ps --ppid "$postmaster" -o pid=); do
-		title=$( { tr '\0' ' ' <"/proc/$c/cmdline"; } 2>/dev/null) || continue
-		if [[ $title == *" $db "* ]]; then awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true; fi
-	done | awk '{ s += $1 } END { print s + 0 }'
+	{
+		awk '{ print $16 + $17 }' "/proc/$postmaster/stat"
+		for c in $(ps --ppid "$postmaster" -o pid=); do
+			title=$( { tr '\0' ' ' <"/proc/$c/cmdline"; } 2>/dev/null) || continue
+			if [[ $title == *" $db "* ]]; then awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true; fi
+		done
+	} | awk '{ s += $1 } END { print s + 0 }'
 }
 hz=$(getconf CLK_TCK)
 
