@@ -12,8 +12,8 @@
 #  3. Runs wrk on loopback against `nbhd serve` (server on CPU 1, wrk on CPU
 #     0, PostgreSQL unpinned): tiles cold (--tile-cache-mb 0) and warm,
 #     items by bbox, pages of 1,000, profiles and search, ROUNDS interleaved
-#     rounds, and prints a markdown table of medians with PostgreSQL's CPU
-#     time per request (from /proc, all backends) and the server's peak RSS.
+#     rounds, and prints a markdown table of medians and the server's peak
+#     RSS.
 #
 # Every step has a timeout and every wrk run a fixed duration: it ends by
 # itself.
@@ -200,36 +200,15 @@ start_server() {
 	exit 1
 }
 
-# pg_ticks: CPU clock ticks used so far by the PostgreSQL backends
-# connected to the benchmark's database, plus those of backends that have
-# exited (the postmaster's reaped children: the server's pool closes a
-# connection whose query was cancelled, as wrk's last requests are). Other
-# databases' live backends on the same cluster are left out.
-postmaster=$(pgrep -o -f "postgres.* -p $port( |$)" || true)
-pg_ticks() {
-	[ -z "$postmaster" ] && { echo 0; return; }
-	local c title
-	{
-		awk '{ print $16 + $17 }' "/proc/$postmaster/stat"
-		for c in $(ps --ppid "$postmaster" -o pid=); do
-			title=$( { tr '\0' ' ' <"/proc/$c/cmdline"; } 2>/dev/null) || continue
-			if [[ $title == *" $db "* ]]; then awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true; fi
-		done
-	} | awk '{ s += $1 } END { print s + 0 }'
-}
-hz=$(getconf CLK_TCK)
 
 field() { sed -E "s/.*[ ]$1=([^ ]+).*/\1/" <<<"$2"; }
 
-# run NAME LIST: one wrk run; appends "name rps p50 p99 pg_ms_per_req errors".
+# run NAME LIST: one wrk run; appends "name rps p50 p99 errors".
 run() {
-	local before after out line reqs
-	before=$(pg_ticks)
+	local out line
 	out=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --timeout 30s --latency -s scripts/bench-tiles.lua "$base" -- "$2" 2>&1) || true
-	after=$(pg_ticks)
-	line=$(grep '^RESULT' <<<"$out") || { log "wrk failed for $1: $out"; echo "$1 0 0 0 0 1" >>"$work/results"; return; }
-	reqs=$(field requests "$line")
-	echo "$1 $(field rps "$line") $(field p50_ms "$line") $(field p99_ms "$line") $(awk -v t=$((after - before)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.2f", n ? t * 1000 / hz / n : 0 }') $(field errors "$line")" >>"$work/results"
+	line=$(grep '^RESULT' <<<"$out") || { log "wrk failed for $1: $out"; echo "$1 0 0 0 1" >>"$work/results"; return; }
+	echo "$1 $(field rps "$line") $(field p50_ms "$line") $(field p99_ms "$line") $(field errors "$line")" >>"$work/results"
 }
 
 cold_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z12:sc12" "schools z14:sc14" "all z12:all12"
@@ -254,16 +233,16 @@ echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg) (other work 
 echo
 echo "## Requests (wrk -t2 -c$conns -d$duration --latency, wrk on CPU 0, server on CPU 1; median of $rounds interleaved rounds)"
 echo
-echo "| run | URLs | req/s | p50 ms | p99 ms | PostgreSQL CPU ms/req | errors |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| run | URLs | req/s | p50 ms | p99 ms | errors |"
+echo "|---|---:|---:|---:|---:|---:|"
 for t in "${cold_tests[@]/#/cold }" "${warm_tests[@]/#/warm }"; do
 	name=${t%%:*} list=$work/${t#*:}
-	awk -v n="$name" '{ k = $1; for (i = 2; i <= NF - 5; i++) k = k " " $i } k == n' "$work/results" |
+	awk -v n="$name" '{ k = $1; for (i = 2; i <= NF - 4; i++) k = k " " $i } k == n' "$work/results" |
 		sort -k$(($(wc -w <<<"$name") + 1)),$(($(wc -w <<<"$name") + 1))n |
 		awk -v n="$name" -v urls="$(wc -l <"$list")" '{ r[NR] = $0 } END {
 			split(r[int((NR + 1) / 2)], f, " "); m = split(r[int((NR + 1) / 2)], f, " ")
 			e = 0; for (i = 1; i <= NR; i++) { split(r[i], g, " "); e += g[m] }
-			printf "| %s | %d | %s | %s | %s | %s | %d |\n", n, urls, f[m-4], f[m-3], f[m-2], f[m-1], e }'
+			printf "| %s | %d | %s | %s | %s | %d |\n", n, urls, f[m-3], f[m-2], f[m-1], e }'
 done
 echo
 echo "server peak RSS (VmHWM): cold $((rss_cold / 1024)) MB, warm $((rss_warm / 1024)) MB"
