@@ -9,7 +9,7 @@ DB_URL := $(or $(NBHD_DATABASE_URL),$(shell scripts/pg.sh url))
 NBHD_ADDR ?= :8080
 export NBHD_ADDR
 
-.PHONY: run run-replicated build install viewer db db-replica db-stop migrate load-sample test test-chaos test-scale test-deps lint fmt bench bench-features bench-tiles clean
+.PHONY: run run-replicated build install viewer db db-replica db-stop migrate load-sample test test-chaos test-scale test-deps lint fmt bench bench-features bench-tiles bench-england clean
 
 run: db viewer build ## provision, migrate, load the sample if empty, serve on :8080
 	NBHD_DATABASE_URL='$(DB_URL)' bin/nbhd migrate
@@ -87,6 +87,9 @@ bench-features: db ## wrk over the features and insight endpoints
 
 bench-tiles: db ## wrk over the borough's tiles, cold and warm (docs/performance-tiles.md)
 	scripts/bench-tiles.sh
+
+bench-england: db ## generate synthetic England, load it into nbhd_england, run wrk (docs/performance.md)
+	scripts/bench-england.sh
 
 clean:
 	rm -rf bin
