@@ -80,7 +80,7 @@ func (a *Admin) DropDataset(ctx context.Context, id int64, w LockWait) (Dataset,
 // (profiles, access, disclosure-controlled demand) from the loaded data and
 // bumps the data version, in tx.
 func Refresh(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, "SELECT logic.refresh_derived()"); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT logic.refresh()"); err != nil {
 		return fmt.Errorf("refresh derived statistics: %w", err)
 	}
 	return nil

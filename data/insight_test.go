@@ -172,7 +172,7 @@ func TestEstimatesAreMonotonicInDeprivation(t *testing.T) {
 	if _, err := conn.Exec(ctx, "UPDATE nbhd.deprivation SET health_rank = 1 WHERE code = $1", code); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, "SELECT logic.refresh_estimates()"); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT logic.refresh()"); err != nil {
 		t.Fatal(err)
 	}
 	var after float64
@@ -188,7 +188,7 @@ func TestModelIsConfigurablePerBoroughAndDeterministic(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	ctx := context.Background()
 	first := estimates(t, conn, "chaotic")
-	if _, err := conn.Exec(ctx, "SELECT logic.refresh_derived()"); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT logic.refresh_all()"); err != nil {
 		t.Fatal(err)
 	}
 	again := estimates(t, conn, "chaotic")
@@ -200,7 +200,7 @@ func TestModelIsConfigurablePerBoroughAndDeterministic(t *testing.T) {
 	if _, err := conn.Exec(ctx, `UPDATE nbhd.settings SET value = jsonb_set(value, '{shares}', '{"chaotic": 0.05, "just_coping": 0.3}') WHERE key = 'demand_model'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, "SELECT logic.refresh_derived()"); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT logic.refresh_all()"); err != nil {
 		t.Fatal(err)
 	}
 	var sum, pop float64
@@ -260,11 +260,11 @@ func TestLatestRecordedPeriodIsByDateNotText(t *testing.T) {
 		INSERT INTO nbhd.demand (small_area_code, segment, period, kind, count, method, source, dataset_id)
 		SELECT code, 'chaotic', 'mid-2024', 'recorded', 20, 'records', 'case system', (SELECT id FROM nbhd.datasets WHERE key = 'r2024')
 		FROM nbhd.small_areas;
-		SELECT logic.refresh_derived()`); err != nil {
+		SELECT logic.refresh()`); err != nil {
 		t.Fatal(err)
 	}
 	var periods []string
-	rows, err := conn.Query(ctx, "SELECT DISTINCT period FROM api.neighbourhood_demand WHERE segment = 'chaotic'")
+	rows, err := conn.Query(ctx, "SELECT DISTINCT period FROM nbhd.neighbourhood_demand WHERE segment = 'chaotic'")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -288,6 +288,11 @@ func Migrate(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 		if state.DefinitionsChanged {
 			applied = append(applied, "definitions")
 		}
+		// Rules or tables changed: every derived figure is made again under
+		// the new rules, in the same transaction.
+		if _, err := tx.Exec(ctx, "SELECT logic.refresh_all()"); err != nil {
+			return fmt.Errorf("refresh derived statistics after migrating: %w", err)
+		}
 		return nil
 	})
 	if err != nil {

@@ -31,16 +31,16 @@ func writeSet(ctx context.Context, tx pgx.Tx, job Job, ds int64, hoodsSQL string
 	if title == "" {
 		title = set
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_sets (id, title, description, dataset_id) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description, dataset_id = EXCLUDED.dataset_id`,
-		set, title, job.Dataset.Title, ds); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_sets (id, title, description) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description`,
+		set, title, job.Dataset.Title); err != nil {
 		return 0, fmt.Errorf("write neighbourhood set: %w", err)
 	}
 	if _, err := tx.Exec(ctx, "DELETE FROM nbhd.neighbourhoods WHERE set_id = $1", set); err != nil {
 		return 0, fmt.Errorf("clear neighbourhoods: %w", err)
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhoods (set_id, code, name, geom)
-		SELECT $1, h.code, h.name, h.geom FROM (`+hoodsSQL+`) h`, set)
+	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhoods (set_id, code, name, geom, dataset_id)
+		SELECT $1, h.code, h.name, h.geom, $2 FROM (`+hoodsSQL+`) h`, set, ds)
 	if err != nil {
 		return 0, fmt.Errorf("write neighbourhoods: %w", err)
 	}

@@ -25,20 +25,24 @@ CREATE TRIGGER datasets_changed AFTER INSERT OR UPDATE OR DELETE ON nbhd.dataset
 
 -- Deprivation comes in several files of one release: File 2 has ranks and
 -- deciles, File 5 scores, File 7 both, File 1 the IMD alone. Each import
--- keeps its own rows here (one per small area and dataset), so re-importing
--- or dropping one file touches only its values. nbhd.deprivation, which the
--- views read, stays one row per small area: each measure is taken from the
--- newest dataset that has it. Triggers keep it in step, including when a
--- dataset is dropped and its parts go by cascade.
+-- keeps its own rows in deprivation_parts (one per small area and
+-- dataset), so re-importing or dropping one file touches only its values.
+-- nbhd.deprivation, which everything reads, has one row per small area and
+-- release: each measure from the newest dataset of that release that has
+-- it. Triggers keep it in step, including when a dataset is dropped.
 CREATE FUNCTION logic.combine_deprivation(codes text[]) RETURNS void LANGUAGE sql AS $$
   DELETE FROM nbhd.deprivation WHERE code = ANY(codes);
-  INSERT INTO nbhd.deprivation (code, source_code, method,
+  INSERT INTO nbhd.deprivation (code, release, source_code, method,
     imd_rank, imd_decile, imd_score, income_rank, income_decile, income_score,
     employment_rank, employment_decile, employment_score, education_rank, education_decile, education_score,
     health_rank, health_decile, health_score, crime_rank, crime_decile, crime_score,
     barriers_rank, barriers_decile, barriers_score, living_env_rank, living_env_decile, living_env_score,
+    idaci_rank, idaci_decile, idaci_score, idaopi_rank, idaopi_decile, idaopi_score,
+    cyp_rank, cyp_decile, cyp_score, adult_skills_rank, adult_skills_decile, adult_skills_score,
+    geo_barriers_rank, geo_barriers_decile, geo_barriers_score, wider_barriers_rank, wider_barriers_decile, wider_barriers_score,
+    indoors_rank, indoors_decile, indoors_score, outdoors_rank, outdoors_decile, outdoors_score,
     dataset_id)
-  SELECT code,
+  SELECT code, release,
     (array_agg(source_code ORDER BY dataset_id DESC))[1],
     (array_agg(method ORDER BY dataset_id DESC))[1],
     (array_agg(imd_rank ORDER BY dataset_id DESC) FILTER (WHERE imd_rank IS NOT NULL))[1],
@@ -65,12 +69,34 @@ CREATE FUNCTION logic.combine_deprivation(codes text[]) RETURNS void LANGUAGE sq
     (array_agg(living_env_rank ORDER BY dataset_id DESC) FILTER (WHERE living_env_rank IS NOT NULL))[1],
     (array_agg(living_env_decile ORDER BY dataset_id DESC) FILTER (WHERE living_env_decile IS NOT NULL))[1],
     (array_agg(living_env_score ORDER BY dataset_id DESC) FILTER (WHERE living_env_score IS NOT NULL))[1],
+    (array_agg(idaci_rank ORDER BY dataset_id DESC) FILTER (WHERE idaci_rank IS NOT NULL))[1],
+    (array_agg(idaci_decile ORDER BY dataset_id DESC) FILTER (WHERE idaci_decile IS NOT NULL))[1],
+    (array_agg(idaci_score ORDER BY dataset_id DESC) FILTER (WHERE idaci_score IS NOT NULL))[1],
+    (array_agg(idaopi_rank ORDER BY dataset_id DESC) FILTER (WHERE idaopi_rank IS NOT NULL))[1],
+    (array_agg(idaopi_decile ORDER BY dataset_id DESC) FILTER (WHERE idaopi_decile IS NOT NULL))[1],
+    (array_agg(idaopi_score ORDER BY dataset_id DESC) FILTER (WHERE idaopi_score IS NOT NULL))[1],
+    (array_agg(cyp_rank ORDER BY dataset_id DESC) FILTER (WHERE cyp_rank IS NOT NULL))[1],
+    (array_agg(cyp_decile ORDER BY dataset_id DESC) FILTER (WHERE cyp_decile IS NOT NULL))[1],
+    (array_agg(cyp_score ORDER BY dataset_id DESC) FILTER (WHERE cyp_score IS NOT NULL))[1],
+    (array_agg(adult_skills_rank ORDER BY dataset_id DESC) FILTER (WHERE adult_skills_rank IS NOT NULL))[1],
+    (array_agg(adult_skills_decile ORDER BY dataset_id DESC) FILTER (WHERE adult_skills_decile IS NOT NULL))[1],
+    (array_agg(adult_skills_score ORDER BY dataset_id DESC) FILTER (WHERE adult_skills_score IS NOT NULL))[1],
+    (array_agg(geo_barriers_rank ORDER BY dataset_id DESC) FILTER (WHERE geo_barriers_rank IS NOT NULL))[1],
+    (array_agg(geo_barriers_decile ORDER BY dataset_id DESC) FILTER (WHERE geo_barriers_decile IS NOT NULL))[1],
+    (array_agg(geo_barriers_score ORDER BY dataset_id DESC) FILTER (WHERE geo_barriers_score IS NOT NULL))[1],
+    (array_agg(wider_barriers_rank ORDER BY dataset_id DESC) FILTER (WHERE wider_barriers_rank IS NOT NULL))[1],
+    (array_agg(wider_barriers_decile ORDER BY dataset_id DESC) FILTER (WHERE wider_barriers_decile IS NOT NULL))[1],
+    (array_agg(wider_barriers_score ORDER BY dataset_id DESC) FILTER (WHERE wider_barriers_score IS NOT NULL))[1],
+    (array_agg(indoors_rank ORDER BY dataset_id DESC) FILTER (WHERE indoors_rank IS NOT NULL))[1],
+    (array_agg(indoors_decile ORDER BY dataset_id DESC) FILTER (WHERE indoors_decile IS NOT NULL))[1],
+    (array_agg(indoors_score ORDER BY dataset_id DESC) FILTER (WHERE indoors_score IS NOT NULL))[1],
+    (array_agg(outdoors_rank ORDER BY dataset_id DESC) FILTER (WHERE outdoors_rank IS NOT NULL))[1],
+    (array_agg(outdoors_decile ORDER BY dataset_id DESC) FILTER (WHERE outdoors_decile IS NOT NULL))[1],
+    (array_agg(outdoors_score ORDER BY dataset_id DESC) FILTER (WHERE outdoors_score IS NOT NULL))[1],
     max(dataset_id)
-  FROM nbhd.deprivation_parts WHERE code = ANY(codes) GROUP BY code;
+  FROM nbhd.deprivation_parts WHERE code = ANY(codes) GROUP BY code, release;
 $$;
 
--- Statement-level with transition tables: one recombination per import or
--- drop, of the small areas it touched only.
 CREATE FUNCTION logic.deprivation_parts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
@@ -85,6 +111,67 @@ CREATE TRIGGER deprivation_parts_inserted AFTER INSERT ON nbhd.deprivation_parts
 CREATE TRIGGER deprivation_parts_deleted AFTER DELETE ON nbhd.deprivation_parts
   REFERENCING OLD TABLE AS old_parts FOR EACH STATEMENT EXECUTE FUNCTION logic.deprivation_parts_changed();
 
+-- The number of small areas each release of the indices ranks: rank r is
+-- the percentile (N - r) / (N - 1), 1 = most deprived in England.
+CREATE FUNCTION logic.iod_areas(release smallint) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE release WHEN 2019 THEN 32844 WHEN 2025 THEN 33755 END
+$$;
+CREATE FUNCTION logic.iod_percentile(rank integer, release smallint) RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
+  SELECT (logic.iod_areas(release) - rank)::float8 / (logic.iod_areas(release) - 1)
+$$;
+
+-- Settings: borough '' holds the England-wide defaults; a borough's own
+-- value is merged over them, object by object (jsonb_merge).
+CREATE FUNCTION logic.jsonb_merge(a jsonb, b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE
+    WHEN jsonb_typeof(a) = 'object' AND jsonb_typeof(b) = 'object' THEN
+      (SELECT coalesce(jsonb_object_agg(k,
+         CASE WHEN a ? k AND b ? k THEN logic.jsonb_merge(a->k, b->k) WHEN b ? k THEN b->k ELSE a->k END), '{}'::jsonb)
+       FROM (SELECT jsonb_object_keys(a) UNION SELECT jsonb_object_keys(b)) AS keys(k))
+    WHEN b IS NULL THEN a
+    ELSE b END
+$$;
+CREATE FUNCTION logic.setting(lad text, setting text) RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT logic.jsonb_merge(
+    (SELECT value FROM nbhd.settings WHERE borough = '' AND key = setting),
+    (SELECT value FROM nbhd.settings WHERE borough = coalesce(lad, '') AND borough <> '' AND key = setting))
+$$;
+-- The widest access distance any borough uses: postcodes farther than it
+-- from a changed asset keep their nearest distances (they only ever stand
+-- for "beyond reach").
+CREATE FUNCTION logic.access_cap() RETURNS double precision LANGUAGE sql STABLE AS $$
+  SELECT coalesce(max((logic.setting(nullif(borough, ''), 'access')->>'distance_m')::float8), 800)
+  FROM (SELECT DISTINCT borough FROM nbhd.settings WHERE key = 'access') s
+$$;
+
+-- Each small area's borough is the most trusted, newest statement about it
+-- (nbhd.small_area_lads); with no statement left it keeps the last one. A
+-- borough code nobody has named yet is named by its code until a file
+-- names it.
+CREATE FUNCTION logic.resolve_lads(codes text[]) RETURNS void LANGUAGE sql AS $$
+  UPDATE nbhd.small_areas sa SET lad_code = best.lad_code
+  FROM (SELECT c.code, (SELECT l.lad_code FROM nbhd.small_area_lads l WHERE l.code = c.code
+                        ORDER BY l.trust, l.dataset_id DESC LIMIT 1) AS lad_code
+        FROM unnest(codes) AS c(code)) best
+  WHERE sa.code = best.code AND best.lad_code IS NOT NULL AND sa.lad_code IS DISTINCT FROM best.lad_code;
+  INSERT INTO nbhd.boroughs (code, name)
+  SELECT DISTINCT lad_code, lad_code FROM nbhd.small_areas WHERE code = ANY(codes) AND lad_code IS NOT NULL
+  ON CONFLICT (code) DO NOTHING;
+$$;
+
+CREATE FUNCTION logic.small_area_lads_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    PERFORM logic.resolve_lads(ARRAY(SELECT DISTINCT code FROM new_facts));
+  ELSE
+    PERFORM logic.resolve_lads(ARRAY(SELECT DISTINCT code FROM old_facts));
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER small_area_lads_inserted AFTER INSERT ON nbhd.small_area_lads
+  REFERENCING NEW TABLE AS new_facts FOR EACH STATEMENT EXECUTE FUNCTION logic.small_area_lads_changed();
+CREATE TRIGGER small_area_lads_deleted AFTER DELETE ON nbhd.small_area_lads
+  REFERENCING OLD TABLE AS old_facts FOR EACH STATEMENT EXECUTE FUNCTION logic.small_area_lads_changed();
 
 -- Periods order by the date they end, never as text ("mid-2024" comes
 -- before "2025"). Accepted forms (docs/importing.md):

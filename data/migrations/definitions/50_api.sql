@@ -1,0 +1,153 @@
+-- Public views: everything the public role may read. They are owned by the
+-- migrating user, so they read schema nbhd on the owner's rights while
+-- nbhd_public itself has no grant there; every figure here is already
+-- disclosure-controlled.
+
+CREATE VIEW api.datasets AS
+SELECT id, kind, key, title, source, source_url, licence, licence_url, attribution,
+       vintage, rows, imported_at, boroughs
+FROM nbhd.datasets;
+
+CREATE VIEW api.data_version AS SELECT version, changed_at FROM nbhd.data_version;
+
+-- The schema the server checks in /readyz: every applied migration with
+-- its checksum (version 0 is the definitions).
+CREATE VIEW api.schema_migrations AS SELECT version, name, sha256 FROM nbhd.schema_migrations;
+CREATE VIEW api.schema_version AS SELECT max(version) AS version FROM nbhd.schema_migrations;
+
+-- Settings are public: they say how every published figure was made.
+-- Each borough's row is England's default merged with its own.
+CREATE VIEW api.settings AS
+SELECT '' AS borough, key, value FROM nbhd.settings WHERE borough = ''
+UNION ALL
+SELECT b.code, s.key, logic.jsonb_merge(s.value, coalesce(o.value, '{}'))
+FROM nbhd.boroughs b CROSS JOIN nbhd.settings s
+LEFT JOIN nbhd.settings o ON o.borough = b.code AND o.key = s.key
+WHERE s.borough = '';
+
+CREATE VIEW api.indicators AS SELECT id, position, kind, label, description, grp FROM logic.indicators;
+
+-- Boroughs with small areas loaded, and what lies above them.
+CREATE VIEW api.boroughs AS
+SELECT b.code, b.name, r.region_code, r.region_name, c.cauth_code, c.cauth_name,
+       (SELECT count(*) FROM nbhd.small_areas sa WHERE sa.lad_code = b.code)::integer AS small_areas,
+       (SELECT coalesce(sum(s.population), 0) FROM nbhd.small_area_stats s WHERE s.lad_code = b.code)::integer AS population,
+       ARRAY(SELECT DISTINCT n.set_id FROM nbhd.neighbourhoods n WHERE n.lad_code = b.code ORDER BY 1) AS neighbourhood_sets
+FROM nbhd.boroughs b
+LEFT JOIN nbhd.borough_regions r ON r.lad_code = b.code
+LEFT JOIN nbhd.borough_cauths c ON c.lad_code = b.code
+WHERE EXISTS (SELECT 1 FROM nbhd.small_areas sa WHERE sa.lad_code = b.code);
+
+CREATE VIEW api.small_areas AS
+SELECT sa.code, sa.name, sa.vintage, sa.lad_code, b.name AS borough,
+       st.population, st.population_period,
+       st.imd_release, d.imd_rank, d.imd_decile,
+       d.income_decile, d.employment_decile, d.education_decile, d.health_decile,
+       d.crime_decile, d.barriers_decile, d.living_env_decile,
+       d19.imd_decile AS imd_decile_2019, d25.imd_decile AS imd_decile_2025,
+       d25.imd_decile - d19.imd_decile AS imd_decile_change,
+       round(ch.count) AS chaotic_estimate,
+       round(1000 * ch.count / nullif(st.population, 0), 2) AS chaotic_estimate_per_1000,
+       round(jc.count) AS just_coping_estimate,
+       round(1000 * jc.count / nullif(st.population, 0), 2) AS just_coping_estimate_per_1000,
+       CASE WHEN ch.count IS NOT NULL THEN 'estimated' END AS demand_source,
+       ch.period AS demand_period,
+       round(100.0 * st.postcodes_near_asset / nullif(st.postcodes, 0), 2) AS access_asset_pct,
+       st.assets_within_reach,
+       sa.geom, sa.geom_bng, sa.geom_3857,
+       d.imd_score
+FROM nbhd.small_areas sa
+LEFT JOIN nbhd.boroughs b ON b.code = sa.lad_code
+LEFT JOIN nbhd.small_area_stats st ON st.code = sa.code
+LEFT JOIN nbhd.deprivation d ON d.code = sa.code AND d.release = st.imd_release
+LEFT JOIN nbhd.deprivation d19 ON d19.code = sa.code AND d19.release = 2019
+LEFT JOIN nbhd.deprivation d25 ON d25.code = sa.code AND d25.release = 2025
+LEFT JOIN nbhd.demand ch ON ch.small_area_code = sa.code AND ch.kind = 'estimated' AND ch.segment = 'chaotic'
+LEFT JOIN nbhd.demand jc ON jc.small_area_code = sa.code AND jc.kind = 'estimated' AND jc.segment = 'just_coping';
+
+CREATE VIEW api.neighbourhood_sets AS
+SELECT s.id, s.title, s.description, s.level, s.vintage,
+       (SELECT count(*) FROM nbhd.neighbourhoods n WHERE n.set_id = s.id) AS neighbourhoods,
+       ARRAY(SELECT DISTINCT n.lad_code FROM nbhd.neighbourhoods n WHERE n.set_id = s.id AND n.lad_code IS NOT NULL ORDER BY 1) AS boroughs,
+       (SELECT max(n.dataset_id) FROM nbhd.neighbourhoods n WHERE n.set_id = s.id) AS dataset_id
+FROM nbhd.neighbourhood_sets s
+WHERE EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = s.id);
+
+-- Neighbourhoods as served: the union of their member small areas (the
+-- area their figures describe), with the headline figures.
+CREATE VIEW api.neighbourhoods AS
+SELECT n.set_id, n.code, n.name, n.lad_code, b.name AS borough,
+       st.small_areas, st.population,
+       ch.count AS chaotic, ch.per_1000 AS chaotic_per_1000, ch.suppressed AS chaotic_suppressed,
+       jc.count AS just_coping, jc.per_1000 AS just_coping_per_1000, jc.suppressed AS just_coping_suppressed,
+       CASE WHEN ch.source = jc.source THEN ch.source ELSE ch.source || '/' || jc.source END AS demand_source,
+       round(100.0 * st.deprived_10pct / nullif(st.small_areas, 0), 2) AS deprived_10pct_share,
+       round(100.0 * st.deprived_20pct / nullif(st.small_areas, 0), 2) AS deprived_20pct_share,
+       st.worst_domain,
+       st.assets,
+       round(1000.0 * st.assets / nullif(st.population, 0), 2) AS assets_per_1000,
+       st.gp_practices, st.gp_patients, st.schools,
+       round(100.0 * st.postcodes_near_asset / nullif(st.postcodes, 0), 2) AS access_asset_pct,
+       round(100.0 * st.postcodes_near_gp / nullif(st.postcodes, 0), 2) AS access_gp_pct,
+       round(100.0 * st.postcodes_near_school / nullif(st.postcodes, 0), 2) AS access_school_pct,
+       round(ST_X(ST_PointOnSurface(a.geom))::numeric, 6) AS label_lon,
+       round(ST_Y(ST_PointOnSurface(a.geom))::numeric, 6) AS label_lat,
+       a.official_area_share, a.official_population_share,
+       a.geom, a.geom_bng, a.geom_3857
+FROM nbhd.neighbourhoods n
+JOIN nbhd.neighbourhood_areas a ON a.set_id = n.set_id AND a.code = n.code
+LEFT JOIN nbhd.boroughs b ON b.code = n.lad_code
+LEFT JOIN nbhd.neighbourhood_stats st ON st.set_id = n.set_id AND st.code = n.code
+LEFT JOIN nbhd.neighbourhood_demand ch ON ch.set_id = n.set_id AND ch.code = n.code AND ch.segment = 'chaotic'
+LEFT JOIN nbhd.neighbourhood_demand jc ON jc.set_id = n.set_id AND jc.code = n.code AND jc.segment = 'just_coping';
+
+-- The official boundaries the neighbourhoods were fitted to: a reference
+-- layer, drawn as an outline.
+CREATE VIEW api.neighbourhood_boundaries AS
+SELECT n.set_id, n.code, n.name, n.lad_code, b.name AS borough,
+       a.official_area_share, a.official_population_share,
+       n.geom, n.geom_bng, n.geom_3857
+FROM nbhd.neighbourhoods n
+LEFT JOIN nbhd.neighbourhood_areas a ON a.set_id = n.set_id AND a.code = n.code
+LEFT JOIN nbhd.boroughs b ON b.code = n.lad_code;
+
+-- Which neighbourhood each small area is in: public, as the boundaries are.
+CREATE VIEW api.neighbourhood_members AS
+SELECT set_id, neighbourhood_code, small_area_code, method FROM nbhd.neighbourhood_members;
+
+-- Profile indicators and comparators (published values only).
+CREATE VIEW api.neighbourhood_indicators AS
+SELECT set_id, code, lad_code, indicator, vintage, value, suppressed, source, method, period, rank, ranked
+FROM nbhd.indicator_values;
+
+CREATE VIEW api.comparators AS
+SELECT scope, scope_code, indicator, vintage, num, den, value, suppressed, source, method, period, coverage
+FROM nbhd.comparator_values;
+
+-- How many neighbourhoods of each set each borough has: count comparators
+-- are the average neighbourhood.
+CREATE VIEW api.set_sizes AS
+SELECT set_id, lad_code, count(*)::integer AS neighbourhoods FROM nbhd.neighbourhoods GROUP BY set_id, lad_code;
+
+CREATE VIEW api.community_assets AS
+SELECT a.id, a.name, a.category, a.address, a.postcode, a.phone, a.url, a.opening_hours,
+       ds.title AS source, a.lad_code, a.geom, a.geom_bng, a.geom_3857
+FROM nbhd.community_assets a JOIN nbhd.datasets ds ON ds.id = a.dataset_id;
+
+CREATE VIEW api.gp_practices AS
+SELECT g.code, g.name, g.status, g.address, g.postcode, g.phone,
+       l.patients AS list_size, l.extract_date AS list_size_date,
+       g.lad_code, g.geom, g.geom_bng, g.geom_3857
+FROM nbhd.gp_practices g
+LEFT JOIN LATERAL (
+  SELECT patients, extract_date FROM nbhd.gp_list_sizes s
+  WHERE s.practice_code = g.code ORDER BY extract_date DESC LIMIT 1
+) l ON true;
+
+CREATE VIEW api.schools AS
+SELECT id, urn, name, phase, kind, status, pupils, capacity, postcode, lad_code, geom, geom_bng, geom_3857,
+       fsm_percent
+FROM nbhd.schools;
+
+CREATE VIEW api.postcodes AS
+SELECT postcode, quality, geom, geom_bng, geom_3857 FROM nbhd.postcodes;
