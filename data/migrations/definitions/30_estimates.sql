@@ -61,13 +61,15 @@ BEGIN
   INSERT INTO nbhd.demand (small_area_code, segment, period, kind, count, method, params, source)
   SELECT code, segment, logic.latest_period(period) OVER (PARTITION BY lad),
          'estimated',
-         share * sum(population) OVER (PARTITION BY lad, segment) * weight / sum(weight) OVER (PARTITION BY lad, segment),
+         -- summed in a fixed order, so the same inputs give the same bits
+         share * sum(population) OVER w * weight / sum(weight) OVER w,
          model->>'method',
          jsonb_build_object('model', model, 'deprivation_index', round(deprivation::numeric, 6),
                             'population', population, 'borough', lad,
                             'inputs', 'IoD' || release || ' domain ranks; small-area population ' || period),
          'nbhd model'
-  FROM weighted;
+  FROM weighted
+  WINDOW w AS (PARTITION BY lad, segment ORDER BY code ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING);
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END $$;

@@ -47,6 +47,8 @@ BEGIN
        OR (x.small_area_code = '' AND EXISTS (SELECT 1 FROM nbhd.small_areas s
                                             WHERE s.code = ANY(changed) AND ST_Intersects(s.geom_bng, x.geom_bng)));
   END IF;
+  DROP TABLE IF EXISTS pg_temp.placed_postcodes;
+  CREATE TEMP TABLE placed_postcodes (postcode text PRIMARY KEY) ON COMMIT DROP;
   WITH placed AS (
     UPDATE nbhd.postcodes x SET
       small_area_code = coalesce((SELECT sa.code FROM nbhd.small_areas sa WHERE ST_Intersects(sa.geom_bng, x.geom_bng)
@@ -55,7 +57,9 @@ BEGIN
       d_gp = (SELECT ST_Distance(x.geom_bng, g.geom_bng) FROM nbhd.gp_practices g ORDER BY g.geom_bng <-> x.geom_bng LIMIT 1),
       d_school = (SELECT ST_Distance(x.geom_bng, c.geom_bng) FROM nbhd.schools c ORDER BY c.geom_bng <-> x.geom_bng LIMIT 1)
     WHERE x.small_area_code IS NULL
-    RETURNING x.small_area_code
+    RETURNING x.postcode, x.small_area_code
+  ), kept AS (
+    INSERT INTO placed_postcodes SELECT postcode FROM placed
   )
   SELECT array_agg(DISTINCT small_area_code) INTO joined FROM placed;
   PERFORM logic.note('small_area', joined);
@@ -113,10 +117,12 @@ BEGIN
     END IF;
     EXECUTE format($q$
       WITH todo AS (
-        SELECT p.postcode FROM nbhd.postcodes p
-        WHERE EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'access' AND set_id = $1 AND code = '*')
-        UNION
-        SELECT s.code FROM nbhd.stale s WHERE s.what = 'access' AND s.set_id = $1 AND s.code <> '*'
+        (SELECT p.postcode FROM nbhd.postcodes p
+         WHERE EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'access' AND set_id = $1 AND code = '*')
+         UNION
+         SELECT s.code FROM nbhd.stale s WHERE s.what = 'access' AND s.set_id = $1 AND s.code <> '*')
+        -- placed in this refresh: measured to every layer already
+        EXCEPT SELECT postcode FROM pg_temp.placed_postcodes
       ), measured AS (
         SELECT p.postcode,
                (SELECT ST_Distance(p.geom_bng, a.geom_bng) FROM nbhd.%1$I a ORDER BY a.geom_bng <-> p.geom_bng LIMIT 1) AS d
@@ -232,8 +238,11 @@ CREATE FUNCTION logic.refresh_shapes(sets text[], codes text[]) RETURNS void LAN
     official_area_share, official_population_share)
   SELECT f.set_id, f.code, f.lad_code, f.geom, f.geom_bng, ST_Transform(f.geom, 3857),
          round((ST_Area(ST_Intersection(f.geom_bng, f.official)) / nullif(ST_Area(f.official), 0))::numeric, 4),
-         (SELECT round(count(*) FILTER (WHERE ST_Intersects(p.geom_bng, f.geom_bng))::numeric / nullif(count(*), 0), 4)
-          FROM nbhd.postcodes p WHERE ST_Intersects(p.geom_bng, f.official))
+         (SELECT round(count(*) FILTER (WHERE m.small_area_code IS NOT NULL)::numeric / nullif(count(*), 0), 4)
+          FROM nbhd.postcodes p
+          LEFT JOIN nbhd.neighbourhood_members m
+            ON m.set_id = f.set_id AND m.neighbourhood_code = f.code AND m.small_area_code = p.small_area_code
+          WHERE ST_Intersects(p.geom_bng, f.official))
   FROM fitted f
   ON CONFLICT (set_id, code) DO UPDATE SET lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom,
     geom_bng = EXCLUDED.geom_bng, geom_3857 = EXCLUDED.geom_3857,
@@ -680,6 +689,19 @@ CREATE FUNCTION logic.dataset_boroughs(lads text[]) RETURNS TABLE (dataset_id bi
   FROM logic.row_boroughs() r WHERE r.lad = ANY(lads) GROUP BY r.dataset_id
 $$;
 
+-- timed reports how long each step of a refresh took, in the server's log, when
+-- nbhd.timing is on (nbhd import --timing, the England benchmark).
+CREATE FUNCTION logic.timed(step text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  now_ts timestamptz := clock_timestamp();
+  last text := current_setting('nbhd.step_at', true);
+BEGIN
+  IF coalesce(current_setting('nbhd.timing', true), '') = 'on' AND coalesce(last, '') <> '' THEN
+    RAISE LOG 'refresh: % %', step, round(extract(epoch FROM now_ts - last::timestamptz)::numeric, 3) || ' s';
+  END IF;
+  PERFORM set_config('nbhd.step_at', now_ts::text, true);
+END $$;
+
 -- refresh recomputes what nbhd.stale lists, then empties it and bumps the
 -- data version. Its unit of work below small areas is the borough: every
 -- neighbourhood of a touched borough (or with a member in a touched small
@@ -698,6 +720,7 @@ BEGIN
     RETURN;
   END IF;
   PERFORM set_config('nbhd.refreshing', 'on', true);
+  PERFORM logic.timed('start');
 
   IF EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'all') THEN
     UPDATE nbhd.community_assets SET small_area_code = NULL;
@@ -713,13 +736,17 @@ BEGIN
   END IF;
 
   PERFORM logic.place();
+  PERFORM logic.timed('place');
   PERFORM logic.settle_lads();
+  PERFORM logic.timed('boroughs');
   PERFORM logic.refresh_access();
+  PERFORM logic.timed('access');
 
   small := ARRAY(
     SELECT code FROM nbhd.stale WHERE what IN ('small_area', 'reach') AND code NOT IN ('*', '')
     UNION SELECT code FROM nbhd.small_areas WHERE EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'reach' AND code = '*'));
   PERFORM logic.refresh_small_area_stats(small);
+  PERFORM logic.timed('small area stats');
 
   -- Shapes change with membership and member boundaries.
   SELECT array_agg(set_id), array_agg(code) INTO shape_sets, shape_codes FROM (
@@ -728,6 +755,7 @@ BEGIN
     SELECT m.set_id, m.neighbourhood_code FROM nbhd.stale s JOIN nbhd.neighbourhood_members m ON m.small_area_code = s.code
     WHERE s.what = 'boundary') x;
   PERFORM logic.refresh_shapes(coalesce(shape_sets, '{}'), coalesce(shape_codes, '{}'));
+  PERFORM logic.timed('shapes');
 
   lads := ARRAY(
     SELECT DISTINCT coalesce(sa.lad_code, '') FROM unnest(small) c JOIN nbhd.small_areas sa ON sa.code = c
@@ -737,6 +765,7 @@ BEGIN
     UNION SELECT DISTINCT coalesce(n.lad_code, '') FROM nbhd.stale s
           JOIN nbhd.neighbourhoods n ON n.set_id = s.set_id AND n.code = s.code WHERE s.what = 'neighbourhood');
   PERFORM logic.refresh_estimates(lads);
+  PERFORM logic.timed('estimates');
 
   SELECT array_agg(set_id), array_agg(code) INTO nb_sets, nb_codes FROM (
     SELECT set_id, code FROM nbhd.stale WHERE what = 'neighbourhood'
@@ -745,18 +774,23 @@ BEGIN
   nb_sets := coalesce(nb_sets, '{}');
   nb_codes := coalesce(nb_codes, '{}');
   PERFORM logic.refresh_neighbourhood_stats(nb_sets, nb_codes);
+  PERFORM logic.timed('neighbourhood stats');
   -- Demand is disclosure-controlled set by set; a neighbourhood whose
   -- published demand changed is refreshed too.
   SELECT nb_sets || coalesce(array_agg(d.set_id), '{}'), nb_codes || coalesce(array_agg(d.code), '{}') INTO nb_sets, nb_codes
   FROM logic.refresh_demand(ARRAY(SELECT DISTINCT s FROM unnest(nb_sets) s)) d;
+  PERFORM logic.timed('demand');
   PERFORM logic.refresh_indicators(nb_sets, nb_codes);
+  PERFORM logic.timed('indicators');
   PERFORM logic.refresh_comparators(ARRAY(SELECT l FROM unnest(lads) l WHERE l <> ''));
+  PERFORM logic.timed('comparators');
 
   -- Datasets learn the boroughs their rows turned out to describe.
   UPDATE nbhd.datasets d SET boroughs = ARRAY(SELECT DISTINCT b FROM unnest(d.boroughs || x.boroughs) b ORDER BY b)
   FROM logic.dataset_boroughs(lads) x
   WHERE d.id = x.dataset_id AND NOT d.boroughs @> x.boroughs;
 
+  PERFORM logic.timed('datasets');
   DELETE FROM nbhd.stale;
   PERFORM logic.data_changed();
   PERFORM set_config('nbhd.refreshing', 'off', true);
