@@ -12,13 +12,6 @@ import (
 	"nbhd/data"
 )
 
-// domainNames are the IMD 2019 domains in words.
-var domainNames = map[string]string{
-	"income": "Income", "employment": "Employment", "education": "Education, skills and training",
-	"health": "Health deprivation and disability", "crime": "Crime",
-	"barriers": "Barriers to housing and services", "living_env": "Living environment",
-}
-
 func setErr(err error, set string) error {
 	if errors.Is(err, data.ErrNoSet) {
 		return notFound("no neighbourhood set %q; see /neighbourhoods", set)
@@ -139,98 +132,17 @@ func noParams(c *gin.Context, allowed ...string) error {
 	return nil
 }
 
-// profileDoc groups a profile's indicators for people and programs alike.
-type profileDoc struct {
-	Set         string                     `json:"set"`
-	Code        string                     `json:"code"`
-	Name        string                     `json:"name"`
-	Population  *data.Indicator            `json:"population"`
-	SmallAreas  *data.Indicator            `json:"small_areas"`
-	Demand      map[string]demandDoc       `json:"demand"`
-	Deprivation deprivationDoc             `json:"deprivation"`
-	Assets      assetsDoc                  `json:"community_assets"`
-	GP          map[string]*data.Indicator `json:"gp_practices"`
-	Schools     schoolsDoc                 `json:"schools"`
-	Access      accessDoc                  `json:"access"`
-	Notes       []string                   `json:"notes"`
-	Links       []link                     `json:"links"`
-}
-
-type demandDoc struct {
-	Source     string          `json:"source"`
-	Method     string          `json:"method"`
-	Period     string          `json:"period"`
-	Suppressed bool            `json:"suppressed"`
-	Count      *data.Indicator `json:"count"`
-	Per1000    *data.Indicator `json:"per_1000"`
-}
-
-type deprivationDoc struct {
-	MostDeprived10 *data.Indicator `json:"share_in_most_deprived_10pct"`
-	MostDeprived20 *data.Indicator `json:"share_in_most_deprived_20pct"`
-	WorstDomain    string          `json:"worst_domain"`
-	WorstLabel     string          `json:"worst_domain_label"`
-}
-
-type assetsDoc struct {
-	Count      *data.Indicator                       `json:"count"`
-	Per1000    *data.Indicator                       `json:"per_1000"`
-	ByCategory map[string]map[string]*data.Indicator `json:"by_category"`
-}
-
-type schoolsDoc struct {
-	Count   *data.Indicator            `json:"count"`
-	ByPhase map[string]*data.Indicator `json:"by_phase"`
-}
-
-type accessDoc struct {
-	DistanceM int             `json:"distance_m"`
-	Measure   string          `json:"measure"`
-	Asset     *data.Indicator `json:"community_asset_pct"`
-	GP        *data.Indicator `json:"gp_practice_pct"`
-	School    *data.Indicator `json:"school_pct"`
-}
-
-func buildProfile(p data.Profile) *profileDoc {
-	by := map[string]*data.Indicator{}
-	for i := range p.Indicators {
-		by[p.Indicators[i].Name] = &p.Indicators[i]
-	}
-	d := &profileDoc{Set: p.Set, Code: p.Code, Name: p.Name, Population: by["population"], SmallAreas: by["small_areas"],
-		Demand: map[string]demandDoc{},
-		Deprivation: deprivationDoc{MostDeprived10: by["deprived_10pct_share"], MostDeprived20: by["deprived_20pct_share"],
-			WorstDomain: p.WorstDomain, WorstLabel: domainNames[p.WorstDomain]},
-		Assets:  assetsDoc{Count: by["assets"], Per1000: by["assets_per_1000"], ByCategory: map[string]map[string]*data.Indicator{}},
-		GP:      map[string]*data.Indicator{"count": by["gp_practices"], "registered_patients": by["gp_patients"]},
-		Schools: schoolsDoc{Count: by["schools"], ByPhase: map[string]*data.Indicator{}},
-		Access: accessDoc{DistanceM: 800, Measure: "share of the neighbourhood's postcodes (OS Code-Point Open centroids) within 800 m, straight line",
-			Asset: by["access_asset_pct"], GP: by["access_gp_pct"], School: by["access_school_pct"]},
-		Notes: demandNotes,
-	}
-	for _, seg := range []string{"chaotic", "just_coping"} {
-		if c := by[seg]; c != nil {
-			d.Demand[seg] = demandDoc{Source: c.Source, Method: c.Method, Period: c.Period, Suppressed: c.Suppressed, Count: c, Per1000: by[seg+"_per_1000"]}
-		}
-	}
-	for name, ind := range by {
-		if cat, ok := strings.CutPrefix(name, "asset:"); ok {
-			d.Assets.ByCategory[cat] = map[string]*data.Indicator{"count": ind, "per_1000": by["asset_per_1000:"+cat]}
-		}
-		if phase, ok := strings.CutPrefix(name, "school:"); ok {
-			d.Schools.ByPhase[phase] = ind
-		}
-	}
-	return d
-}
-
-// profile serves one neighbourhood's full profile as JSON or CSV.
+// profile serves one neighbourhood's full profile as JSON or CSV: every
+// indicator in the catalogue's order with its borough, region, combined
+// authority and England comparators and, where it has several vintages,
+// its trend. JSON and CSV carry the same indicators.
 func (s *Server) profile(c *gin.Context) error {
 	set, code := c.Param("set"), c.Param("code")
-	f, done, err := s.setRequest(c, set)
+	f, done, err := s.setRequest(c, set, "vintage")
 	if err != nil || done {
 		return err
 	}
-	p, err := s.store.Profile(c.Request.Context(), set, code)
+	p, err := s.store.Profile(c.Request.Context(), set, code, c.Query("vintage"))
 	if errors.Is(err, data.ErrNotFound) {
 		return notFound("no neighbourhood %q in set %s", code, set)
 	}
@@ -239,38 +151,77 @@ func (s *Server) profile(c *gin.Context) error {
 	}
 	if f == fCSV {
 		c.Header("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%s.csv"`, set, code))
-		b := newBody(c, fCSV)
-		w := newCSVWriter(b)
-		_ = w.Write([]string{"set", "code", "name", "indicator", "unit", "value", "suppressed", "source", "method", "period",
-			"borough_total", "borough", "difference", "index", "rank", "of"})
-		num := func(v *float64) string {
-			if v == nil {
-				return ""
-			}
-			return cellText(*v)
-		}
-		for _, i := range p.Indicators {
-			rank := ""
-			if i.Rank != nil {
-				rank = fmt.Sprint(*i.Rank)
-			}
-			_ = w.Write([]string{set, code, p.Name, i.Name, i.Kind, num(i.Value), fmt.Sprint(i.Suppressed), i.Source, i.Method, i.Period,
-				num(i.BoroughTotal), num(i.Borough), num(i.Difference), num(i.Index), rank, fmt.Sprint(i.Of)})
-		}
-		w.Flush()
-		if err := w.Error(); err != nil {
-			return err
-		}
-		return b.Close()
+		return s.indicatorsCSV(c, []string{"set", "code", "name"}, []string{set, code, p.Name}, p.Indicators)
 	}
-	doc := buildProfile(p)
 	base := s.baseURL(c)
-	doc.Links = []link{
+	return writeJSON(c, fJSON, profileDoc{Profile: p, Notes: demandNotes, Links: []link{
 		{Href: base + "/neighbourhoods/" + set + "/" + code, Rel: "self", Type: "application/json"},
 		{Href: base + "/neighbourhoods/" + set + "/" + code + "?f=csv", Rel: "alternate", Type: "text/csv"},
-		{Href: base + "/collections/neighbourhoods-" + set + "/items/" + code, Rel: "related", Type: "application/geo+json", Title: "Boundary"},
+		{Href: base + "/collections/neighbourhoods-" + set + "/items/" + code, Rel: "related", Type: "application/geo+json", Title: "The area the figures describe"},
+		{Href: base + "/boroughs/" + p.Borough.Code, Rel: "up", Type: "application/json", Title: "The borough"},
+	}})
+}
+
+// profileDoc is a profile with its notes and links.
+type profileDoc struct {
+	data.Profile
+	Notes []string `json:"notes"`
+	Links []link   `json:"links"`
+}
+
+// indicatorsCSV writes indicators one per row (and one row per further
+// vintage of those with a trend), after the given leading columns.
+func (s *Server) indicatorsCSV(c *gin.Context, lead, values []string, inds []data.Indicator) error {
+	b := newBody(c, fCSV)
+	w := newCSVWriter(b)
+	header := append(append([]string(nil), lead...), "indicator", "group", "label", "unit", "vintage", "value", "suppressed",
+		"source", "method", "period", "rank", "of")
+	scopes := []string{"borough", "region", "combined_authority", "england"}
+	for _, sc := range scopes {
+		header = append(header, sc+"_value", sc+"_total", sc+"_difference", sc+"_index")
 	}
-	return writeJSON(c, fJSON, doc)
+	if err := w.Write(header); err != nil {
+		return err
+	}
+	num := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return cellText(*v)
+	}
+	for _, i := range inds {
+		rank := ""
+		if i.Rank != nil {
+			rank = fmt.Sprint(*i.Rank)
+		}
+		rec := append(append([]string(nil), values...), i.ID, i.Group, i.Label, i.Unit, i.Vintage, num(i.Value),
+			fmt.Sprint(i.Suppressed), i.Source, i.Method, i.Period, rank, fmt.Sprint(i.Of))
+		for _, cmp := range []*data.Comparator{i.Borough, i.Region, i.Cauth, i.England} {
+			if cmp == nil {
+				rec = append(rec, "", "", "", "")
+				continue
+			}
+			rec = append(rec, num(cmp.Value), num(cmp.Total), num(cmp.Difference), num(cmp.Index))
+		}
+		if err := w.Write(rec); err != nil {
+			return err
+		}
+		if i.Trend == nil {
+			continue
+		}
+		for _, pt := range i.Trend.Points {
+			if pt.Vintage == i.Vintage {
+				continue
+			}
+			rec := append(append([]string(nil), values...), i.ID, i.Group, i.Label, i.Unit, pt.Vintage, num(pt.Value),
+				"false", "", "", "", "", "")
+			rec = append(rec, make([]string, 4*len(scopes))...)
+			if err := w.Write(rec); err != nil {
+				return err
+			}
+		}
+	}
+	return closeCSV(w, b)
 }
 
 // assetGaps ranks neighbourhoods and small areas by demand per community

@@ -276,17 +276,21 @@ func (e *env) sweep(t *testing.T, sets []string, codes map[string][]string) []pu
 		}
 		for _, code := range codes[set] {
 			var p struct {
-				Demand map[string]struct {
+				Indicators []struct {
+					ID         string
+					Vintage    string
+					Value      any
 					Suppressed bool
-					Count      struct{ Value any }
 				}
 			}
 			_, body := e.get(t, "/neighbourhoods/"+set+"/"+code)
 			if err := json.Unmarshal(body, &p); err != nil {
 				t.Fatal(err)
 			}
-			for seg, d := range p.Demand {
-				add("profile", set, code, seg, d.Count.Value, d.Suppressed)
+			for _, d := range p.Indicators {
+				if d.ID == "chaotic" || d.ID == "just_coping" {
+					add("profile", set, code, d.ID, d.Value, d.Suppressed)
+				}
 			}
 			_, body = e.get(t, "/neighbourhoods/"+set+"/"+code+"?f=csv")
 			for _, r := range csvMaps(t, body) {
@@ -370,7 +374,7 @@ func TestNoRecordedSmallCountIsPublishedOrRecoverable(t *testing.T) {
 	var mismatches int
 	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM api.small_areas sa JOIN nbhd.demand d
 		ON d.small_area_code = sa.code AND d.segment = 'chaotic' AND d.kind = 'estimated'
-		WHERE sa.chaotic_estimate IS DISTINCT FROM round(d.count, 1) OR sa.demand_source <> 'estimated'`).Scan(&mismatches); err != nil {
+		WHERE sa.chaotic_estimate IS DISTINCT FROM round(d.count) OR sa.demand_source <> 'estimated'`).Scan(&mismatches); err != nil {
 		t.Fatal(err)
 	}
 	if mismatches != 0 {
@@ -567,18 +571,40 @@ func TestProfileShape(t *testing.T) {
 	if p["name"] != "Abram" {
 		t.Errorf("name %v", p["name"])
 	}
-	pop := p["population"].(map[string]any)
-	for _, k := range []string{"value", "borough", "difference", "index", "rank", "of"} {
+	inds := map[string]map[string]any{}
+	var order []string
+	for _, x := range p["indicators"].([]any) {
+		m := x.(map[string]any)
+		inds[m["id"].(string)] = m
+		order = append(order, m["id"].(string))
+	}
+	pop := inds["population"]
+	for _, k := range []string{"value", "borough", "england", "rank", "of", "label", "description", "unit", "group"} {
 		if _, ok := pop[k]; !ok {
 			t.Errorf("population lacks %s: %v", k, pop)
 		}
 	}
-	if v, b := pop["value"].(float64), pop["borough"].(float64); math.Abs(pop["index"].(float64)-math.Round(1000*v/b)/10) > 0.05 {
-		t.Errorf("index %v is not 100 x %v / %v", pop["index"], v, b)
+	// Counts compare with the borough's average ward: its total / 25 wards.
+	b := pop["borough"].(map[string]any)
+	v, avg, total := pop["value"].(float64), b["value"].(float64), b["total"].(float64)
+	if math.Abs(avg-math.Round(100*total/25)/100) > 0.005 {
+		t.Errorf("borough average ward %v is not the total %v / 25", avg, total)
 	}
-	d := p["demand"].(map[string]any)["chaotic"].(map[string]any)
+	if math.Abs(b["index"].(float64)-math.Round(1000*v/avg)/10) > 0.05 {
+		t.Errorf("index %v is not 100 x %v / %v", b["index"], v, avg)
+	}
+	if cmp := p["comparators"].(map[string]any)["borough"].(map[string]any); !strings.Contains(cmp["label"].(string), "average ward") {
+		t.Errorf("the borough comparator is not called the average ward: %v", cmp)
+	}
+	if cov := p["comparators"].(map[string]any)["england"].(map[string]any)["coverage"]; !strings.Contains(fmt.Sprint(cov), "loaded boroughs only") {
+		t.Errorf("England coverage %v; want it to say only loaded boroughs are summed", cov)
+	}
+	d := inds["chaotic"]
 	if d["source"] != "estimated" || d["method"] == "" || d["period"] == "" {
 		t.Errorf("demand labels: %v", d)
+	}
+	if order[0] != "population" || len(order) < 20 {
+		t.Errorf("indicators in the wrong order or too few: %v", order)
 	}
 	for _, path := range []string{"/neighbourhoods/nope", "/neighbourhoods/ward/NOPE", "/neighbourhoods/nope/E05000840"} {
 		if resp, _ := e.get(t, path); resp.StatusCode != 404 {

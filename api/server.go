@@ -203,6 +203,8 @@ func (s *Server) routes(e *gin.Engine) {
 	get("/collections/:collection/items/:feature", s.item)
 
 	// Neighbourhood insight.
+	get("/boroughs", s.boroughs)
+	get("/boroughs/:lad", s.borough)
 	get("/neighbourhoods", s.neighbourhoodSets)
 	get("/neighbourhoods/:set", s.neighbourhoods)
 	get("/neighbourhoods/:set/:code", s.profile)

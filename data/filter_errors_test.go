@@ -38,7 +38,7 @@ func TestFilterErrorsNameTheProblem(t *testing.T) {
 		column  int
 		message string
 	}{
-		{"imd_decle <= 2", geo.CRS84, 1, `unknown property "imd_decle" at column 1: queryables of small-areas: code, name, vintage, population, imd_rank, imd_decile`},
+		{"imd_decle <= 2", geo.CRS84, 1, `unknown property "imd_decle" at column 1: queryables of small-areas: code, name, vintage, lad_code, population, imd_release, imd_rank`},
 		{"IMD_DECILE <= 2", geo.CRS84, 1, `unknown property "IMD_DECILE" at column 1: did you mean imd_decile?`},
 		{"imd_score > 30", geo.CRS84, 1, `property "imd_score" of small-areas cannot be used in a filter`},
 		{"population_period = 'mid-2017'", geo.CRS84, 1, `property "population_period" of small-areas cannot be used in a filter`},

@@ -2,82 +2,10 @@ package data
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 )
-
-// Indicator is one figure of a neighbourhood profile beside the borough's.
-// Count indicators compare with the borough's average neighbourhood in the
-// set; rates and percentages with the borough's own rate.
-type Indicator struct {
-	Name         string   `json:"-"`
-	Kind         string   `json:"unit"` // count, rate (per 1,000 residents) or percent
-	Value        *float64 `json:"value"`
-	Suppressed   bool     `json:"suppressed,omitempty"`
-	Source       string   `json:"source,omitempty"`
-	Method       string   `json:"method,omitempty"`
-	Period       string   `json:"period,omitempty"`
-	BoroughTotal *float64 `json:"borough_total,omitempty"`
-	Borough      *float64 `json:"borough"`
-	Difference   *float64 `json:"difference"`
-	Index        *float64 `json:"index"`
-	Rank         *int     `json:"rank"`
-	Of           int      `json:"of"`
-}
-
-// Profile is a neighbourhood's indicators, read from the precomputed,
-// disclosure-controlled views.
-type Profile struct {
-	Set, Code, Name string
-	WorstDomain     string
-	Indicators      []Indicator
-}
-
-// ErrNoSet means the neighbourhood set does not exist.
-var ErrNoSet = errors.New("no such neighbourhood set")
-
-// CheckSet reports ErrNoSet for an unknown set.
-func (s *Store) CheckSet(ctx context.Context, set string) error {
-	var ok bool
-	if err := s.public.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM api.neighbourhood_sets WHERE id = $1)", set).Scan(&ok); err != nil {
-		return fmt.Errorf("check set: %w", err)
-	}
-	if !ok {
-		return ErrNoSet
-	}
-	return nil
-}
-
-// Profile reads one neighbourhood's profile, or ErrNotFound.
-func (s *Store) Profile(ctx context.Context, set, code string) (Profile, error) {
-	p := Profile{Set: set, Code: code}
-	err := s.public.QueryRow(ctx, `SELECT name, coalesce(worst_domain, '') FROM api.neighbourhoods
-		WHERE set_id = $1 AND code = $2`, set, code).Scan(&p.Name, &p.WorstDomain)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, ErrNotFound
-	}
-	if err != nil {
-		return p, fmt.Errorf("read neighbourhood: %w", err)
-	}
-	rows, err := s.public.Query(ctx, `SELECT indicator, kind, value::float8, suppressed, source, method, period,
-		borough_total::float8, borough_value::float8, difference::float8, index::float8, rank::integer, neighbourhoods::integer
-		FROM api.neighbourhood_indicators WHERE set_id = $1 AND code = $2 ORDER BY indicator`, set, code)
-	if err != nil {
-		return p, fmt.Errorf("read indicators: %w", err)
-	}
-	p.Indicators, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Indicator, error) {
-		var i Indicator
-		err := r.Scan(&i.Name, &i.Kind, &i.Value, &i.Suppressed, &i.Source, &i.Method, &i.Period,
-			&i.BoroughTotal, &i.Borough, &i.Difference, &i.Index, &i.Rank, &i.Of)
-		return i, err
-	})
-	if err != nil {
-		return p, fmt.Errorf("read indicators: %w", err)
-	}
-	return p, nil
-}
 
 // Row is a generic result row: column names and values in order, for the
 // tabular endpoints that serve both JSON and CSV.

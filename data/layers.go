@@ -54,8 +54,6 @@ type Layer struct {
 	DatasetKinds []string
 	// SetID restricts a neighbourhood layer to one neighbourhood set.
 	SetID string
-	// setDataset is the neighbourhood set's own dataset.
-	setDataset int64
 }
 
 // Field returns the named field.
@@ -68,23 +66,33 @@ func (l *Layer) Field(name string) (Field, bool) {
 	return Field{}, false
 }
 
+// boroughField is every layer's borough: the local authority district of
+// the small area a feature is (or mostly is) in. ?borough= filters on it.
+var boroughField = Field{Name: "lad_code", Type: String, Description: "Borough (local authority district) code", Queryable: true}
+
+// Descriptions may name a setting as {key.path}: the catalogue fills them
+// from the England-wide settings in force (describe), so no figure is
+// written twice.
 var staticLayers = []Layer{
 	{
 		ID:          "small-areas",
 		Title:       "Small areas (LSOA)",
-		Description: "Lower layer super output areas with population and English Indices of Deprivation 2019 ranks and deciles (rank 1, decile 1 = most deprived in England).",
-		Keywords:    []string{"LSOA", "small areas", "deprivation", "IMD 2019", "population"},
+		Description: "Lower layer super output areas with population and English Indices of Deprivation ranks and deciles (rank 1, decile 1 = most deprived in England), from the latest release loaded, with the 2019 and 2025 deciles side by side where both are.",
+		Keywords:    []string{"LSOA", "small areas", "deprivation", "IMD", "population"},
 		View:        pgx.Identifier{"api", "small_areas"}, Key: "code", GeometryType: "MultiPolygon",
 		DatasetKinds: []string{"small_areas", "population", "deprivation", "postcodes", "community_assets"},
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "LSOA code", Queryable: true},
 			{Name: "name", Type: String, Description: "LSOA name", Queryable: true},
 			{Name: "vintage", Type: Integer, Bits: 16, Description: "Census geography year of the boundary", Queryable: true, NotInTiles: true},
-			{Name: "population", Type: Integer, Bits: 32, Description: "Resident population estimate", Queryable: true},
+			boroughField,
+			{Name: "borough", Type: String, Description: "Borough name", NotInTiles: true},
+			{Name: "population", Type: Integer, Bits: 32, Description: "Resident population estimate (latest period loaded)", Queryable: true},
 			{Name: "population_period", Type: String, Description: "Period of the population estimate", NotInTiles: true},
-			{Name: "imd_rank", Type: Integer, Bits: 32, Description: "IMD 2019 rank of 32,844 (1 = most deprived)", Queryable: true},
-			{Name: "imd_decile", Type: Integer, Bits: 16, Description: "IMD 2019 decile (1 = most deprived 10%)", Queryable: true},
-			{Name: "imd_score", Type: Number, Description: "IMD 2019 score (higher = more deprived), where a scores file (File 1, 5 or 7) is loaded"},
+			{Name: "imd_release", Type: Integer, Bits: 16, Description: "Release of the English Indices of Deprivation the ranks and deciles come from (2019 or 2025)", Queryable: true},
+			{Name: "imd_rank", Type: Integer, Bits: 32, Description: "IMD rank in England (1 = most deprived; of 32,844 in 2019, 33,755 in 2025)", Queryable: true},
+			{Name: "imd_decile", Type: Integer, Bits: 16, Description: "IMD decile (1 = most deprived 10%)", Queryable: true},
+			{Name: "imd_score", Type: Number, Description: "IMD score (higher = more deprived), where a scores file (File 1, 5 or 7) is loaded"},
 			{Name: "income_decile", Type: Integer, Bits: 16, Description: "Income domain decile", Queryable: true},
 			{Name: "employment_decile", Type: Integer, Bits: 16, Description: "Employment domain decile", Queryable: true},
 			{Name: "education_decile", Type: Integer, Bits: 16, Description: "Education, skills and training domain decile", Queryable: true},
@@ -92,14 +100,17 @@ var staticLayers = []Layer{
 			{Name: "crime_decile", Type: Integer, Bits: 16, Description: "Crime domain decile", Queryable: true},
 			{Name: "barriers_decile", Type: Integer, Bits: 16, Description: "Barriers to housing and services domain decile", Queryable: true},
 			{Name: "living_env_decile", Type: Integer, Bits: 16, Description: "Living environment domain decile", Queryable: true},
-			{Name: "chaotic_estimate", Type: Number, Description: "Estimated residents in chaotic, complex dependency (model estimate, never recorded data)"},
+			{Name: "imd_decile_2019", Type: Integer, Bits: 16, Description: "IMD 2019 decile, where loaded", Queryable: true},
+			{Name: "imd_decile_2025", Type: Integer, Bits: 16, Description: "IMD 2025 decile, where loaded", Queryable: true},
+			{Name: "imd_decile_change", Type: Integer, Bits: 16, Description: "IMD decile 2025 minus 2019: positive = moved to a less deprived decile, negative = more deprived", Queryable: true},
+			{Name: "chaotic_estimate", Type: Number, Description: "Estimated residents in chaotic, complex dependency, rounded to whole people (model estimate, never recorded data)"},
 			{Name: "chaotic_estimate_per_1000", Type: Number, Description: "Estimated chaotic demand per 1,000 residents (model estimate)", Queryable: true},
-			{Name: "just_coping_estimate", Type: Number, Description: "Estimated residents who are just coping (model estimate, never recorded data)"},
+			{Name: "just_coping_estimate", Type: Number, Description: "Estimated residents who are just coping, rounded to whole people (model estimate, never recorded data)"},
 			{Name: "just_coping_estimate_per_1000", Type: Number, Description: "Estimated just-coping demand per 1,000 residents (model estimate)", Queryable: true},
 			{Name: "demand_source", Type: String, Description: "Always estimated at small-area level: recorded demand is published only for neighbourhoods", NotInTiles: true},
 			{Name: "demand_period", Type: String, Description: "Period of the population the estimates are apportioned over", NotInTiles: true},
-			{Name: "access_asset_pct", Type: Number, Description: "Share of the area's postcodes within 800 m (straight line) of a community asset", Queryable: true},
-			{Name: "assets_within_reach", Type: Integer, Bits: 64, Description: "Community assets within 800 m of the area", Queryable: true},
+			{Name: "access_asset_pct", Type: Number, Description: "Share of the area's postcodes within {access.distance_m} m (straight line) of a community asset", Queryable: true},
+			{Name: "assets_within_reach", Type: Integer, Bits: 32, Description: "Community assets within {access.distance_m} m of the area", Queryable: true},
 		},
 	},
 	{
@@ -118,6 +129,7 @@ var staticLayers = []Layer{
 			{Name: "url", Type: String, Description: "Web site"},
 			{Name: "opening_hours", Type: String, Description: "Opening times as published"},
 			{Name: "source", Type: String, Description: "Dataset the asset comes from", Queryable: true},
+			boroughField,
 		},
 	},
 	{
@@ -136,6 +148,7 @@ var staticLayers = []Layer{
 			{Name: "phone", Type: String, Description: "Telephone"},
 			{Name: "list_size", Type: Integer, Bits: 32, Description: "Registered patients at the latest extract", Queryable: true},
 			{Name: "list_size_date", Type: Date, Description: "Extract date of list_size"},
+			boroughField,
 		},
 	},
 	{
@@ -155,48 +168,78 @@ var staticLayers = []Layer{
 			{Name: "capacity", Type: Integer, Bits: 32, Description: "School capacity, where published"},
 			{Name: "fsm_percent", Type: Number, Description: "Percentage of pupils eligible for free school meals (GIAS), where published"},
 			{Name: "postcode", Type: String, Description: "Postcode", Queryable: true},
+			boroughField,
 		},
 	},
 }
 
-func neighbourhoodLayer(setID, title, description string, dataset int64) Layer {
+// neighbourhoodLayer is one neighbourhood set as served: each neighbourhood
+// drawn as the union of its member small areas, the area its figures
+// describe.
+func neighbourhoodLayer(setID, title, description string) Layer {
 	if description == "" {
 		description = "Neighbourhoods of the set " + title + ", with the small areas and residents in each."
 	}
 	return Layer{
 		ID:          "neighbourhoods-" + setID,
 		Title:       "Neighbourhoods: " + title,
-		Description: description,
+		Description: description + " Each neighbourhood is drawn as the union of its member small areas: the area its figures describe.",
 		Keywords:    []string{"neighbourhoods", setID, title},
 		View:        pgx.Identifier{"api", "neighbourhoods"}, Key: "code", GeometryType: "MultiPolygon",
 		DatasetKinds: []string{"population", "deprivation", "community_assets", "gp_practices", "schools", "postcodes", "demand"},
 		SetID:        setID,
-		setDataset:   dataset,
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "Neighbourhood code", Queryable: true},
 			{Name: "name", Type: String, Description: "Neighbourhood name", Queryable: true},
+			boroughField,
+			{Name: "borough", Type: String, Description: "Borough name", NotInTiles: true},
 			{Name: "small_areas", Type: Integer, Bits: 32, Description: "Small areas in the neighbourhood", Queryable: true},
 			{Name: "population", Type: Integer, Bits: 32, Description: "Residents (sum of its small areas)", Queryable: true},
-			{Name: "chaotic", Type: Number, Description: "Residents in chaotic, complex dependency: recorded (rounded to 5, null when suppressed) or estimated, as demand_source says"},
+			{Name: "chaotic", Type: Number, Description: "Residents in chaotic, complex dependency: recorded (rounded to {disclosure.rounding}, null when withheld) or estimated (whole people), as demand_source says"},
 			{Name: "chaotic_per_1000", Type: Number, Description: "Chaotic demand per 1,000 residents", Queryable: true},
 			{Name: "chaotic_suppressed", Type: Boolean, Description: "true when a recorded count is withheld to protect individuals"},
-			{Name: "just_coping", Type: Number, Description: "Residents just coping: recorded (rounded to 5, null when suppressed) or estimated"},
+			{Name: "just_coping", Type: Number, Description: "Residents just coping: recorded (rounded to {disclosure.rounding}, null when withheld) or estimated (whole people)"},
 			{Name: "just_coping_per_1000", Type: Number, Description: "Just-coping demand per 1,000 residents", Queryable: true},
 			{Name: "just_coping_suppressed", Type: Boolean, Description: "true when a recorded count is withheld to protect individuals"},
 			{Name: "demand_source", Type: String, Description: "recorded or estimated (per segment when they differ: chaotic/just_coping)"},
-			{Name: "deprived_10pct_share", Type: Number, Description: "Percent of its small areas in England's most deprived 10% (IMD 2019)", Queryable: true},
-			{Name: "deprived_20pct_share", Type: Number, Description: "Percent of its small areas in England's most deprived 20% (IMD 2019)", Queryable: true},
+			{Name: "deprived_10pct_share", Type: Number, Description: "Percent of its small areas in England's most deprived 10% (latest IoD release loaded)", Queryable: true},
+			{Name: "deprived_20pct_share", Type: Number, Description: "Percent of its small areas in England's most deprived 20% (latest IoD release loaded)", Queryable: true},
 			{Name: "worst_domain", Type: String, Description: "IMD domain in which the neighbourhood is most deprived (population-weighted)", Queryable: true},
 			{Name: "assets", Type: Integer, Bits: 32, Description: "Community assets in the neighbourhood", Queryable: true},
 			{Name: "assets_per_1000", Type: Number, Description: "Community assets per 1,000 residents", Queryable: true},
 			{Name: "gp_practices", Type: Integer, Bits: 32, Description: "GP practices in the neighbourhood"},
 			{Name: "gp_patients", Type: Integer, Bits: 32, Description: "Registered patients of those practices"},
 			{Name: "schools", Type: Integer, Bits: 32, Description: "Schools in the neighbourhood"},
-			{Name: "access_asset_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a community asset", Queryable: true},
-			{Name: "access_gp_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a GP practice", Queryable: true},
-			{Name: "access_school_pct", Type: Number, Description: "Percent of postcodes within 800 m (straight line) of a school", Queryable: true},
+			{Name: "access_asset_pct", Type: Number, Description: "Percent of postcodes within {access.distance_m} m (straight line) of a community asset", Queryable: true},
+			{Name: "access_gp_pct", Type: Number, Description: "Percent of postcodes within {access.distance_m} m (straight line) of a GP practice", Queryable: true},
+			{Name: "access_school_pct", Type: Number, Description: "Percent of postcodes within {access.distance_m} m (straight line) of a school", Queryable: true},
+			{Name: "official_area_share", Type: Number, Description: "Share of the official boundary's area that the neighbourhood (its best-fit small areas) covers, 0 to 1", NotInTiles: true},
+			{Name: "official_population_share", Type: Number, Description: "Share of the official boundary's postcodes (where people live) in the neighbourhood's small areas, 0 to 1", NotInTiles: true},
 			{Name: "label_lon", Type: Number, Description: "Longitude of a point inside the neighbourhood, for its label", NotInTiles: true},
 			{Name: "label_lat", Type: Number, Description: "Latitude of a point inside the neighbourhood, for its label", NotInTiles: true},
+		},
+	}
+}
+
+// boundaryLayer is the official boundary a set's neighbourhoods were fitted
+// to: a reference layer, drawn as an outline.
+func boundaryLayer(setID, title string) Layer {
+	return Layer{
+		ID:    "neighbourhoods-" + setID + "-boundary",
+		Title: "Official boundaries: " + title,
+		Description: "The official boundaries the neighbourhoods of the set " + title + " were fitted to, for reference. " +
+			"Figures describe the neighbourhoods (unions of small areas), not these boundaries; the shares say how well the two match.",
+		Keywords: []string{"boundaries", setID, title},
+		View:     pgx.Identifier{"api", "neighbourhood_boundaries"}, Key: "code", GeometryType: "MultiPolygon",
+		DatasetKinds: nil,
+		SetID:        setID,
+		Fields: []Field{
+			{Name: "code", Type: String, Description: "Code", Queryable: true},
+			{Name: "name", Type: String, Description: "Name", Queryable: true},
+			boroughField,
+			{Name: "borough", Type: String, Description: "Borough name", NotInTiles: true},
+			{Name: "official_area_share", Type: Number, Description: "Share of this boundary's area that the best-fit neighbourhood covers, 0 to 1"},
+			{Name: "official_population_share", Type: Number, Description: "Share of this boundary's postcodes in the best-fit neighbourhood's small areas, 0 to 1"},
 		},
 	}
 }
@@ -263,23 +306,39 @@ func (s *Store) loadCatalogue(ctx context.Context, version int64) (*Catalogue, e
 	c := &Catalogue{Version: version, Info: map[string]LayerInfo{}, byID: map[string]*Layer{}}
 	for i := range staticLayers {
 		l := staticLayers[i]
+		l.Fields = append([]Field(nil), l.Fields...) // descriptions are filled per catalogue
 		c.Layers = append(c.Layers, &l)
 	}
-	rows, err := s.public.Query(ctx, "SELECT id, title, description, dataset_id FROM api.neighbourhood_sets ORDER BY id")
+	rows, err := s.public.Query(ctx, "SELECT id, title, description, level FROM api.neighbourhood_sets ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list neighbourhood sets: %w", err)
 	}
-	sets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Layer, error) {
-		var id, title, desc string
-		var ds int64
-		err := r.Scan(&id, &title, &desc, &ds)
-		return neighbourhoodLayer(id, title, desc, ds), err
+	type set struct{ id, title, description, level string }
+	sets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (set, error) {
+		var st set
+		err := r.Scan(&st.id, &st.title, &st.description, &st.level)
+		return st, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list neighbourhood sets: %w", err)
 	}
-	for i := range sets {
-		c.Layers = append(c.Layers, &sets[i])
+	for _, st := range sets {
+		l := neighbourhoodLayer(st.id, st.title, st.description)
+		c.Layers = append(c.Layers, &l)
+		// A set given as a list of small areas has no boundary of its own.
+		if st.level != "custom" {
+			b := boundaryLayer(st.id, st.title)
+			c.Layers = append(c.Layers, &b)
+		}
+	}
+	settings, err := s.defaultSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range c.Layers {
+		for i := range l.Fields {
+			l.Fields[i].Description = describe(l.Fields[i].Description, settings)
+		}
 	}
 	for _, l := range c.Layers {
 		c.byID[l.ID] = l
@@ -308,7 +367,8 @@ func (s *Store) layerInfo(ctx context.Context, l *Layer) (LayerInfo, error) {
 		return info, fmt.Errorf("layer %s extent: %w", l.ID, err)
 	}
 	rows, err := s.public.Query(ctx, `SELECT title, source, source_url, licence, licence_url, attribution, vintage, imported_at
-		FROM api.datasets WHERE kind = ANY($1) OR id = $2 ORDER BY imported_at, id`, l.DatasetKinds, l.setDataset)
+		FROM api.datasets WHERE kind = ANY($1) OR (kind = 'neighbourhood_set' AND key = $2) ORDER BY imported_at, id`,
+		l.DatasetKinds, l.SetID)
 	if err != nil {
 		return info, fmt.Errorf("layer %s provenance: %w", l.ID, err)
 	}

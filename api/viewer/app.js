@@ -212,29 +212,37 @@ async function pointSource(id) {
   return fc;
 }
 
-function profileRow(label, ind, unit) {
-  if (!ind) return null;
-  const idx = ind.index;
+function profileRow(ind) {
+  const cmp = ind.borough || {};
+  const idx = cmp.index;
   const bar = el('div', { class: 'barchart', role: 'img',
     'aria-label': idx === null || idx === undefined ? 'no comparison' : `${idx} where the borough is 100` });
   if (idx !== null && idx !== undefined) {
     bar.append(el('span', { style: `width:${Math.min(100, idx / 2)}%` }), el('i', { style: 'left:50%' }));
   }
-  const value = ind.suppressed ? 'withheld' : fmt(ind.value, unit || ind.unit);
-  return el('tr', {},
-    el('th', { scope: 'row', text: label }),
+  const value = ind.suppressed ? 'withheld' : fmt(ind.value, ind.unit);
+  const trend = ind.trend ? ` (${ind.trend.values.map((t) => `${t.vintage}: ${fmt(t.value, ind.unit)}`).join(', ')})` : '';
+  return el('tr', { title: ind.description + trend },
+    el('th', { scope: 'row', text: ind.label }),
     el('td', { class: 'num', text: value }),
-    el('td', { class: 'num', text: fmt(ind.borough, unit || ind.unit) }),
+    el('td', { class: 'num', text: fmt(cmp.value, ind.unit) }),
     el('td', { class: 'bar-cell' }, bar),
+    el('td', { class: 'num', text: fmt(ind.england?.value, ind.unit) }),
     el('td', { class: 'num', text: ind.rank ? `${ind.rank}/${ind.of}` : '–' }));
 }
 
-function section(title, rows) {
+// groupTitles name the profile's indicator groups; a group the API adds
+// later is shown under its own name.
+const groupTitles = { people: 'People', deprivation: 'Deprivation', demand: 'Demand', assets: 'Community assets',
+  services: 'GP practices and schools', access: 'Access (straight line)' };
+
+function section(title, rows, boroughLabel) {
   const body = rows.filter(Boolean);
   if (!body.length) return [];
   return [el('h3', { text: title }), el('table', { class: 'ind' },
-    el('thead', {}, el('tr', {}, el('th', { text: '' }), el('th', { class: 'num', text: 'here' }), el('th', { class: 'num', text: 'borough' }),
-      el('th', { text: 'vs borough' }), el('th', { class: 'num', text: 'rank' }))),
+    el('thead', {}, el('tr', {}, el('th', { text: '' }), el('th', { class: 'num', text: 'here' }),
+      el('th', { class: 'num', text: boroughLabel }), el('th', { text: 'vs borough' }),
+      el('th', { class: 'num', text: 'England' }), el('th', { class: 'num', text: 'rank' }))),
     el('tbody', {}, ...body))];
 }
 
@@ -250,32 +258,24 @@ async function openProfile(code) {
   body.replaceChildren(el('p', { text: 'Loading…' }));
   try {
     const p = await getJSON(`/neighbourhoods/${encodeURIComponent(state.set)}/${encodeURIComponent(code)}`);
-    const d = p.demand || {};
-    const demandTag = (seg) => d[seg] ? el('span', { class: 'tag ' + d[seg].source, text: d[seg].source }) : '';
+    const byId = Object.fromEntries(p.indicators.map((i) => [i.id, i]));
+    const groups = [];
+    for (const ind of p.indicators) {
+      let g = groups.find((x) => x.id === ind.group);
+      if (!g) groups.push(g = { id: ind.group, rows: [] });
+      g.rows.push(profileRow(ind));
+    }
+    const boroughLabel = p.comparators?.borough?.label || 'borough';
+    const demand = ['chaotic', 'just_coping'].map((s) => byId[s]).filter(Boolean);
     const kids = [
       el('h2', { id: 'profile-name', text: p.name }),
-      el('p', { class: 'hint', text: `${code} · population ${fmt(p.population.value)} · the bar compares with the borough (red line = borough)` }),
-      ...section('Demand', [
-        profileRow('Chaotic, complex dependency', d.chaotic?.count), profileRow('per 1,000 residents', d.chaotic?.per_1000),
-        profileRow('Just coping', d.just_coping?.count), profileRow('per 1,000 residents', d.just_coping?.per_1000)]),
-      el('p', { class: 'hint' }, 'Chaotic: ', demandTag('chaotic'), ' Just coping: ', demandTag('just_coping'),
-        ` ${d.chaotic?.method || ''} (${d.chaotic?.period || ''})`),
-      ...section('People and deprivation', [
-        profileRow('Residents', p.population), profileRow('Small areas', p.small_areas),
-        profileRow("In England's most deprived 10%", p.deprivation.share_in_most_deprived_10pct),
-        profileRow("In England's most deprived 20%", p.deprivation.share_in_most_deprived_20pct)]),
-      el('p', { class: 'hint', text: 'Most deprived in: ' + (p.deprivation.worst_domain_label || '–') }),
-      ...section('Community assets', [
-        profileRow('All assets', p.community_assets.count), profileRow('per 1,000 residents', p.community_assets.per_1000),
-        ...Object.keys(p.community_assets.by_category).sort().map((c) => profileRow(labelCase(c), p.community_assets.by_category[c].count))]),
-      ...section('GP practices and schools', [
-        profileRow('GP practices', p.gp_practices.count), profileRow('Registered patients', p.gp_practices.registered_patients),
-        profileRow('Schools', p.schools.count),
-        ...Object.keys(p.schools.by_phase).sort().map((ph) => profileRow(ph + ' schools', p.schools.by_phase[ph]))]),
-      ...section('Access (straight line, 800 m)', [
-        profileRow('Postcodes near a community asset', p.access.community_asset_pct),
-        profileRow('Postcodes near a GP practice', p.access.gp_practice_pct),
-        profileRow('Postcodes near a school', p.access.school_pct)]),
+      el('p', { class: 'hint', text: `${code} · ${p.borough?.name || ''} · population ${fmt(byId.population?.value)} · ` +
+        `bars compare with the ${boroughLabel} (red line = 100)` }),
+      el('p', { class: 'hint', text: `Drawn as ${p.geography?.drawn_as || 'its small areas'}.` }),
+      ...groups.flatMap((g) => section(groupTitles[g.id] || g.id, g.rows, boroughLabel)),
+      el('p', { class: 'hint' }, ...demand.map((d) => el('span', { class: 'tag ' + d.source, text: `${d.label}: ${d.source}` })),
+        ` ${demand[0]?.method || ''} (${demand[0]?.period || ''})`),
+      el('p', { class: 'hint', text: 'England: ' + (p.comparators?.england?.coverage || '') }),
       el('p', {}, el('a', { href: `${base}/neighbourhoods/${state.set}/${code}?f=csv`, download: '', text: 'Download this profile (CSV)' })),
       el('div', { id: 'outreach' }),
     ];

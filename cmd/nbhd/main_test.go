@@ -300,7 +300,7 @@ func TestDatasetsDrop(t *testing.T) {
 	}
 	// Profiles follow: no neighbourhood counts a school any more.
 	var profiled int
-	if err := conn.QueryRow(context.Background(), "SELECT coalesce(sum(schools), 0) FROM api.neighbourhood_stats").Scan(&profiled); err != nil || profiled != 0 {
+	if err := conn.QueryRow(context.Background(), "SELECT coalesce(sum(schools), 0) FROM nbhd.neighbourhood_stats").Scan(&profiled); err != nil || profiled != 0 {
 		t.Errorf("profiles still count %d schools after the drop (%v)", profiled, err)
 	}
 	_, out, _ = nbhd(t, "datasets", "--database-url", url)

@@ -51,9 +51,9 @@ func TestShutdownTimeoutIsAnUpperBound(t *testing.T) {
 	var stderr syncBuffer
 	addr, done := startServe(t, ctx, &stderr, "--shutdown-timeout", "1s", "--write-timeout", "5m", "--log-level", "info")
 
-	// The slow reader: a tiny receive window and 40 pipelined requests for
-	// the largest page, so the server blocks writing whatever the socket
-	// buffers hold.
+	// The slow reader: a tiny receive window and 400 pipelined requests for
+	// the largest page (far more than loopback's socket buffers hold), so
+	// the server blocks writing.
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestShutdownTimeoutIsAnUpperBound(t *testing.T) {
 	defer conn.Close()
 	_ = conn.(*net.TCPConn).SetReadBuffer(4096)
 	var req strings.Builder
-	for range 40 {
+	for range 400 {
 		fmt.Fprintf(&req, "GET /collections/small-areas/items?limit=10000 HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 	}
 	if _, err := conn.Write([]byte(req.String())); err != nil {

@@ -363,7 +363,7 @@ func TestRecordedDemandImportRefusesPersonLevelAndBadRows(t *testing.T) {
 		t.Errorf("%d estimates, want 400", n)
 	}
 	// Recorded counts now take precedence for neighbourhoods.
-	if n := count(t, conn, "SELECT count(*) FROM api.neighbourhood_demand WHERE source = 'recorded' AND period = '2025-26'"); n != 2*(25+40) {
+	if n := count(t, conn, "SELECT count(*) FROM nbhd.neighbourhood_demand WHERE source = 'recorded' AND period = '2025-26'"); n != 2*(25+40) {
 		t.Errorf("%d recorded neighbourhood rows, want %d", n, 2*(25+40))
 	}
 }

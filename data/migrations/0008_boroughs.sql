@@ -107,22 +107,35 @@ CREATE INDEX ON nbhd.neighbourhoods (dataset_id);
 CREATE INDEX ON nbhd.neighbourhoods (lad_code);
 CREATE INDEX ON nbhd.neighbourhoods USING gist (geom_bng);
 
--- Points and postcodes know the small area that holds them (so a dot is
--- counted in the neighbourhood whose drawn polygon holds it) and so their
--- borough; postcodes keep their distance to the nearest asset, practice
--- and school (metres, British National Grid).
-ALTER TABLE nbhd.community_assets ADD COLUMN small_area_code text, ADD COLUMN lad_code text;
-ALTER TABLE nbhd.gp_practices ADD COLUMN small_area_code text, ADD COLUMN lad_code text;
-ALTER TABLE nbhd.schools ADD COLUMN small_area_code text, ADD COLUMN lad_code text;
-ALTER TABLE nbhd.postcodes ADD COLUMN small_area_code text,
-  ADD COLUMN d_asset double precision, ADD COLUMN d_gp double precision, ADD COLUMN d_school double precision;
-CREATE INDEX ON nbhd.community_assets (small_area_code);
-CREATE INDEX ON nbhd.community_assets (lad_code);
-CREATE INDEX ON nbhd.gp_practices (small_area_code);
-CREATE INDEX ON nbhd.gp_practices (lad_code);
-CREATE INDEX ON nbhd.schools (small_area_code);
-CREATE INDEX ON nbhd.schools (lad_code);
-CREATE INDEX ON nbhd.postcodes (small_area_code);
+-- Where each point (asset, GP practice, school) and postcode is: the small
+-- area that holds it ('' for none), so a dot is counted in the neighbourhood
+-- whose drawn polygon holds it, and (postcodes) the distance to the nearest
+-- asset, practice and school (metres, British National Grid). Kept beside
+-- the source rows, not in them, so placing a million postcodes writes
+-- narrow rows without touching the source tables' spatial indexes.
+CREATE TABLE nbhd.asset_places (
+  id text PRIMARY KEY REFERENCES nbhd.community_assets ON DELETE CASCADE,
+  small_area_code text NOT NULL
+);
+CREATE TABLE nbhd.gp_places (
+  code text PRIMARY KEY REFERENCES nbhd.gp_practices ON DELETE CASCADE,
+  small_area_code text NOT NULL
+);
+CREATE TABLE nbhd.school_places (
+  id text PRIMARY KEY REFERENCES nbhd.schools ON DELETE CASCADE,
+  small_area_code text NOT NULL
+);
+CREATE TABLE nbhd.postcode_places (
+  postcode text PRIMARY KEY REFERENCES nbhd.postcodes ON DELETE CASCADE,
+  small_area_code text NOT NULL,
+  d_asset double precision,
+  d_gp double precision,
+  d_school double precision
+);
+CREATE INDEX ON nbhd.asset_places (small_area_code);
+CREATE INDEX ON nbhd.gp_places (small_area_code);
+CREATE INDEX ON nbhd.school_places (small_area_code);
+CREATE INDEX ON nbhd.postcode_places (small_area_code);
 
 -- Settings per borough: borough '' holds England-wide defaults; a
 -- borough's own value is merged over them key by key.
@@ -283,12 +296,14 @@ CREATE TABLE nbhd.comparator_values (
 
 -- What imports, drops and settings have made stale since the derived
 -- statistics were last refreshed (logic.refresh empties it): small areas
--- whose figures changed, boundaries that moved (their points are placed
--- again), postcodes whose nearest asset may have changed, small areas whose
--- assets within reach may have, boroughs, and neighbourhoods (set_id, code)
--- whose membership or shape changed.
+-- whose figures changed, boundaries that moved (what lies in them is placed
+-- again), datasets with points or postcodes to place (set_id the table,
+-- code the dataset id), postcodes whose nearest asset may have changed
+-- (set_id the layer), small areas whose assets within reach may have,
+-- boroughs, and neighbourhoods (set_id, code) whose membership or shape
+-- changed.
 CREATE TABLE nbhd.stale (
-  what   text NOT NULL CHECK (what IN ('small_area', 'boundary', 'access', 'reach', 'borough', 'neighbourhood', 'all')),
+  what   text NOT NULL CHECK (what IN ('small_area', 'boundary', 'place', 'access', 'reach', 'borough', 'neighbourhood', 'all')),
   set_id text NOT NULL DEFAULT '',
   code   text NOT NULL,
   PRIMARY KEY (what, set_id, code)

@@ -1,8 +1,7 @@
 -- Staleness: triggers note in nbhd.stale what each change to the loaded
--- data affects, so logic.refresh recomputes only that. New points and
--- postcodes need no note: they arrive unplaced (small_area_code NULL),
--- which is itself the note. While logic.refresh runs (nbhd.refreshing is
--- set for its transaction) its own writes are not noted.
+-- data affects, so logic.refresh recomputes only that. While logic.refresh
+-- runs (nbhd.refreshing is set for its transaction) its own writes are not
+-- noted.
 
 CREATE FUNCTION logic.noting() RETURNS boolean LANGUAGE sql STABLE AS $$
   SELECT coalesce(current_setting('nbhd.refreshing', true), '') <> 'on'
@@ -108,36 +107,71 @@ CREATE TRIGGER demand_updated AFTER UPDATE ON nbhd.demand REFERENCING NEW TABLE 
 CREATE TRIGGER demand_deleted AFTER DELETE ON nbhd.demand REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION logic.demand_changed();
 
--- Points (assets, GP practices, schools): a removed or moved point makes
--- its small area and its surroundings stale; a moved one is placed again.
--- Other edits (a name, a category) only change its small area's figures.
-CREATE FUNCTION logic.points_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  layer text := CASE TG_TABLE_NAME WHEN 'community_assets' THEN 'asset' WHEN 'gp_practices' THEN 'gp' ELSE 'school' END;
-  key text := CASE TG_TABLE_NAME WHEN 'gp_practices' THEN 'code' ELSE 'id' END;
+-- Points (assets, GP practices, schools) and postcodes: new ones are noted
+-- to be placed, by table and dataset; a moved one loses its place and is
+-- placed again; a removed one makes its surroundings stale (its place row
+-- goes with it, and the place tables note its small area). Other edits (a
+-- name, a category) change its small area's figures.
+CREATE FUNCTION logic.places_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF NOT logic.noting() THEN RETURN NULL; END IF;
-  IF TG_OP = 'DELETE' THEN
-    PERFORM logic.note('small_area', ARRAY(SELECT DISTINCT small_area_code FROM old_rows));
-    PERFORM logic.note_around(ARRAY(SELECT geom_bng FROM old_rows), layer);
-    RETURN NULL;
+  IF logic.noting() THEN
+    PERFORM logic.note('small_area', ARRAY(SELECT DISTINCT small_area_code FROM old_rows WHERE small_area_code <> ''));
   END IF;
-  -- UPDATE
-  PERFORM logic.note('small_area', ARRAY(SELECT DISTINCT small_area_code FROM old_rows));
-  PERFORM logic.note('small_area', ARRAY(SELECT DISTINCT small_area_code FROM new_rows));
-  EXECUTE format($q$
-    SELECT logic.note_around(ARRAY(SELECT o.geom_bng FROM old_rows o JOIN new_rows n ON n.%1$I = o.%1$I
-                                   WHERE NOT ST_Equals(n.geom, o.geom)), $1)$q$, key) USING layer;
-  EXECUTE format($q$
-    UPDATE nbhd.%1$I t SET small_area_code = NULL
-    FROM old_rows o JOIN new_rows n ON n.%2$I = o.%2$I
-    WHERE t.%2$I = n.%2$I AND NOT ST_Equals(n.geom, o.geom)$q$, TG_TABLE_NAME, key);
   RETURN NULL;
 END $$;
 DO $$
 DECLARE t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['community_assets', 'gp_practices', 'schools'] LOOP
+  FOREACH t IN ARRAY ARRAY['asset_places', 'gp_places', 'school_places', 'postcode_places'] LOOP
+    EXECUTE format('CREATE TRIGGER %1$s_deleted AFTER DELETE ON nbhd.%1$s REFERENCING OLD TABLE AS old_rows
+                      FOR EACH STATEMENT EXECUTE FUNCTION logic.places_changed()', t);
+  END LOOP;
+END $$;
+
+-- layer_of names a point table's layer and its place table and key.
+CREATE FUNCTION logic.layer_of(tbl text, OUT layer text, OUT places text, OUT key text) LANGUAGE sql IMMUTABLE AS $$
+  SELECT l, p, k FROM (VALUES ('community_assets', 'asset', 'asset_places', 'id'), ('gp_practices', 'gp', 'gp_places', 'code'),
+                        ('schools', 'school', 'school_places', 'id'), ('postcodes', '', 'postcode_places', 'postcode')) v(t, l, p, k)
+  WHERE t = tbl
+$$;
+
+CREATE FUNCTION logic.points_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  l record := logic.layer_of(TG_TABLE_NAME);
+BEGIN
+  IF NOT logic.noting() THEN RETURN NULL; END IF;
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO nbhd.stale (what, set_id, code)
+    SELECT DISTINCT 'place', TG_TABLE_NAME, dataset_id::text FROM new_rows ON CONFLICT DO NOTHING;
+    RETURN NULL;
+  END IF;
+  IF l.layer <> '' THEN
+    PERFORM logic.note_around(ARRAY(SELECT geom_bng FROM old_rows), l.layer);
+  END IF;
+  IF TG_OP = 'UPDATE' THEN
+    -- Moved: placed again. Otherwise its small area's figures are stale.
+    EXECUTE format($q$
+      WITH moved AS (
+        SELECT n.%2$I AS key, n.dataset_id FROM new_rows n JOIN old_rows o ON o.%2$I = n.%2$I
+        WHERE NOT ST_Equals(n.geom, o.geom) OR n.dataset_id <> o.dataset_id
+      ), gone AS (
+        DELETE FROM nbhd.%1$I p USING moved m WHERE p.%2$I = m.key
+      )
+      INSERT INTO nbhd.stale (what, set_id, code)
+      SELECT DISTINCT 'place', $1, dataset_id::text FROM moved ON CONFLICT DO NOTHING$q$, l.places, l.key)
+    USING TG_TABLE_NAME;
+    EXECUTE format($q$
+      SELECT logic.note('small_area', ARRAY(SELECT DISTINCT p.small_area_code FROM new_rows n
+        JOIN nbhd.%1$I p ON p.%2$I = n.%2$I WHERE p.small_area_code <> ''))$q$, l.places, l.key);
+  END IF;
+  RETURN NULL;
+END $$;
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['community_assets', 'gp_practices', 'schools', 'postcodes'] LOOP
+    EXECUTE format('CREATE TRIGGER %1$s_inserted AFTER INSERT ON nbhd.%1$s REFERENCING NEW TABLE AS new_rows
+                      FOR EACH STATEMENT EXECUTE FUNCTION logic.points_changed()', t);
     EXECUTE format('CREATE TRIGGER %1$s_updated AFTER UPDATE ON nbhd.%1$s REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
                       FOR EACH STATEMENT EXECUTE FUNCTION logic.points_changed()', t);
     EXECUTE format('CREATE TRIGGER %1$s_deleted AFTER DELETE ON nbhd.%1$s REFERENCING OLD TABLE AS old_rows
@@ -150,9 +184,9 @@ CREATE FUNCTION logic.list_sizes_changed() RETURNS trigger LANGUAGE plpgsql AS $
 BEGIN
   IF NOT logic.noting() THEN RETURN NULL; END IF;
   IF TG_OP = 'INSERT' THEN
-    PERFORM logic.note('small_area', ARRAY(SELECT DISTINCT g.small_area_code FROM new_rows n JOIN nbhd.gp_practices g ON g.code = n.practice_code));
+    PERFORM logic.note('small_area', ARRAY(SELECT DISTINCT g.small_area_code FROM new_rows n JOIN nbhd.gp_places g ON g.code = n.practice_code));
   ELSE
-    PERFORM logic.note('small_area', ARRAY(SELECT DISTINCT g.small_area_code FROM old_rows o JOIN nbhd.gp_practices g ON g.code = o.practice_code));
+    PERFORM logic.note('small_area', ARRAY(SELECT DISTINCT g.small_area_code FROM old_rows o JOIN nbhd.gp_places g ON g.code = o.practice_code));
   END IF;
   RETURN NULL;
 END $$;
@@ -160,24 +194,6 @@ CREATE TRIGGER gp_list_sizes_inserted AFTER INSERT ON nbhd.gp_list_sizes REFEREN
   FOR EACH STATEMENT EXECUTE FUNCTION logic.list_sizes_changed();
 CREATE TRIGGER gp_list_sizes_deleted AFTER DELETE ON nbhd.gp_list_sizes REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION logic.list_sizes_changed();
-
--- Postcodes: a removed one changes its small area's access figures; a
--- moved one is placed again.
-CREATE FUNCTION logic.postcodes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF NOT logic.noting() THEN RETURN NULL; END IF;
-  PERFORM logic.note('small_area', ARRAY(SELECT DISTINCT small_area_code FROM old_rows));
-  IF TG_OP = 'UPDATE' THEN
-    UPDATE nbhd.postcodes t SET small_area_code = NULL
-    FROM old_rows o JOIN new_rows n USING (postcode)
-    WHERE t.postcode = n.postcode AND NOT ST_Equals(n.geom, o.geom);
-  END IF;
-  RETURN NULL;
-END $$;
-CREATE TRIGGER postcodes_updated AFTER UPDATE ON nbhd.postcodes REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.postcodes_changed();
-CREATE TRIGGER postcodes_deleted AFTER DELETE ON nbhd.postcodes REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.postcodes_changed();
 
 -- Neighbourhoods and their membership: the neighbourhood's shape, figures
 -- and its borough's disclosure groups are stale.
@@ -230,7 +246,7 @@ BEGIN
     -- A wider access distance needs postcode distances re-checked there.
     INSERT INTO nbhd.stale (what, set_id, code)
     SELECT 'access', l, p.postcode FROM new_rows n
-    JOIN nbhd.small_areas s ON s.lad_code = n.borough JOIN nbhd.postcodes p ON p.small_area_code = s.code
+    JOIN nbhd.small_areas s ON s.lad_code = n.borough JOIN nbhd.postcode_places p ON p.small_area_code = s.code
     CROSS JOIN unnest(ARRAY['asset', 'gp', 'school']) l
     WHERE n.key = 'access'
     ON CONFLICT DO NOTHING;

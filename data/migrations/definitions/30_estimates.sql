@@ -57,19 +57,22 @@ BEGIN
     FROM base b JOIN segment g ON g.lad = b.lad
   ), weighted AS (
     SELECT *, population * exp(steepness * deprivation) AS weight FROM scored
+  ), totals AS (
+    -- summed in a fixed order, so the same inputs give the same bits
+    SELECT lad, segment, sum(population ORDER BY code) AS population, sum(weight ORDER BY code) AS weight
+    FROM weighted GROUP BY lad, segment
+  ), periods AS (
+    SELECT lad, logic.latest_period(period) AS period FROM base GROUP BY lad
   )
   INSERT INTO nbhd.demand (small_area_code, segment, period, kind, count, method, params, source)
-  SELECT code, segment, logic.latest_period(period) OVER (PARTITION BY lad),
-         'estimated',
-         -- summed in a fixed order, so the same inputs give the same bits
-         share * sum(population) OVER w * weight / sum(weight) OVER w,
-         model->>'method',
-         jsonb_build_object('model', model, 'deprivation_index', round(deprivation::numeric, 6),
-                            'population', population, 'borough', lad,
-                            'inputs', 'IoD' || release || ' domain ranks; small-area population ' || period),
+  SELECT w.code, w.segment, p.period, 'estimated',
+         w.share * t.population * w.weight / t.weight,
+         w.model->>'method',
+         jsonb_build_object('model', w.model, 'deprivation_index', round(w.deprivation::numeric, 6),
+                            'population', w.population, 'borough', w.lad,
+                            'inputs', 'IoD' || w.release || ' domain ranks; small-area population ' || w.period),
          'nbhd model'
-  FROM weighted
-  WINDOW w AS (PARTITION BY lad, segment ORDER BY code ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING);
+  FROM weighted w JOIN totals t USING (lad, segment) JOIN periods p USING (lad);
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END $$;

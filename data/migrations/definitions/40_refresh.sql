@@ -5,81 +5,94 @@
 -- set-based; docs/methodology.md says what each figure means.
 
 -- Points (assets, practices, schools) and postcodes are counted in the small
--- area that holds them: place() gives a small area ('' for none) to those
--- that have none yet or lie in or around a boundary that changed, and
--- notes the small areas they join and what lies around them.
+-- area that holds them ('' for none), kept in the place tables. place()
+-- places what was noted: the rows of datasets that brought new or moved
+-- points, and whatever lay in (or, unplaced, falls inside) a boundary that
+-- changed. It notes the small areas they join and, for points, what lies
+-- around them; postcodes are measured to the nearest asset, practice and
+-- school as they are placed.
 CREATE FUNCTION logic.place() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   changed text[] := ARRAY(SELECT code FROM nbhd.stale WHERE what = 'boundary');
-  layer record;
+  l record;
   joined text[];
   pts geometry[];
 BEGIN
-  FOR layer IN SELECT * FROM (VALUES ('community_assets', 'id', 'asset'), ('gp_practices', 'code', 'gp'),
-                                     ('schools', 'id', 'school')) v(tbl, key, access) LOOP
+  FOR l IN SELECT t.tbl, x.* FROM unnest(ARRAY['community_assets', 'gp_practices', 'schools', 'postcodes']) t(tbl),
+                                  LATERAL logic.layer_of(t.tbl) x LOOP
     IF cardinality(changed) > 0 THEN
-      EXECUTE format($q$UPDATE nbhd.%1$I x SET small_area_code = NULL
-        WHERE x.small_area_code = ANY($1)
-           OR (x.small_area_code = '' AND EXISTS (SELECT 1 FROM nbhd.small_areas s
-                                                WHERE s.code = ANY($1) AND ST_Intersects(s.geom, x.geom)))$q$, layer.tbl)
-      USING changed;
+      EXECUTE format($q$
+        WITH gone AS (
+          DELETE FROM nbhd.%2$I p USING nbhd.%1$I x
+          WHERE p.%3$I = x.%3$I
+            AND (p.small_area_code = ANY($1)
+                 OR (p.small_area_code = '' AND EXISTS (SELECT 1 FROM nbhd.small_areas s
+                                                        WHERE s.code = ANY($1) AND ST_Intersects(s.geom, x.geom))))
+          RETURNING x.dataset_id
+        )
+        INSERT INTO nbhd.stale (what, set_id, code)
+        SELECT DISTINCT 'place', $2, dataset_id::text FROM gone ON CONFLICT DO NOTHING$q$, l.tbl, l.places, l.key)
+      USING changed, l.tbl;
     END IF;
-    EXECUTE format($q$
-      WITH found AS (
-        SELECT y.%2$I AS key,
-               (SELECT sa.code FROM nbhd.small_areas sa WHERE ST_Intersects(sa.geom, y.geom) ORDER BY sa.code LIMIT 1) AS code
-        FROM nbhd.%1$I y WHERE y.small_area_code IS NULL
+    IF l.layer <> '' THEN
+      EXECUTE format($q$
+        WITH todo AS (
+          SELECT x.%3$I AS key, x.geom, x.geom_bng FROM nbhd.%1$I x
+          JOIN nbhd.stale s ON s.what = 'place' AND s.set_id = $1 AND s.code = x.dataset_id::text
+          WHERE NOT EXISTS (SELECT 1 FROM nbhd.%2$I p WHERE p.%3$I = x.%3$I)
+        ), placed AS (
+          INSERT INTO nbhd.%2$I (%3$I, small_area_code)
+          SELECT t.key, coalesce((SELECT sa.code FROM nbhd.small_areas sa WHERE ST_Intersects(sa.geom, t.geom)
+                                  ORDER BY sa.code COLLATE "C" LIMIT 1), '')
+          FROM todo t
+          RETURNING small_area_code
+        )
+        SELECT (SELECT array_agg(DISTINCT small_area_code) FROM placed WHERE small_area_code <> ''),
+               (SELECT array_agg(geom_bng) FROM todo)$q$, l.tbl, l.places, l.key)
+      USING l.tbl INTO joined, pts;
+      PERFORM logic.note('small_area', joined);
+      PERFORM logic.note_around(coalesce(pts, '{}'), l.layer);
+    ELSE
+      -- Postcodes: placed and measured in one pass.
+      WITH todo AS (
+        SELECT x.postcode, x.geom_bng FROM nbhd.postcodes x
+        JOIN nbhd.stale s ON s.what = 'place' AND s.set_id = 'postcodes' AND s.code = x.dataset_id::text
+        WHERE NOT EXISTS (SELECT 1 FROM nbhd.postcode_places p WHERE p.postcode = x.postcode)
       ), placed AS (
-        UPDATE nbhd.%1$I x SET small_area_code = coalesce(f.code, ''), lad_code = coalesce(s.lad_code, x.lad_code)
-        FROM found f LEFT JOIN nbhd.small_areas s ON s.code = f.code
-        WHERE x.%2$I = f.key
-        RETURNING x.small_area_code, x.geom_bng
+        INSERT INTO nbhd.postcode_places (postcode, small_area_code, d_asset, d_gp, d_school)
+        SELECT t.postcode,
+               coalesce((SELECT sa.code FROM nbhd.small_areas sa WHERE ST_Intersects(sa.geom_bng, t.geom_bng)
+                         ORDER BY sa.code COLLATE "C" LIMIT 1), ''),
+               (SELECT ST_Distance(t.geom_bng, a.geom_bng) FROM nbhd.community_assets a ORDER BY a.geom_bng <-> t.geom_bng LIMIT 1),
+               (SELECT ST_Distance(t.geom_bng, g.geom_bng) FROM nbhd.gp_practices g ORDER BY g.geom_bng <-> t.geom_bng LIMIT 1),
+               (SELECT ST_Distance(t.geom_bng, c.geom_bng) FROM nbhd.schools c ORDER BY c.geom_bng <-> t.geom_bng LIMIT 1)
+        FROM todo t
+        RETURNING postcode, small_area_code
+      ), kept AS (
+        INSERT INTO placed_postcodes SELECT postcode FROM placed
       )
-      SELECT array_agg(DISTINCT small_area_code), array_agg(geom_bng) FROM placed$q$, layer.tbl, layer.key)
-    INTO joined, pts;
-    PERFORM logic.note('small_area', joined);
-    PERFORM logic.note_around(coalesce(pts, '{}'), layer.access);
+      SELECT array_agg(DISTINCT small_area_code) FILTER (WHERE small_area_code <> '') INTO joined FROM placed;
+      PERFORM logic.note('small_area', joined);
+    END IF;
   END LOOP;
-  -- Postcodes: placed, and measured to the nearest of each layer at once.
-  IF cardinality(changed) > 0 THEN
-    UPDATE nbhd.postcodes x SET small_area_code = NULL
-    WHERE x.small_area_code = ANY(changed)
-       OR (x.small_area_code = '' AND EXISTS (SELECT 1 FROM nbhd.small_areas s
-                                            WHERE s.code = ANY(changed) AND ST_Intersects(s.geom_bng, x.geom_bng)));
-  END IF;
-  DROP TABLE IF EXISTS pg_temp.placed_postcodes;
-  CREATE TEMP TABLE placed_postcodes (postcode text PRIMARY KEY) ON COMMIT DROP;
-  WITH placed AS (
-    UPDATE nbhd.postcodes x SET
-      small_area_code = coalesce((SELECT sa.code FROM nbhd.small_areas sa WHERE ST_Intersects(sa.geom_bng, x.geom_bng)
-                                  ORDER BY sa.code LIMIT 1), ''),
-      d_asset = (SELECT ST_Distance(x.geom_bng, a.geom_bng) FROM nbhd.community_assets a ORDER BY a.geom_bng <-> x.geom_bng LIMIT 1),
-      d_gp = (SELECT ST_Distance(x.geom_bng, g.geom_bng) FROM nbhd.gp_practices g ORDER BY g.geom_bng <-> x.geom_bng LIMIT 1),
-      d_school = (SELECT ST_Distance(x.geom_bng, c.geom_bng) FROM nbhd.schools c ORDER BY c.geom_bng <-> x.geom_bng LIMIT 1)
-    WHERE x.small_area_code IS NULL
-    RETURNING x.postcode, x.small_area_code
-  ), kept AS (
-    INSERT INTO placed_postcodes SELECT postcode FROM placed
-  )
-  SELECT array_agg(DISTINCT small_area_code) INTO joined FROM placed;
-  PERFORM logic.note('small_area', joined);
 END $$;
 
 -- Boroughs: a small area no file has placed in a borough takes the one
 -- most of its postcodes are in (Code-Point Open and ONSPD name each
 -- postcode's district). Then every small area whose borough changed since
--- its figures were made is noted, with its points and neighbourhoods.
+-- its figures were made is noted, with its neighbourhoods.
 CREATE FUNCTION logic.settle_lads() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO nbhd.small_area_lads (code, lad_code, trust, dataset_id)
-  SELECT DISTINCT ON (p.small_area_code) p.small_area_code, p.la_code, 4, p.dataset_id
-  FROM nbhd.postcodes p
-  JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+  SELECT DISTINCT ON (pp.small_area_code) pp.small_area_code, p.la_code, 4, p.dataset_id
+  FROM nbhd.postcode_places pp
+  JOIN nbhd.postcodes p ON p.postcode = pp.postcode
+  JOIN nbhd.small_areas sa ON sa.code = pp.small_area_code
   WHERE p.la_code ~ '^[EWSN][0-9]{8}$'
-    AND NOT EXISTS (SELECT 1 FROM nbhd.small_area_lads l WHERE l.code = p.small_area_code AND l.trust < 4)
+    AND NOT EXISTS (SELECT 1 FROM nbhd.small_area_lads l WHERE l.code = pp.small_area_code AND l.trust < 4)
     AND (sa.lad_code IS NULL OR EXISTS (SELECT 1 FROM nbhd.stale s WHERE s.what = 'small_area' AND s.code = sa.code))
-  GROUP BY p.small_area_code, p.la_code, p.dataset_id
-  ORDER BY p.small_area_code, count(*) DESC, p.la_code
+  GROUP BY pp.small_area_code, p.la_code, p.dataset_id
+  ORDER BY pp.small_area_code, count(*) DESC, p.la_code
   ON CONFLICT (code, dataset_id) DO UPDATE SET lad_code = EXCLUDED.lad_code, trust = EXCLUDED.trust;
   -- small_area_lads' trigger has set small_areas.lad_code; find what moved.
   DROP TABLE IF EXISTS pg_temp.lad_moves;
@@ -97,9 +110,6 @@ BEGIN
   UNION SELECT 'neighbourhood', m.set_id, m.neighbourhood_code FROM lad_moves x
         JOIN nbhd.neighbourhood_members m ON m.small_area_code = x.code
   ON CONFLICT DO NOTHING;
-  UPDATE nbhd.community_assets a SET lad_code = x.new_lad FROM lad_moves x WHERE a.small_area_code = x.code;
-  UPDATE nbhd.gp_practices a SET lad_code = x.new_lad FROM lad_moves x WHERE a.small_area_code = x.code;
-  UPDATE nbhd.schools a SET lad_code = x.new_lad FROM lad_moves x WHERE a.small_area_code = x.code;
 END $$;
 
 -- Nearest distances for the postcodes noted as stale, layer by layer ('*'
@@ -117,7 +127,7 @@ BEGIN
     END IF;
     EXECUTE format($q$
       WITH todo AS (
-        (SELECT p.postcode FROM nbhd.postcodes p
+        (SELECT p.postcode FROM nbhd.postcode_places p
          WHERE EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'access' AND set_id = $1 AND code = '*')
          UNION
          SELECT s.code FROM nbhd.stale s WHERE s.what = 'access' AND s.set_id = $1 AND s.code <> '*')
@@ -128,7 +138,7 @@ BEGIN
                (SELECT ST_Distance(p.geom_bng, a.geom_bng) FROM nbhd.%1$I a ORDER BY a.geom_bng <-> p.geom_bng LIMIT 1) AS d
         FROM nbhd.postcodes p JOIN todo USING (postcode)
       ), updated AS (
-        UPDATE nbhd.postcodes p SET %2$I = m.d FROM measured m
+        UPDATE nbhd.postcode_places p SET %2$I = m.d FROM measured m
         WHERE p.postcode = m.postcode AND p.%2$I IS DISTINCT FROM m.d
         RETURNING p.small_area_code
       )
@@ -154,23 +164,24 @@ CREATE FUNCTION logic.refresh_small_area_stats(codes text[]) RETURNS void LANGUA
     SELECT DISTINCT ON (d.code) d.* FROM nbhd.deprivation d JOIN c USING (code)
     WHERE d.imd_rank IS NOT NULL ORDER BY d.code, d.release DESC
   ), assets AS (
-    SELECT a.small_area_code AS code, count(*) AS n FROM nbhd.community_assets a JOIN c ON c.code = a.small_area_code GROUP BY 1
+    SELECT a.small_area_code AS code, count(*) AS n FROM nbhd.asset_places a JOIN c ON c.code = a.small_area_code GROUP BY 1
   ), gps AS (
     SELECT g.small_area_code AS code, count(*) AS n, coalesce(sum(l.patients), 0) AS patients
-    FROM nbhd.gp_practices g JOIN c ON c.code = g.small_area_code
+    FROM nbhd.gp_places g JOIN c ON c.code = g.small_area_code
     LEFT JOIN LATERAL (SELECT patients FROM nbhd.gp_list_sizes s WHERE s.practice_code = g.code
                        ORDER BY extract_date DESC LIMIT 1) l ON true
     GROUP BY 1
   ), schools AS (
-    SELECT x.small_area_code AS code, count(*) AS n FROM nbhd.schools x JOIN c ON c.code = x.small_area_code GROUP BY 1
+    SELECT x.small_area_code AS code, count(*) AS n FROM nbhd.school_places x JOIN c ON c.code = x.small_area_code GROUP BY 1
   ), pcs AS (
     SELECT p.small_area_code AS code, count(*) AS n,
            count(*) FILTER (WHERE p.d_asset <= sa.dist) AS near_asset,
            count(*) FILTER (WHERE p.d_gp <= sa.dist) AS near_gp,
            count(*) FILTER (WHERE p.d_school <= sa.dist) AS near_school,
            -- where people live: the mean of the small area's postcodes
-           ST_Centroid(ST_Collect(p.geom_bng)) AS centre
-    FROM nbhd.postcodes p JOIN sa ON sa.code = p.small_area_code GROUP BY 1
+           ST_Centroid(ST_Collect(x.geom_bng)) AS centre
+    FROM nbhd.postcode_places p JOIN sa ON sa.code = p.small_area_code
+    JOIN nbhd.postcodes x ON x.postcode = p.postcode GROUP BY 1
   ), reach AS (
     SELECT sa.code, count(a.id) AS n
     FROM sa JOIN nbhd.community_assets a ON ST_DWithin(a.geom_bng, sa.geom_bng, sa.dist) GROUP BY 1
@@ -239,9 +250,9 @@ CREATE FUNCTION logic.refresh_shapes(sets text[], codes text[]) RETURNS void LAN
   SELECT f.set_id, f.code, f.lad_code, f.geom, f.geom_bng, ST_Transform(f.geom, 3857),
          round((ST_Area(ST_Intersection(f.geom_bng, f.official)) / nullif(ST_Area(f.official), 0))::numeric, 4),
          (SELECT round(count(*) FILTER (WHERE m.small_area_code IS NOT NULL)::numeric / nullif(count(*), 0), 4)
-          FROM nbhd.postcodes p
+          FROM nbhd.postcodes p JOIN nbhd.postcode_places pp ON pp.postcode = p.postcode
           LEFT JOIN nbhd.neighbourhood_members m
-            ON m.set_id = f.set_id AND m.neighbourhood_code = f.code AND m.small_area_code = p.small_area_code
+            ON m.set_id = f.set_id AND m.neighbourhood_code = f.code AND m.small_area_code = pp.small_area_code
           WHERE ST_Intersects(p.geom_bng, f.official))
   FROM fitted f
   ON CONFLICT (set_id, code) DO UPDATE SET lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom,
@@ -477,13 +488,15 @@ BEGIN
   UNION ALL
   -- assets by category (count and per 1,000) and schools by phase
   SELECT u.scope, u.set_id, u.code, x.prefix || a.category, '', count(*), CASE WHEN x.rate THEN max(ag.population) END
-  FROM u JOIN nbhd.community_assets a ON a.small_area_code = u.small_area_code
+  FROM u JOIN nbhd.asset_places ap ON ap.small_area_code = u.small_area_code
+  JOIN nbhd.community_assets a ON a.id = ap.id
   JOIN agg ag ON ag.scope = u.scope AND ag.set_id = u.set_id AND ag.code = u.code
   CROSS JOIN (VALUES ('asset:', false), ('asset_per_1000:', true)) x(prefix, rate)
   GROUP BY u.scope, u.set_id, u.code, x.prefix, x.rate, a.category
   UNION ALL
   SELECT u.scope, u.set_id, u.code, 'school:' || coalesce(nullif(c.phase, ''), 'unknown'), '', count(*), NULL
-  FROM u JOIN nbhd.schools c ON c.small_area_code = u.small_area_code
+  FROM u JOIN nbhd.school_places sp ON sp.small_area_code = u.small_area_code
+  JOIN nbhd.schools c ON c.id = sp.id
   GROUP BY u.scope, u.set_id, u.code, coalesce(nullif(c.phase, ''), 'unknown');
 END $$;
 
@@ -658,7 +671,7 @@ BEGIN
 END $$;
 
 -- Which boroughs each dataset's rows describe: a row's borough is its small
--- area's (or, for a point outside every loaded small area, the one its
+-- area's (or, for a postcode outside every loaded small area, the one its
 -- file gave). dataset_lads(id) reads one dataset whole;
 -- dataset_boroughs(lads) finds the datasets with rows in the given boroughs.
 CREATE FUNCTION logic.row_boroughs() RETURNS TABLE (dataset_id bigint, lad text) LANGUAGE sql STABLE AS $$
@@ -668,12 +681,18 @@ CREATE FUNCTION logic.row_boroughs() RETURNS TABLE (dataset_id bigint, lad text)
   UNION ALL SELECT p.dataset_id, sa.lad_code FROM nbhd.small_area_lads p JOIN nbhd.small_areas sa USING (code)
   UNION ALL SELECT d.dataset_id, sa.lad_code FROM nbhd.demand d JOIN nbhd.small_areas sa ON sa.code = d.small_area_code
   UNION ALL SELECT dataset_id, lad_code FROM nbhd.neighbourhoods
-  UNION ALL SELECT dataset_id, lad_code FROM nbhd.community_assets
-  UNION ALL SELECT dataset_id, lad_code FROM nbhd.gp_practices
-  UNION ALL SELECT l.dataset_id, g.lad_code FROM nbhd.gp_list_sizes l JOIN nbhd.gp_practices g ON g.code = l.practice_code
-  UNION ALL SELECT dataset_id, lad_code FROM nbhd.schools
-  UNION ALL SELECT p.dataset_id, sa.lad_code FROM nbhd.postcodes p JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
-  UNION ALL SELECT p.dataset_id, nullif(p.la_code, '') FROM nbhd.postcodes p WHERE p.small_area_code = ''
+  UNION ALL SELECT x.dataset_id, sa.lad_code FROM nbhd.community_assets x JOIN nbhd.asset_places p USING (id)
+            JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+  UNION ALL SELECT x.dataset_id, sa.lad_code FROM nbhd.gp_practices x JOIN nbhd.gp_places p USING (code)
+            JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+  UNION ALL SELECT l.dataset_id, sa.lad_code FROM nbhd.gp_list_sizes l JOIN nbhd.gp_places p ON p.code = l.practice_code
+            JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+  UNION ALL SELECT x.dataset_id, sa.lad_code FROM nbhd.schools x JOIN nbhd.school_places p USING (id)
+            JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+  UNION ALL SELECT x.dataset_id, sa.lad_code FROM nbhd.postcodes x JOIN nbhd.postcode_places p USING (postcode)
+            JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+  UNION ALL SELECT x.dataset_id, nullif(x.la_code, '') FROM nbhd.postcodes x JOIN nbhd.postcode_places p USING (postcode)
+            WHERE p.small_area_code = ''
 
   UNION ALL SELECT dataset_id, lad_code FROM nbhd.borough_regions
   UNION ALL SELECT dataset_id, lad_code FROM nbhd.borough_cauths
@@ -723,18 +742,25 @@ BEGIN
   PERFORM logic.timed('start');
 
   IF EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'all') THEN
-    UPDATE nbhd.community_assets SET small_area_code = NULL;
-    UPDATE nbhd.gp_practices SET small_area_code = NULL;
-    UPDATE nbhd.schools SET small_area_code = NULL;
-    UPDATE nbhd.postcodes SET small_area_code = NULL;
+    DELETE FROM nbhd.asset_places;
+    DELETE FROM nbhd.gp_places;
+    DELETE FROM nbhd.school_places;
+    DELETE FROM nbhd.postcode_places;
     INSERT INTO nbhd.stale (what, set_id, code)
     SELECT 'small_area', '', code FROM nbhd.small_areas
+    UNION ALL SELECT DISTINCT 'place', t, dataset_id::text FROM (
+      SELECT 'community_assets' AS t, dataset_id FROM nbhd.community_assets
+      UNION SELECT 'gp_practices', dataset_id FROM nbhd.gp_practices
+      UNION SELECT 'schools', dataset_id FROM nbhd.schools
+      UNION SELECT 'postcodes', dataset_id FROM nbhd.postcodes) d
     UNION ALL SELECT 'borough', '', '*'
     UNION ALL SELECT 'neighbourhood', set_id, code FROM nbhd.neighbourhoods
     ON CONFLICT DO NOTHING;
     DELETE FROM nbhd.small_area_stats s WHERE NOT EXISTS (SELECT 1 FROM nbhd.small_areas a WHERE a.code = s.code);
   END IF;
 
+  DROP TABLE IF EXISTS pg_temp.placed_postcodes;
+  CREATE TEMP TABLE placed_postcodes (postcode text PRIMARY KEY) ON COMMIT DROP;
   PERFORM logic.place();
   PERFORM logic.timed('place');
   PERFORM logic.settle_lads();

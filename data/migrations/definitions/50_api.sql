@@ -129,25 +129,32 @@ FROM nbhd.comparator_values;
 CREATE VIEW api.set_sizes AS
 SELECT set_id, lad_code, count(*)::integer AS neighbourhoods FROM nbhd.neighbourhoods GROUP BY set_id, lad_code;
 
+-- Points carry the borough of the small area that holds them.
 CREATE VIEW api.community_assets AS
 SELECT a.id, a.name, a.category, a.address, a.postcode, a.phone, a.url, a.opening_hours,
-       ds.title AS source, a.lad_code, a.geom, a.geom_bng, a.geom_3857
-FROM nbhd.community_assets a JOIN nbhd.datasets ds ON ds.id = a.dataset_id;
+       ds.title AS source, sa.lad_code, a.geom, a.geom_bng, a.geom_3857
+FROM nbhd.community_assets a JOIN nbhd.datasets ds ON ds.id = a.dataset_id
+LEFT JOIN nbhd.asset_places p ON p.id = a.id
+LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code;
 
 CREATE VIEW api.gp_practices AS
 SELECT g.code, g.name, g.status, g.address, g.postcode, g.phone,
        l.patients AS list_size, l.extract_date AS list_size_date,
-       g.lad_code, g.geom, g.geom_bng, g.geom_3857
+       sa.lad_code, g.geom, g.geom_bng, g.geom_3857
 FROM nbhd.gp_practices g
 LEFT JOIN LATERAL (
   SELECT patients, extract_date FROM nbhd.gp_list_sizes s
   WHERE s.practice_code = g.code ORDER BY extract_date DESC LIMIT 1
-) l ON true;
+) l ON true
+LEFT JOIN nbhd.gp_places p ON p.code = g.code
+LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code;
 
 CREATE VIEW api.schools AS
-SELECT id, urn, name, phase, kind, status, pupils, capacity, postcode, lad_code, geom, geom_bng, geom_3857,
-       fsm_percent
-FROM nbhd.schools;
+SELECT c.id, c.urn, c.name, c.phase, c.kind, c.status, c.pupils, c.capacity, c.postcode, sa.lad_code,
+       c.geom, c.geom_bng, c.geom_3857, c.fsm_percent
+FROM nbhd.schools c
+LEFT JOIN nbhd.school_places p ON p.id = c.id
+LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code;
 
 CREATE VIEW api.postcodes AS
 SELECT postcode, quality, geom, geom_bng, geom_3857 FROM nbhd.postcodes;

@@ -1,0 +1,110 @@
+package data
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Settings are the settings in force for one borough (or England's
+// defaults): each key's JSON value, decoded.
+type Settings map[string]any
+
+// placeholder is {key.path} or {key.path:pct} in a description.
+var placeholder = regexp.MustCompile(`\{([a-z_]+(?:\.[a-z_]+)+)(:pct)?\}`)
+
+// describe fills a description's placeholders from settings, so a figure
+// such as the access distance is stated in one place (the settings) and
+// every sentence that mentions it follows a change. A placeholder naming no
+// setting is left as it is, which a test catches.
+func describe(text string, s Settings) string {
+	if !strings.Contains(text, "{") {
+		return text
+	}
+	return placeholder.ReplaceAllStringFunc(text, func(m string) string {
+		sub := placeholder.FindStringSubmatch(m)
+		v, ok := s.lookup(strings.Split(sub[1], "."))
+		if !ok {
+			return m
+		}
+		return formatSetting(v, sub[2] == ":pct")
+	})
+}
+
+// Describe fills a description's placeholders from the settings given.
+func Describe(text string, s Settings) string { return describe(text, s) }
+
+func (s Settings) lookup(path []string) (any, bool) {
+	var cur any = map[string]any(s)
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[p]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func formatSetting(v any, pct bool) string {
+	f, ok := v.(float64)
+	if !ok {
+		return fmt.Sprint(v)
+	}
+	if pct {
+		return strconv.FormatFloat(f*100, 'f', -1, 64) + "%"
+	}
+	if f >= 1000 && f == float64(int64(f)) {
+		return groupThousands(int64(f))
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// groupThousands writes 1200 as 1,200.
+func groupThousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// defaultSettings reads England's settings (borough ”).
+func (s *Store) defaultSettings(ctx context.Context) (Settings, error) {
+	return s.BoroughSettings(ctx, "")
+}
+
+// BoroughSettings reads the settings in force for a borough: England's
+// defaults merged with the borough's own ("" reads the defaults alone).
+func (s *Store) BoroughSettings(ctx context.Context, lad string) (Settings, error) {
+	rows, err := s.pool(Public).Query(ctx, "SELECT key, value FROM api.settings WHERE borough = $1", lad)
+	if err != nil {
+		return nil, fmt.Errorf("read settings: %w", err)
+	}
+	out := Settings{}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var raw []byte
+		if err := rows.Scan(&key, &raw); err != nil {
+			return nil, fmt.Errorf("read settings: %w", err)
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("setting %s: %w", key, err)
+		}
+		out[key] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read settings: %w", err)
+	}
+	if len(out) == 0 && lad != "" {
+		return s.BoroughSettings(ctx, "")
+	}
+	return out, nil
+}

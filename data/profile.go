@@ -1,0 +1,697 @@
+package data
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Comparator is an indicator's value for a wider area (the neighbourhood's
+// borough, region, combined authority or England) and how the
+// neighbourhood compares with it.
+type Comparator struct {
+	Value      *float64 `json:"value"`
+	Total      *float64 `json:"total,omitempty"` // for counts: the area's total, of which Value is the average neighbourhood
+	Difference *float64 `json:"difference"`
+	Index      *float64 `json:"index"` // 100 × neighbourhood ÷ comparator
+	Suppressed bool     `json:"suppressed,omitempty"`
+}
+
+// TrendPoint is an indicator's value at one vintage (a population period,
+// an IoD release).
+type TrendPoint struct {
+	Vintage string   `json:"vintage"`
+	Value   *float64 `json:"value"`
+}
+
+// Trend is an indicator's values at every vintage it has, oldest first,
+// and the change from the first to the last.
+type Trend struct {
+	Points []TrendPoint `json:"values"`
+	Change *float64     `json:"change"`
+	// ChangePct is the change as a percent of the first value, for counts.
+	ChangePct *float64 `json:"change_pct,omitempty"`
+}
+
+// Indicator is one figure of a neighbourhood profile with its comparators.
+type Indicator struct {
+	ID          string      `json:"id"`
+	Group       string      `json:"group"`
+	Label       string      `json:"label"`
+	Description string      `json:"description"`
+	Unit        string      `json:"unit"` // count, percent, or rate (per 1,000 residents)
+	Vintage     string      `json:"vintage,omitempty"`
+	Value       *float64    `json:"value"`
+	Suppressed  bool        `json:"suppressed,omitempty"`
+	Source      string      `json:"source,omitempty"`
+	Method      string      `json:"method,omitempty"`
+	Period      string      `json:"period,omitempty"`
+	Rank        *int        `json:"rank"`
+	Of          int         `json:"of"`
+	Borough     *Comparator `json:"borough"`
+	Region      *Comparator `json:"region,omitempty"`
+	Cauth       *Comparator `json:"combined_authority,omitempty"`
+	England     *Comparator `json:"england"`
+	Trend       *Trend      `json:"trend,omitempty"`
+}
+
+// Area names a borough, region or combined authority.
+type Area struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// ComparatorInfo says, in words, what a comparator column is.
+type ComparatorInfo struct {
+	Label string `json:"label"`
+	// Counts says how count indicators are compared: with the area's
+	// average neighbourhood of the same set.
+	Counts string `json:"counts"`
+	// Rates says how rates and percentages are compared: with the area's
+	// own rate.
+	Rates    string `json:"rates"`
+	Coverage string `json:"coverage"`
+}
+
+// Geography says what area the profile's figures describe.
+type Geography struct {
+	SmallAreas  int      `json:"small_areas"`
+	DrawnAs     string   `json:"drawn_as"`
+	AreaShare   *float64 `json:"official_area_share"`
+	PeopleShare *float64 `json:"official_population_share"`
+}
+
+// Profile is a neighbourhood's indicators with their comparators, read
+// from the precomputed, disclosure-controlled tables.
+type Profile struct {
+	Set         string                    `json:"set"`
+	Code        string                    `json:"code"`
+	Name        string                    `json:"name"`
+	Borough     Area                      `json:"borough"`
+	Region      *Area                     `json:"region"`
+	Cauth       *Area                     `json:"combined_authority"`
+	Geography   Geography                 `json:"geography"`
+	WorstDomain string                    `json:"worst_domain"`
+	Vintage     string                    `json:"vintage,omitempty"`
+	Comparators map[string]ComparatorInfo `json:"comparators"`
+	Indicators  []Indicator               `json:"indicators"`
+}
+
+// ErrNoSet means the neighbourhood set does not exist.
+var ErrNoSet = errors.New("no such neighbourhood set")
+
+// CheckSet reports ErrNoSet for an unknown set.
+func (s *Store) CheckSet(ctx context.Context, set string) error {
+	var ok bool
+	if err := s.public.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM api.neighbourhood_sets WHERE id = $1)", set).Scan(&ok); err != nil {
+		return fmt.Errorf("check set: %w", err)
+	}
+	if !ok {
+		return ErrNoSet
+	}
+	return nil
+}
+
+// catalogueEntry is one row of the indicator catalogue (api.indicators).
+type catalogueEntry struct {
+	id, kind, label, description, group string
+	position                            int
+}
+
+// entry finds an indicator's catalogue entry: its own, or its family's
+// ("asset:library" is "asset:*"), with {detail} the rest of the id.
+func entryFor(cat []catalogueEntry, id string) (catalogueEntry, string, bool) {
+	for _, e := range cat {
+		if e.id == id {
+			return e, "", true
+		}
+	}
+	for _, e := range cat {
+		if prefix, ok := strings.CutSuffix(e.id, "*"); ok && strings.HasPrefix(id, prefix) {
+			return e, strings.TrimPrefix(id, prefix), true
+		}
+	}
+	return catalogueEntry{}, "", false
+}
+
+type indicatorRow struct {
+	id, vintage, source, method, period string
+	value                               *float64
+	suppressed                          bool
+	rank                                *int
+	ranked                              int
+}
+
+type comparatorRow struct {
+	num, value *float64
+	suppressed bool
+}
+
+// Profile reads one neighbourhood's profile, or ErrNotFound. vintage picks
+// the vintage shown as each indicator's value where it has one ("" is the
+// latest each small area has); every vintage is in the trend.
+func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile, error) {
+	c, err := s.public.acquire(ctx)
+	if err != nil {
+		return Profile{}, fmt.Errorf("profile: %w", err)
+	}
+	defer c.Release()
+	p := Profile{Set: set, Code: code, Vintage: vintage}
+	var lad, boroughName, regionCode, regionName, cauthCode, cauthName *string
+	err = c.QueryRow(ctx, `SELECT n.name, coalesce(n.worst_domain, ''), n.small_areas, n.official_area_share::float8,
+		n.official_population_share::float8, n.lad_code, b.name, b.region_code, b.region_name, b.cauth_code, b.cauth_name
+		FROM api.neighbourhoods n LEFT JOIN api.boroughs b ON b.code = n.lad_code
+		WHERE n.set_id = $1 AND n.code = $2`, set, code).Scan(&p.Name, &p.WorstDomain, &p.Geography.SmallAreas,
+		&p.Geography.AreaShare, &p.Geography.PeopleShare, &lad, &boroughName, &regionCode, &regionName, &cauthCode, &cauthName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("read neighbourhood: %w", err)
+	}
+	p.Borough = Area{Code: deref(lad), Name: deref(boroughName)}
+	if p.Borough.Name == "" {
+		p.Borough.Name = p.Borough.Code
+	}
+	if regionCode != nil {
+		p.Region = &Area{Code: *regionCode, Name: deref(regionName)}
+	}
+	if cauthCode != nil {
+		p.Cauth = &Area{Code: *cauthCode, Name: deref(cauthName)}
+	}
+	p.Geography.DrawnAs = fmt.Sprintf("the union of its %d small areas: the area these figures describe", p.Geography.SmallAreas)
+
+	cat, err := readIndicatorCatalogue(ctx, c)
+	if err != nil {
+		return p, err
+	}
+	rows, err := c.Query(ctx, `SELECT indicator, vintage, value::float8, suppressed, source, method, period, rank, coalesce(ranked, 0)
+		FROM api.neighbourhood_indicators WHERE set_id = $1 AND code = $2`, set, code)
+	if err != nil {
+		return p, fmt.Errorf("read indicators: %w", err)
+	}
+	values, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (indicatorRow, error) {
+		var v indicatorRow
+		err := r.Scan(&v.id, &v.vintage, &v.value, &v.suppressed, &v.source, &v.method, &v.period, &v.rank, &v.ranked)
+		return v, err
+	})
+	if err != nil {
+		return p, fmt.Errorf("read indicators: %w", err)
+	}
+
+	// Comparators, and how many of the set's neighbourhoods each area has.
+	scopes := map[string]string{"borough": p.Borough.Code, "england": "E92000001"}
+	if p.Region != nil {
+		scopes["region"] = p.Region.Code
+	}
+	if p.Cauth != nil {
+		scopes["cauth"] = p.Cauth.Code
+	}
+	comps := map[string]map[[2]string]comparatorRow{}
+	coverage := map[string]string{}
+	for scope, scopeCode := range scopes {
+		rows, err := c.Query(ctx, `SELECT indicator, vintage, num::float8, value::float8, suppressed, coverage
+			FROM api.comparators WHERE scope = $1 AND scope_code = $2`, scope, scopeCode)
+		if err != nil {
+			return p, fmt.Errorf("read comparators: %w", err)
+		}
+		m := map[[2]string]comparatorRow{}
+		var ind, vin, cov string
+		var cr comparatorRow
+		_, err = pgx.ForEachRow(rows, []any{&ind, &vin, &cr.num, &cr.value, &cr.suppressed, &cov}, func() error {
+			m[[2]string{ind, vin}] = cr
+			if ind == "population" && vin == "" {
+				coverage[scope] = cov
+			}
+			return nil
+		})
+		if err != nil {
+			return p, fmt.Errorf("read comparators: %w", err)
+		}
+		comps[scope] = m
+	}
+	sizes := map[string]int{}
+	err = func() error {
+		rows, err := c.Query(ctx, `SELECT 'borough', sum(neighbourhoods)::integer FROM api.set_sizes WHERE set_id = $1 AND lad_code = $2
+			UNION ALL SELECT 'region', sum(z.neighbourhoods)::integer FROM api.set_sizes z JOIN api.boroughs b ON b.code = z.lad_code
+			  WHERE z.set_id = $1 AND b.region_code = $3
+			UNION ALL SELECT 'cauth', sum(z.neighbourhoods)::integer FROM api.set_sizes z JOIN api.boroughs b ON b.code = z.lad_code
+			  WHERE z.set_id = $1 AND b.cauth_code = $4
+			UNION ALL SELECT 'england', sum(neighbourhoods)::integer FROM api.set_sizes WHERE set_id = $1 AND lad_code LIKE 'E%'`,
+			set, p.Borough.Code, scopes["region"], scopes["cauth"])
+		if err != nil {
+			return err
+		}
+		var scope string
+		var n *int
+		_, err = pgx.ForEachRow(rows, []any{&scope, &n}, func() error {
+			sizes[scope] = deref(n)
+			return nil
+		})
+		return err
+	}()
+	if err != nil {
+		return p, fmt.Errorf("read set sizes: %w", err)
+	}
+	settings, err := s.BoroughSettings(ctx, p.Borough.Code)
+	if err != nil {
+		return p, err
+	}
+	p.Comparators = comparatorInfo(p, set, sizes, coverage)
+	p.Indicators = assemble(cat, values, comps, sizes, settings, vintage)
+	return p, nil
+}
+
+// comparatorInfo says what each comparator column is, in words.
+func comparatorInfo(p Profile, set string, sizes map[string]int, coverage map[string]string) map[string]ComparatorInfo {
+	out := map[string]ComparatorInfo{}
+	add := func(scope, name string) {
+		out[scope] = ComparatorInfo{
+			Label:    fmt.Sprintf("%s average %s neighbourhood", name, set),
+			Counts:   fmt.Sprintf("counts: the %s total divided by its %d %s neighbourhoods (the average neighbourhood)", name, sizes[scope], set),
+			Rates:    fmt.Sprintf("rates and percentages: %s's own rate", name),
+			Coverage: coverage[scope],
+		}
+	}
+	add("borough", p.Borough.Name)
+	if p.Region != nil {
+		add("region", p.Region.Name)
+	}
+	if p.Cauth != nil {
+		add("cauth", p.Cauth.Name)
+	}
+	add("england", "England")
+	return out
+}
+
+// assemble builds the profile's indicators in the catalogue's order:
+// every indicator the neighbourhood or its borough has, families (asset
+// categories, school phases) in name order, each with its comparators and,
+// where it has several vintages, its trend.
+func assemble(cat []catalogueEntry, values []indicatorRow, comps map[string]map[[2]string]comparatorRow,
+	sizes map[string]int, settings Settings, vintage string) []Indicator {
+	byID := map[string]map[string]indicatorRow{}
+	for _, v := range values {
+		if byID[v.id] == nil {
+			byID[v.id] = map[string]indicatorRow{}
+		}
+		byID[v.id][v.vintage] = v
+	}
+	ids := map[string]bool{}
+	for id := range byID {
+		ids[id] = true
+	}
+	// A family member the borough has and the neighbourhood lacks is a zero.
+	for key := range comps["borough"] {
+		if strings.Contains(key[0], ":") && key[1] == "" {
+			ids[key[0]] = true
+		}
+	}
+	type ordered struct {
+		id    string
+		entry catalogueEntry
+		known bool
+		det   string
+	}
+	var list []ordered
+	for id := range ids {
+		e, det, ok := entryFor(cat, id)
+		list = append(list, ordered{id, e, ok, det})
+	}
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if a.known != b.known {
+			return a.known // catalogued first; the rest after, by id
+		}
+		if a.entry.position != b.entry.position {
+			return a.entry.position < b.entry.position
+		}
+		return a.id < b.id
+	})
+	out := make([]Indicator, 0, len(list))
+	for _, o := range list {
+		kind, label, desc, group := o.entry.kind, o.entry.label, o.entry.description, o.entry.group
+		if !o.known {
+			kind, label, group = "count", o.id, "other"
+		}
+		detail := strings.ReplaceAll(o.det, "_", " ")
+		label = strings.ReplaceAll(label, "{detail}", detail)
+		desc = strings.ReplaceAll(desc, "{detail}", detail)
+		vins := byID[o.id]
+		row, ok := vins[vintage]
+		shown := vintage
+		if !ok {
+			row, shown = vins[""], ""
+		}
+		if row.id == "" && strings.Contains(o.id, ":") {
+			zero := 0.0
+			row = indicatorRow{id: o.id, value: &zero}
+		}
+		vinText := shown
+		if vinText == "" {
+			vinText = latestVintage(vins)
+		}
+		ind := Indicator{ID: o.id, Group: group, Label: label, Unit: kind,
+			Description: describe(strings.ReplaceAll(desc, "{vintage}", orLatest(vinText)), settings),
+			Vintage:     shown, Value: row.value, Suppressed: row.suppressed, Source: row.source, Method: row.method,
+			Period: row.period, Rank: row.rank, Of: row.ranked}
+		for _, scope := range []string{"borough", "region", "cauth", "england"} {
+			m, ok := comps[scope]
+			if !ok {
+				continue
+			}
+			cr, has := m[[2]string{o.id, shown}]
+			if !has {
+				cr, has = m[[2]string{o.id, ""}]
+			}
+			var cmp *Comparator
+			if has {
+				cmp = compare(kind, ind.Value, cr, sizes[scope])
+			} else {
+				cmp = &Comparator{}
+			}
+			switch scope {
+			case "borough":
+				ind.Borough = cmp
+			case "region":
+				ind.Region = cmp
+			case "cauth":
+				ind.Cauth = cmp
+			case "england":
+				ind.England = cmp
+			}
+		}
+		ind.Trend = trend(kind, vins)
+		out = append(out, ind)
+	}
+	return out
+}
+
+func orLatest(v string) string {
+	if v == "" {
+		return "latest release loaded"
+	}
+	return v
+}
+
+// latestVintage is the last of an indicator's named vintages.
+func latestVintage(vins map[string]indicatorRow) string {
+	var names []string
+	for v := range vins {
+		if v != "" {
+			names = append(names, v)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	sortVintages(names)
+	return names[len(names)-1]
+}
+
+// sortVintages orders vintages oldest first: IoD releases by year,
+// periods by the year they name ("mid-2017" before "mid-2022").
+func sortVintages(v []string) {
+	year := func(s string) string {
+		for i := 0; i+4 <= len(s); i++ {
+			if isDigits(s[i : i+4]) {
+				return s[i:]
+			}
+		}
+		return s
+	}
+	sort.Slice(v, func(i, j int) bool { return year(v[i]) < year(v[j]) })
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// trend lists an indicator's named vintages when it has two or more.
+func trend(kind string, vins map[string]indicatorRow) *Trend {
+	var names []string
+	for v := range vins {
+		if v != "" {
+			names = append(names, v)
+		}
+	}
+	if len(names) < 2 {
+		return nil
+	}
+	sortVintages(names)
+	t := &Trend{}
+	for _, n := range names {
+		t.Points = append(t.Points, TrendPoint{Vintage: n, Value: vins[n].value})
+	}
+	first, last := t.Points[0].Value, t.Points[len(t.Points)-1].Value
+	if first != nil && last != nil {
+		t.Change = round2(*last - *first)
+		if kind == "count" && *first != 0 {
+			t.ChangePct = round2(100 * (*last - *first) / *first)
+		}
+	}
+	return t
+}
+
+// compare sets a comparator's value (a count's is the area's average
+// neighbourhood) and the neighbourhood's difference and index against it.
+func compare(kind string, value *float64, cr comparatorRow, neighbourhoods int) *Comparator {
+	c := &Comparator{Suppressed: cr.suppressed}
+	if kind == "count" {
+		c.Total = cr.num
+		if cr.num != nil && neighbourhoods > 0 {
+			c.Value = round2(*cr.num / float64(neighbourhoods))
+		}
+	} else {
+		c.Value = cr.value
+	}
+	if value != nil && c.Value != nil {
+		c.Difference = round2(*value - *c.Value)
+		if *c.Value != 0 {
+			c.Index = round1(100 * *value / *c.Value)
+		}
+	}
+	return c
+}
+
+func round2(v float64) *float64 {
+	r := math.Round(v*100) / 100
+	return &r
+}
+
+func round1(v float64) *float64 {
+	r := math.Round(v*10) / 10
+	return &r
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// readIndicatorCatalogue reads the profile's indicators, in order.
+func readIndicatorCatalogue(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}) ([]catalogueEntry, error) {
+	rows, err := q.Query(ctx, "SELECT id, kind, label, description, grp, position FROM api.indicators ORDER BY position")
+	if err != nil {
+		return nil, fmt.Errorf("read indicator catalogue: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalogueEntry, error) {
+		var e catalogueEntry
+		err := r.Scan(&e.id, &e.kind, &e.label, &e.description, &e.group, &e.position)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read indicator catalogue: %w", err)
+	}
+	return out, nil
+}
+
+// IndicatorInfo describes one indicator for clients choosing what to map.
+type IndicatorInfo struct {
+	ID          string `json:"id"`
+	Group       string `json:"group"`
+	Label       string `json:"label"`
+	Description string `json:"description"`
+	Unit        string `json:"unit"`
+}
+
+// Indicators lists the catalogue, with England's settings filled in.
+func (s *Store) Indicators(ctx context.Context) ([]IndicatorInfo, error) {
+	cat, err := readIndicatorCatalogue(ctx, s.public)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := s.defaultSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]IndicatorInfo, len(cat))
+	for i, e := range cat {
+		out[i] = IndicatorInfo{ID: e.id, Group: e.group, Label: e.label, Unit: e.kind,
+			Description: describe(strings.ReplaceAll(e.description, "{vintage}", "latest release loaded"), settings)}
+	}
+	return out, nil
+}
+
+// BoroughSummary is one loaded borough, as /boroughs lists it.
+type BoroughSummary struct {
+	Code              string   `json:"code"`
+	Name              string   `json:"name"`
+	Region            *Area    `json:"region"`
+	Cauth             *Area    `json:"combined_authority"`
+	SmallAreas        int      `json:"small_areas"`
+	Population        int      `json:"population"`
+	NeighbourhoodSets []string `json:"neighbourhood_sets"`
+	Vintages          []string `json:"vintages"`
+}
+
+// Boroughs lists the boroughs that have small areas loaded, with the data
+// vintages loaded for each ("imd 2019", "population mid-2022", ...).
+func (s *Store) Boroughs(ctx context.Context) ([]BoroughSummary, error) {
+	rows, err := s.public.Query(ctx, `SELECT b.code, b.name, b.region_code, b.region_name, b.cauth_code, b.cauth_name,
+		b.small_areas, b.population, b.neighbourhood_sets,
+		ARRAY(SELECT DISTINCT d.kind || CASE WHEN d.vintage <> '' THEN ' ' || d.vintage ELSE '' END
+		      FROM api.datasets d WHERE b.code = ANY(d.boroughs) ORDER BY 1)
+		FROM api.boroughs b ORDER BY b.code`)
+	if err != nil {
+		return nil, fmt.Errorf("list boroughs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BoroughSummary, error) {
+		var b BoroughSummary
+		var rc, rn, cc, cn *string
+		err := r.Scan(&b.Code, &b.Name, &rc, &rn, &cc, &cn, &b.SmallAreas, &b.Population, &b.NeighbourhoodSets, &b.Vintages)
+		if rc != nil {
+			b.Region = &Area{Code: *rc, Name: deref(rn)}
+		}
+		if cc != nil {
+			b.Cauth = &Area{Code: *cc, Name: deref(cn)}
+		}
+		return b, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list boroughs: %w", err)
+	}
+	return out, nil
+}
+
+// BoroughProfile is a borough's own figures against its region, combined
+// authority and England (counts against the average borough loaded there).
+type BoroughProfile struct {
+	BoroughSummary
+	Comparators map[string]ComparatorInfo `json:"comparators"`
+	Indicators  []Indicator               `json:"indicators"`
+}
+
+// BoroughProfile reads one borough's profile, or ErrNotFound.
+func (s *Store) BoroughProfile(ctx context.Context, lad string) (BoroughProfile, error) {
+	all, err := s.Boroughs(ctx)
+	if err != nil {
+		return BoroughProfile{}, err
+	}
+	var p BoroughProfile
+	found := false
+	for _, b := range all {
+		if b.Code == lad {
+			p.BoroughSummary, found = b, true
+		}
+	}
+	if !found {
+		return p, ErrNotFound
+	}
+	c, err := s.public.acquire(ctx)
+	if err != nil {
+		return p, fmt.Errorf("borough profile: %w", err)
+	}
+	defer c.Release()
+	cat, err := readIndicatorCatalogue(ctx, c)
+	if err != nil {
+		return p, err
+	}
+	read := func(scope, code string) (map[[2]string]comparatorRow, []indicatorRow, string, error) {
+		rows, err := c.Query(ctx, `SELECT indicator, vintage, num::float8, value::float8, suppressed, source, method, period, coverage
+			FROM api.comparators WHERE scope = $1 AND scope_code = $2`, scope, code)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("read comparators: %w", err)
+		}
+		m := map[[2]string]comparatorRow{}
+		var list []indicatorRow
+		var cov string
+		var ir indicatorRow
+		var cr comparatorRow
+		var c2 string
+		_, err = pgx.ForEachRow(rows, []any{&ir.id, &ir.vintage, &cr.num, &cr.value, &cr.suppressed, &ir.source, &ir.method, &ir.period, &c2},
+			func() error {
+				m[[2]string{ir.id, ir.vintage}] = cr
+				row := ir
+				row.value, row.suppressed = cr.value, cr.suppressed
+				list = append(list, row)
+				if ir.id == "population" && ir.vintage == "" {
+					cov = c2
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("read comparators: %w", err)
+		}
+		return m, list, cov, nil
+	}
+	_, own, _, err := read("borough", lad)
+	if err != nil {
+		return p, err
+	}
+	comps := map[string]map[[2]string]comparatorRow{}
+	coverage := map[string]string{}
+	sizes := map[string]int{}
+	scopes := map[string]*Area{"region": p.Region, "cauth": p.Cauth, "england": {Code: "E92000001", Name: "England"}}
+	for scope, a := range scopes {
+		if a == nil {
+			continue
+		}
+		m, _, cov, err := read(scope, a.Code)
+		if err != nil {
+			return p, err
+		}
+		comps[scope], coverage[scope] = m, cov
+		for _, b := range all {
+			switch {
+			case scope == "england" && strings.HasPrefix(b.Code, "E"),
+				scope == "region" && b.Region != nil && b.Region.Code == a.Code,
+				scope == "cauth" && b.Cauth != nil && b.Cauth.Code == a.Code:
+				sizes[scope]++
+			}
+		}
+	}
+	settings, err := s.BoroughSettings(ctx, lad)
+	if err != nil {
+		return p, err
+	}
+	p.Indicators = assemble(cat, own, comps, sizes, settings, "")
+	p.Comparators = map[string]ComparatorInfo{}
+	for scope, a := range scopes {
+		if a == nil {
+			continue
+		}
+		p.Comparators[scope] = ComparatorInfo{
+			Label:    a.Name,
+			Counts:   fmt.Sprintf("counts: the %s total divided by its %d loaded boroughs (the average borough)", a.Name, sizes[scope]),
+			Rates:    fmt.Sprintf("rates and percentages: %s's own rate", a.Name),
+			Coverage: coverage[scope],
+		}
+	}
+	return p, nil
+}
