@@ -178,9 +178,6 @@ func importAssets(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader
 	if err != nil {
 		return Result{}, err
 	}
-	if err := clearPrevious(ctx, tx, "community_assets", "community_assets", key, ds); err != nil {
-		return Result{}, err
-	}
 	// Buildings of one named asset (a church and its hall) merge into one
 	// asset when within merge_within metres of each other; the first
 	// feature's reference names the merged asset, so ids are stable.
@@ -192,20 +189,29 @@ func importAssets(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader
 		         END AS cluster
 		  FROM asset_stage s
 		), merged AS (
-		  SELECT min(n) AS first, (array_agg(coalesce(nullif(ref, ''), n::text) ORDER BY n))[1] AS ref,
+		  SELECT min(n) AS first, (array_agg(nullif(ref, '') ORDER BY n))[1] AS ref, min(n) AS n,
 		         (array_agg(name ORDER BY n))[1] AS name, (array_agg(category ORDER BY n))[1] AS category,
 		         (array_agg(address ORDER BY n))[1] AS address, (array_agg(postcode ORDER BY n))[1] AS postcode,
 		         (array_agg(phone ORDER BY n))[1] AS phone, (array_agg(email ORDER BY n))[1] AS email,
 		         (array_agg(url ORDER BY n))[1] AS url, (array_agg(opening ORDER BY n))[1] AS opening,
 		         (array_agg(gtype ORDER BY n))[1] AS gtype, ST_PointOnSurface(ST_Union(g)) AS geom
 		  FROM clustered GROUP BY coalesce(cluster, 'feature#' || n)
+		), refs AS (
+		  -- A feature without its own reference is known by what it is and
+		  -- where: one library of Bolton's can never be taken for one of
+		  -- Wigan's, and a file re-ordered keeps its ids.
+		  SELECT m.*, coalesce(m.ref, substr(md5(lower(m.name) || '|' || m.category || '|' ||
+		           ST_AsText(ST_SnapToGrid(m.geom, 0.00001))), 1, 12)) AS id_ref
+		  FROM merged m
 		)
 		INSERT INTO nbhd.community_assets
 		  (id, source_ref, name, category, address, postcode, phone, email, url, opening_hours, source_geometry, geom, dataset_id)
-		SELECT $1 || ':' || ref || CASE WHEN count(*) OVER (PARTITION BY ref) > 1
-		         THEN '-' || row_number() OVER (PARTITION BY ref ORDER BY first) ELSE '' END,
-		       ref, name, category, address, postcode, phone, email, url, opening, gtype, geom, $2
-		FROM merged`, key, ds, float64(job.Options.number(optMergeWithin)))
+		SELECT $1 || ':' || id_ref || CASE WHEN count(*) OVER (PARTITION BY id_ref) > 1
+		         THEN '-' || row_number() OVER (PARTITION BY id_ref ORDER BY first) ELSE '' END,
+		       coalesce(ref, n::text), name, category, address, postcode, phone, email, url, opening, gtype, geom, $2
+		FROM refs
+		`+takeOver("id", "source_ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening_hours",
+		"source_geometry", "geom", "dataset_id"), key, ds, float64(job.Options.number(optMergeWithin)))
 	if err != nil {
 		return Result{}, fmt.Errorf("write community assets: %w", err)
 	}

@@ -165,16 +165,22 @@ func replaceSet(ctx context.Context, tx pgx.Tx, job Job, ds int64) (Result, erro
 	res := Result{Rows: n}
 	byLookup := 0
 	if job.Options.text(optLookup) != "" {
-		if byLookup, err = membershipFromLookup(ctx, tx, job); err != nil {
+		if byLookup, err = membershipFromLookup(ctx, tx, job, ds); err != nil {
 			return Result{}, err
 		}
 	}
-	byOverlap, err := membershipByOverlap(ctx, tx, set)
+	byOverlap, err := membershipByOverlap(ctx, tx, set, ds)
 	if err != nil {
 		return Result{}, err
 	}
-	rows, err := tx.Query(ctx, `SELECT code FROM nbhd.small_areas sa WHERE NOT EXISTS
-		(SELECT 1 FROM nbhd.neighbourhood_members m WHERE m.set_id = $1 AND m.small_area_code = sa.code) ORDER BY code`, set)
+	// Gaps near this import's neighbourhoods (other boroughs may not use
+	// the set at all).
+	rows, err := tx.Query(ctx, `SELECT sa.code FROM nbhd.small_areas sa
+		WHERE sa.geom && (SELECT ST_Extent(geom) FROM nbhd.neighbourhoods WHERE set_id = $1 AND dataset_id = $2)
+		  AND NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_members m WHERE m.set_id = $1 AND m.small_area_code = sa.code)
+		  AND EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = $1 AND n.dataset_id = $2
+		              AND ST_Intersects(n.geom, ST_PointOnSurface(sa.geom)))
+		ORDER BY sa.code`, set, ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("find unassigned small areas: %w", err)
 	}
@@ -198,19 +204,13 @@ func replaceSet(ctx context.Context, tx pgx.Tx, job Job, ds int64) (Result, erro
 const minOverlap = 0.10
 
 // membershipByOverlap places each small area not yet in the set into the
-// neighbourhood it overlaps most (by area in British National Grid).
-func membershipByOverlap(ctx context.Context, tx pgx.Tx, set string) (int, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_members (set_id, small_area_code, neighbourhood_code, method)
-		SELECT DISTINCT ON (sa.code) $1, sa.code, n.code, 'overlap'
-		FROM nbhd.small_areas sa
-		JOIN nbhd.neighbourhoods n ON n.set_id = $1 AND ST_Intersects(sa.geom, n.geom)
-		WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_members m WHERE m.set_id = $1 AND m.small_area_code = sa.code)
-		  AND ST_Area(ST_Intersection(sa.geom_bng, n.geom_bng)) >= $2 * ST_Area(sa.geom_bng)
-		ORDER BY sa.code, ST_Area(ST_Intersection(sa.geom_bng, n.geom_bng)) DESC, n.code`, set, minOverlap)
-	if err != nil {
+// neighbourhood of this import it overlaps most (logic.assign_by_overlap).
+func membershipByOverlap(ctx context.Context, tx pgx.Tx, set string, ds int64) (int, error) {
+	var n int
+	if err := tx.QueryRow(ctx, "SELECT logic.assign_by_overlap($1, $2, $3)", set, ds, minOverlap).Scan(&n); err != nil {
 		return 0, fmt.Errorf("place small areas by overlap: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
 // membershipFromLookup reads a best-fit lookup CSV (ONS publishes them as
@@ -218,7 +218,7 @@ func membershipByOverlap(ctx context.Context, tx pgx.Tx, set string) (int, error
 // columns are recognised by their values: one holds loaded small-area codes,
 // another the set's neighbourhood codes. Rows for other areas are skipped,
 // so a national lookup works.
-func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job) (int, error) {
+func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job, ds int64) (int, error) {
 	path := job.Options.text(optLookup)
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(job.File), path)
@@ -232,7 +232,9 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	hoods, err := codeSet(ctx, tx, "SELECT code FROM nbhd.neighbourhoods WHERE set_id = $1", job.Options.text(optSet))
+	// This import's neighbourhoods: a national lookup also names other
+	// boroughs' neighbourhoods, whose rows are skipped.
+	hoods, err := codeSet(ctx, tx, "SELECT code FROM nbhd.neighbourhoods WHERE set_id = $1 AND dataset_id = $2", job.Options.text(optSet), ds)
 	if err != nil {
 		return 0, err
 	}
@@ -265,7 +267,7 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job) (int, error) 
 			continue
 		}
 		if _, ok := hoods[nb]; !ok {
-			return 0, t.errf(nCol, "%s is not a neighbourhood in the boundary file %s", nb, baseName(job.File))
+			continue
 		}
 		if p, dup := member[sa]; dup && p.code != nb {
 			return 0, t.errf(nCol, "small area %s is placed in %s here but in %s on line %d: a best-fit lookup gives one neighbourhood per small area", sa, nb, p.code, p.line)
@@ -282,7 +284,9 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job) (int, error) 
 		nbs = append(nbs, p.code)
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_members (set_id, small_area_code, neighbourhood_code, method)
-		SELECT $1, sa, nb, 'lookup' FROM unnest($2::text[], $3::text[]) AS u(sa, nb)`, job.Options.text(optSet), sas, nbs)
+		SELECT $1, sa, nb, 'lookup' FROM unnest($2::text[], $3::text[]) AS u(sa, nb)
+		ON CONFLICT (set_id, small_area_code) DO UPDATE SET neighbourhood_code = EXCLUDED.neighbourhood_code, method = EXCLUDED.method`,
+		job.Options.text(optSet), sas, nbs)
 	if err != nil {
 		return 0, fmt.Errorf("write lookup membership: %w", err)
 	}

@@ -105,17 +105,17 @@ func importDemand(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader
 	if err := unknownSmallArea(ctx, tx, at{file: job.File}, t.header[c.code], "demand_stage"); err != nil {
 		return Result{}, err
 	}
-	if err := clearPrevious(ctx, tx, "demand", "demand", keyOr(job, "recorded"), ds); err != nil {
-		return Result{}, err
-	}
 	if err := firstBad(ctx, tx, at{file: job.File}, t.header[c.period], `SELECT s.n, s.segment || ' for ' || s.code || ' in ' || s.period ||
 		' is already loaded by dataset ' || d.dataset_id || ' (drop it, or import this file with its --key)'
 		FROM demand_stage s JOIN nbhd.demand d ON d.small_area_code = s.code AND d.segment = s.segment AND d.period = s.period
-		AND d.kind = 'recorded' ORDER BY s.n LIMIT 1`); err != nil {
+		AND d.kind = 'recorded' JOIN nbhd.datasets x ON x.id = d.dataset_id
+		WHERE NOT EXISTS (SELECT 1 FROM nbhd.datasets nd WHERE nd.id = $1 AND nd.kind = x.kind AND nd.key = x.key)
+		ORDER BY s.n LIMIT 1`, ds); err != nil {
 		return Result{}, err
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.demand (small_area_code, segment, period, kind, count, method, params, source, dataset_id)
-		SELECT code, segment, period, 'recorded', count, 'recorded', '{}', source, $1 FROM demand_stage`, ds)
+		SELECT code, segment, period, 'recorded', count, 'recorded', '{}', source, $1 FROM demand_stage
+		`+takeOver("small_area_code, segment, period, kind", "count", "method", "params", "source", "dataset_id"), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write recorded demand: %w", err)
 	}

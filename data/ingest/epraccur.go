@@ -106,7 +106,6 @@ func (s *epraccurSource) next() ([]any, error) {
 }
 
 func importEpraccur(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (Result, error) {
-	key := keyOr(job, "epraccur")
 	src := newEpraccur(job.File, r, job.Options)
 	la, err := newLAFilter(job.File, job.Options, false)
 	if err != nil {
@@ -138,17 +137,17 @@ func importEpraccur(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Read
 		FROM epraccur_stage s WHERE NOT EXISTS (SELECT 1 FROM nbhd.postcodes p WHERE p.postcode = s.postcode) ORDER BY n LIMIT 1`); err != nil {
 		return Result{}, err
 	}
-	if err := clearPrevious(ctx, tx, "gp_practices", "gp_practices", key, ds); err != nil {
-		return Result{}, err
-	}
 	if err := firstBad(ctx, tx, loc, "Organisation Code", `SELECT s.n, 'practice ' || s.code || ' is already loaded by dataset ' || d.id ||
 		' (' || d.key || '): drop that dataset first (nbhd datasets drop ' || d.id || ')'
-		FROM epraccur_stage s JOIN nbhd.gp_practices g USING (code) JOIN nbhd.datasets d ON d.id = g.dataset_id ORDER BY s.n LIMIT 1`); err != nil {
+		FROM epraccur_stage s JOIN nbhd.gp_practices g USING (code) JOIN nbhd.datasets d ON d.id = g.dataset_id
+		WHERE NOT EXISTS (SELECT 1 FROM nbhd.datasets nd WHERE nd.id = $1 AND nd.kind = d.kind AND nd.key = d.key)
+		ORDER BY s.n LIMIT 1`, ds); err != nil {
 		return Result{}, err
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.gp_practices (code, name, status, address, postcode, phone, geom, dataset_id)
 		SELECT s.code, s.name, s.status, s.address, s.postcode, s.phone, p.geom, $1
-		FROM epraccur_stage s JOIN nbhd.postcodes p USING (postcode)`, ds)
+		FROM epraccur_stage s JOIN nbhd.postcodes p USING (postcode)
+		`+takeOver("code", "name", "status", "address", "postcode", "phone", "geom", "dataset_id"), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write GP practices: %w", err)
 	}

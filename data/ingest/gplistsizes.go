@@ -159,9 +159,6 @@ func importListSizes(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Rea
 	if err != nil {
 		return Result{}, err
 	}
-	if err := clearPrevious(ctx, tx, "gp_list_sizes", "gp_list_sizes", key, ds); err != nil {
-		return Result{}, err
-	}
 	tag, err = tx.Exec(ctx, `INSERT INTO nbhd.gp_list_sizes (practice_code, extract_date, patients, dataset_id)
 		SELECT code, extract_date, patients, $1 FROM list_size_stage`, ds)
 	if err != nil {

@@ -228,9 +228,6 @@ func importIMD(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (
 			return Result{}, fmt.Errorf("map deprivation: %w", err)
 		}
 	}
-	if err := clearPrevious(ctx, tx, "deprivation_parts", "deprivation", key, ds); err != nil {
-		return Result{}, err
-	}
 	list := strings.Join(measures, ", ")
 	tag, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO nbhd.deprivation_parts (code, source_code, method, %[1]s, dataset_id, release)
 		SELECT target, source, method, %[1]s, $1, 2019 FROM imd_mapped`, list), ds)

@@ -173,7 +173,7 @@ func Run(ctx context.Context, db Beginner, job Job, r io.Reader) (Result, error)
 		if res.Rows == 0 && !job.Options.flag(optAllowEmpty) {
 			return emptyImport(job, kind, key, res)
 		}
-		if err := finishDataset(ctx, tx, kind, key, ds, res.Rows); err != nil {
+		if err := finishDataset(ctx, tx, ds, res.Rows); err != nil {
 			return err
 		}
 		if job.DeferRefresh {
@@ -253,14 +253,17 @@ func startDataset(ctx context.Context, tx pgx.Tx, kind, key string, job Job) (in
 	return id, nil
 }
 
-// finishDataset drops the earlier import of the same dataset: rows that the
-// new import did not take over go with it (ON DELETE CASCADE).
-func finishDataset(ctx context.Context, tx pgx.Tx, kind, key string, id int64, rows int) error {
-	if _, err := tx.Exec(ctx, "DELETE FROM nbhd.datasets WHERE kind = $1 AND key = $2 AND id <> $3", kind, key, id); err != nil {
-		return fmt.Errorf("replace earlier dataset: %w", err)
-	}
+// finishDataset records the import's row count and replaces the earlier
+// imports of the same dataset in the boroughs the new one describes: their
+// rows there that the new import did not take over go, and an earlier
+// import left with no rows goes (logic.replace_earlier). Boroughs the new
+// import does not describe keep their rows.
+func finishDataset(ctx context.Context, tx pgx.Tx, id int64, rows int) error {
 	if _, err := tx.Exec(ctx, "UPDATE nbhd.datasets SET rows = $2 WHERE id = $1", id, rows); err != nil {
 		return fmt.Errorf("record row count: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT logic.replace_earlier($1)", id); err != nil {
+		return fmt.Errorf("replace earlier dataset: %w", err)
 	}
 	return nil
 }

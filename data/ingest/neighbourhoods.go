@@ -131,7 +131,9 @@ func importNeighbourhoods(ctx context.Context, tx pgx.Tx, job Job, ds int64, r i
 		return Result{}, err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_members (set_id, small_area_code, neighbourhood_code, method)
-		SELECT $1, area, code, 'list' FROM footprint_stage`, job.Options.text(optSet)); err != nil {
+		SELECT $1, area, code, 'list' FROM footprint_stage
+		ON CONFLICT (set_id, small_area_code) DO UPDATE SET neighbourhood_code = EXCLUDED.neighbourhood_code, method = EXCLUDED.method`,
+		job.Options.text(optSet)); err != nil {
 		return Result{}, fmt.Errorf("write neighbourhood members: %w", err)
 	}
 	return Result{Rows: n, Notes: notes}, nil

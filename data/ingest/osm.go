@@ -228,14 +228,13 @@ func importOSM(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (
 	if err != nil {
 		return Result{}, err
 	}
-	if err := clearPrevious(ctx, tx, "community_assets", "community_assets", key, ds); err != nil {
-		return Result{}, err
-	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.community_assets
 		  (id, source_ref, name, category, address, postcode, phone, email, url, opening_hours, source_geometry, geom, dataset_id)
 		SELECT $1 || ':' || ref, ref, name, category, address, postcode, phone, email, url, opening, gtype,
 		       ST_PointOnSurface(ST_GeomFromEWKB(wkb)), $2
-		FROM asset_stage`, key, ds)
+		FROM asset_stage
+		`+takeOver("id", "source_ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening_hours",
+		"source_geometry", "geom", "dataset_id"), key, ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write community assets: %w", err)
 	}

@@ -98,11 +98,9 @@ func importPopulation(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Re
 	if err := unknownSmallArea(ctx, tx, at{file: job.File}, t.header[code], "population_stage"); err != nil {
 		return Result{}, err
 	}
-	if err := clearPrevious(ctx, tx, "small_area_population", "population", keyOr(job, "population"), ds); err != nil {
-		return Result{}, err
-	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.small_area_population (code, population, period, dataset_id)
-		SELECT code, population, $1, $2 FROM population_stage`, period, ds)
+		SELECT code, population, $1, $2 FROM population_stage
+		`+takeOver("code, period", "population", "dataset_id"), period, ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write population: %w", err)
 	}

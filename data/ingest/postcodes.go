@@ -172,17 +172,16 @@ func loadPostcodes(ctx context.Context, tx pgx.Tx, job Job, ds int64, key string
 		WHERE n > first ORDER BY n LIMIT 1`); err != nil {
 		return Result{}, err
 	}
-	if err := clearPrevious(ctx, tx, "postcodes", "postcodes", key, ds); err != nil {
-		return Result{}, err
-	}
 	if err := firstBad(ctx, tx, loc, pcField, `SELECT s.n, s.postcode || ' is already loaded by dataset ' || d.id || ' (' || d.key ||
 		'): drop that dataset first (nbhd datasets drop ' || d.id || ') or import this file under its key (--key ' || d.key || ')'
 		FROM postcode_stage s JOIN nbhd.postcodes p USING (postcode) JOIN nbhd.datasets d ON d.id = p.dataset_id
-		ORDER BY s.n LIMIT 1`); err != nil {
+		WHERE NOT EXISTS (SELECT 1 FROM nbhd.datasets nd WHERE nd.id = $1 AND nd.kind = d.kind AND nd.key = d.key)
+		ORDER BY s.n LIMIT 1`, ds); err != nil {
 		return Result{}, err
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.postcodes (postcode, quality, la_code, geom, dataset_id)
-		SELECT postcode, quality, coalesce(la, ''), ST_Transform(ST_SetSRID(ST_MakePoint(x, y), srid), 4326), $1 FROM postcode_stage`, ds)
+		SELECT postcode, quality, coalesce(la, ''), ST_Transform(ST_SetSRID(ST_MakePoint(x, y), srid), 4326), $1 FROM postcode_stage
+		`+takeOver("postcode", "quality", "la_code", "geom", "dataset_id"), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write postcodes: %w", err)
 	}

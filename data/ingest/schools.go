@@ -121,11 +121,9 @@ func importSchools(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reade
 		(SELECT n, id, row_number() OVER (PARTITION BY id ORDER BY n) AS k FROM school_stage) s WHERE k > 1 ORDER BY n LIMIT 1`); err != nil {
 		return Result{}, err
 	}
-	if err := clearPrevious(ctx, tx, "schools", "schools", keyOr(job, "schools"), ds); err != nil {
-		return Result{}, err
-	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.schools (id, urn, name, phase, kind, pupils, capacity, postcode, geom, dataset_id)
-		SELECT id, urn, name, phase, kind, pupils, capacity, postcode, ST_PointOnSurface(ST_GeomFromEWKB(wkb)), $1 FROM school_stage`, ds)
+		SELECT id, urn, name, phase, kind, pupils, capacity, postcode, ST_PointOnSurface(ST_GeomFromEWKB(wkb)), $1 FROM school_stage
+		`+takeOver("id", "urn", "name", "phase", "kind", "pupils", "capacity", "postcode", "geom", "dataset_id"), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write schools: %w", err)
 	}

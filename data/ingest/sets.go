@@ -20,11 +20,14 @@ func setIdent(j Job) (string, string, error) {
 	return "neighbourhood_set", set, nil
 }
 
-// writeSet replaces the job's neighbourhood set with the neighbourhoods
-// that hoodsSQL selects (columns code, name, geom, where $1 is the set id),
-// records its title (default: its id), description and dataset, and returns
-// how many neighbourhoods it has. The caller writes the membership of small
-// areas; the old members go with the old neighbourhoods.
+// writeSet writes the neighbourhoods that hoodsSQL selects (columns code,
+// name, geom, where $1 is the set id) into the job's set, records the set's
+// title (default: its id) and description, and returns how many it wrote.
+// A neighbourhood already in the set (an earlier import of the same
+// borough) is taken over, and loses its members: the caller writes the
+// membership of small areas. Neighbourhoods of other boroughs in the same
+// set stay; those of this borough that the new file lacks go when the
+// import finishes (logic.replace_earlier).
 func writeSet(ctx context.Context, tx pgx.Tx, job Job, ds int64, hoodsSQL string) (int, error) {
 	set := job.Options.text(optSet)
 	title := job.Options.text(optSetTitle)
@@ -36,13 +39,15 @@ func writeSet(ctx context.Context, tx pgx.Tx, job Job, ds int64, hoodsSQL string
 		set, title, job.Dataset.Title); err != nil {
 		return 0, fmt.Errorf("write neighbourhood set: %w", err)
 	}
-	if _, err := tx.Exec(ctx, "DELETE FROM nbhd.neighbourhoods WHERE set_id = $1", set); err != nil {
-		return 0, fmt.Errorf("clear neighbourhoods: %w", err)
-	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhoods (set_id, code, name, geom, dataset_id)
-		SELECT $1, h.code, h.name, h.geom, $2 FROM (`+hoodsSQL+`) h`, set, ds)
+		SELECT $1, h.code, h.name, h.geom, $2 FROM (`+hoodsSQL+`) h
+		ON CONFLICT (set_id, code) DO UPDATE SET name = EXCLUDED.name, geom = EXCLUDED.geom, dataset_id = EXCLUDED.dataset_id`, set, ds)
 	if err != nil {
 		return 0, fmt.Errorf("write neighbourhoods: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM nbhd.neighbourhood_members m USING nbhd.neighbourhoods n "+
+		"WHERE n.set_id = $1 AND n.dataset_id = $2 AND m.set_id = n.set_id AND m.neighbourhood_code = n.code", set, ds); err != nil {
+		return 0, fmt.Errorf("clear members: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
 }

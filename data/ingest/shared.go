@@ -49,17 +49,18 @@ func unknownSmallArea(ctx context.Context, tx pgx.Tx, loc at, field, table strin
 		pgx.Identifier{table}.Sanitize()))
 }
 
-// clearPrevious deletes a keyed table's rows that belong to earlier imports
-// of the same dataset, before the new rows take their keys.
-func clearPrevious(ctx context.Context, tx pgx.Tx, table, kind, key string, current int64) error {
-	old, err := previous(ctx, tx, kind, key, current)
-	if err != nil || len(old) == 0 {
-		return err
+// takeOver is the ON CONFLICT clause by which a new row takes over the
+// row with the same natural key, whatever dataset brought it: the newest
+// import of a practice, a school or a postcode is the one that counts.
+// Earlier imports of the same dataset lose their other rows only in the
+// boroughs the new import describes (logic.replace_earlier, after the
+// import), so one borough's file never removes another's rows.
+func takeOver(conflict string, columns ...string) string {
+	set := make([]string, len(columns))
+	for i, c := range columns {
+		set[i] = c + " = EXCLUDED." + c
 	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf("DELETE FROM nbhd.%s WHERE dataset_id = ANY($1)", pgx.Identifier{table}.Sanitize()), old); err != nil {
-		return fmt.Errorf("clear earlier %s: %w", table, err)
-	}
-	return nil
+	return "ON CONFLICT (" + conflict + ") DO UPDATE SET " + strings.Join(set, ", ")
 }
 
 // intIn parses column i as an integer in [lo, hi]; absent columns and empty
@@ -214,16 +215,6 @@ func baseName(p string) string {
 		return p[i+1:]
 	}
 	return p
-}
-
-// previous returns the ids of earlier imports of a dataset, so keyed tables
-// can clear their rows before the new ones go in.
-func previous(ctx context.Context, tx pgx.Tx, kind, key string, current int64) ([]int64, error) {
-	rows, err := tx.Query(ctx, "SELECT id FROM nbhd.datasets WHERE kind = $1 AND key = $2 AND id <> $3", kind, key, current)
-	if err != nil {
-		return nil, fmt.Errorf("find earlier dataset: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 func contains(list []string, s string) bool {

@@ -9,14 +9,15 @@
 -- places what was noted: the rows of datasets that brought new or moved
 -- points, and whatever lay in (or, unplaced, falls inside) a boundary that
 -- changed. It notes the small areas they join and, for points, what lies
--- around them; postcodes are measured to the nearest asset, practice and
--- school as they are placed.
+-- around them, and new postcodes to be measured (refresh_access).
 CREATE FUNCTION logic.place() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   changed text[] := ARRAY(SELECT code FROM nbhd.stale WHERE what = 'boundary');
   l record;
   joined text[];
+  codes text[];
   pts geometry[];
+  layer text;
 BEGIN
   FOR l IN SELECT t.tbl, x.* FROM unnest(ARRAY['community_assets', 'gp_practices', 'schools', 'postcodes']) t(tbl),
                                   LATERAL logic.layer_of(t.tbl) x LOOP
@@ -53,26 +54,30 @@ BEGIN
       PERFORM logic.note('small_area', joined);
       PERFORM logic.note_around(coalesce(pts, '{}'), l.layer);
     ELSE
-      -- Postcodes: placed and measured in one pass.
+      -- Postcodes: placed; measured to each layer by refresh_access (once,
+      -- however many layers a batch of imports changes).
       WITH todo AS (
         SELECT x.postcode, x.geom_bng FROM nbhd.postcodes x
         JOIN nbhd.stale s ON s.what = 'place' AND s.set_id = 'postcodes' AND s.code = x.dataset_id::text
         WHERE NOT EXISTS (SELECT 1 FROM nbhd.postcode_places p WHERE p.postcode = x.postcode)
       ), placed AS (
-        INSERT INTO nbhd.postcode_places (postcode, small_area_code, d_asset, d_gp, d_school)
+        INSERT INTO nbhd.postcode_places (postcode, small_area_code)
         SELECT t.postcode,
                coalesce((SELECT sa.code FROM nbhd.small_areas sa WHERE ST_Intersects(sa.geom_bng, t.geom_bng)
-                         ORDER BY sa.code COLLATE "C" LIMIT 1), ''),
-               (SELECT ST_Distance(t.geom_bng, a.geom_bng) FROM nbhd.community_assets a ORDER BY a.geom_bng <-> t.geom_bng LIMIT 1),
-               (SELECT ST_Distance(t.geom_bng, g.geom_bng) FROM nbhd.gp_practices g ORDER BY g.geom_bng <-> t.geom_bng LIMIT 1),
-               (SELECT ST_Distance(t.geom_bng, c.geom_bng) FROM nbhd.schools c ORDER BY c.geom_bng <-> t.geom_bng LIMIT 1)
+                         ORDER BY sa.code COLLATE "C" LIMIT 1), '')
         FROM todo t
         RETURNING postcode, small_area_code
-      ), kept AS (
-        INSERT INTO placed_postcodes SELECT postcode FROM placed
       )
-      SELECT array_agg(DISTINCT small_area_code) FILTER (WHERE small_area_code <> '') INTO joined FROM placed;
+      SELECT array_agg(DISTINCT small_area_code) FILTER (WHERE small_area_code <> ''), array_agg(postcode)
+      INTO joined, codes FROM placed;
       PERFORM logic.note('small_area', joined);
+      FOREACH layer IN ARRAY ARRAY['asset', 'gp', 'school'] LOOP
+        IF cardinality(codes) > 1000 THEN
+          PERFORM logic.note('access', ARRAY['*'], layer);
+        ELSE
+          PERFORM logic.note('access', codes, layer);
+        END IF;
+      END LOOP;
     END IF;
   END LOOP;
 END $$;
@@ -127,12 +132,10 @@ BEGIN
     END IF;
     EXECUTE format($q$
       WITH todo AS (
-        (SELECT p.postcode FROM nbhd.postcode_places p
-         WHERE EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'access' AND set_id = $1 AND code = '*')
-         UNION
-         SELECT s.code FROM nbhd.stale s WHERE s.what = 'access' AND s.set_id = $1 AND s.code <> '*')
-        -- placed in this refresh: measured to every layer already
-        EXCEPT SELECT postcode FROM pg_temp.placed_postcodes
+        SELECT p.postcode FROM nbhd.postcode_places p
+        WHERE EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'access' AND set_id = $1 AND code = '*')
+        UNION
+        SELECT s.code FROM nbhd.stale s WHERE s.what = 'access' AND s.set_id = $1 AND s.code <> '*'
       ), measured AS (
         SELECT p.postcode,
                (SELECT ST_Distance(p.geom_bng, a.geom_bng) FROM nbhd.%1$I a ORDER BY a.geom_bng <-> p.geom_bng LIMIT 1) AS d
@@ -670,32 +673,29 @@ BEGIN
   FROM summed s;
 END $$;
 
--- Which boroughs each dataset's rows describe: a row's borough is its small
--- area's (or, for a postcode outside every loaded small area, the one its
--- file gave). dataset_lads(id) reads one dataset whole;
+-- Which boroughs each dataset's rows describe, table by table: a row's
+-- borough is its small area's (or, for a postcode outside every loaded
+-- small area, the one its file gave; NULL when nothing says). dataset_lads(id) reads one dataset whole;
 -- dataset_boroughs(lads) finds the datasets with rows in the given boroughs.
-CREATE FUNCTION logic.row_boroughs() RETURNS TABLE (dataset_id bigint, lad text) LANGUAGE sql STABLE AS $$
-  SELECT dataset_id, lad_code FROM nbhd.small_areas
-  UNION ALL SELECT p.dataset_id, sa.lad_code FROM nbhd.small_area_population p JOIN nbhd.small_areas sa USING (code)
-  UNION ALL SELECT p.dataset_id, sa.lad_code FROM nbhd.deprivation_parts p JOIN nbhd.small_areas sa USING (code)
-  UNION ALL SELECT p.dataset_id, sa.lad_code FROM nbhd.small_area_lads p JOIN nbhd.small_areas sa USING (code)
-  UNION ALL SELECT d.dataset_id, sa.lad_code FROM nbhd.demand d JOIN nbhd.small_areas sa ON sa.code = d.small_area_code
-  UNION ALL SELECT dataset_id, lad_code FROM nbhd.neighbourhoods
-  UNION ALL SELECT x.dataset_id, sa.lad_code FROM nbhd.community_assets x JOIN nbhd.asset_places p USING (id)
-            JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
-  UNION ALL SELECT x.dataset_id, sa.lad_code FROM nbhd.gp_practices x JOIN nbhd.gp_places p USING (code)
-            JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
-  UNION ALL SELECT l.dataset_id, sa.lad_code FROM nbhd.gp_list_sizes l JOIN nbhd.gp_places p ON p.code = l.practice_code
-            JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
-  UNION ALL SELECT x.dataset_id, sa.lad_code FROM nbhd.schools x JOIN nbhd.school_places p USING (id)
-            JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
-  UNION ALL SELECT x.dataset_id, sa.lad_code FROM nbhd.postcodes x JOIN nbhd.postcode_places p USING (postcode)
-            JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
-  UNION ALL SELECT x.dataset_id, nullif(x.la_code, '') FROM nbhd.postcodes x JOIN nbhd.postcode_places p USING (postcode)
-            WHERE p.small_area_code = ''
-
-  UNION ALL SELECT dataset_id, lad_code FROM nbhd.borough_regions
-  UNION ALL SELECT dataset_id, lad_code FROM nbhd.borough_cauths
+CREATE FUNCTION logic.row_boroughs() RETURNS TABLE (dataset_id bigint, lad text, tbl text) LANGUAGE sql STABLE AS $$
+  SELECT dataset_id, lad_code, 'small_areas' FROM nbhd.small_areas
+  UNION ALL SELECT p.dataset_id, sa.lad_code, 'small_area_population' FROM nbhd.small_area_population p JOIN nbhd.small_areas sa USING (code)
+  UNION ALL SELECT p.dataset_id, sa.lad_code, 'deprivation_parts' FROM nbhd.deprivation_parts p JOIN nbhd.small_areas sa USING (code)
+  UNION ALL SELECT p.dataset_id, sa.lad_code, 'small_area_lads' FROM nbhd.small_area_lads p JOIN nbhd.small_areas sa USING (code)
+  UNION ALL SELECT d.dataset_id, sa.lad_code, 'demand' FROM nbhd.demand d JOIN nbhd.small_areas sa ON sa.code = d.small_area_code
+  UNION ALL SELECT dataset_id, lad_code, 'neighbourhoods' FROM nbhd.neighbourhoods
+  UNION ALL SELECT x.dataset_id, sa.lad_code, 'community_assets' FROM nbhd.community_assets x JOIN nbhd.asset_places p USING (id)
+            LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+  UNION ALL SELECT x.dataset_id, sa.lad_code, 'gp_practices' FROM nbhd.gp_practices x JOIN nbhd.gp_places p USING (code)
+            LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+  UNION ALL SELECT l.dataset_id, sa.lad_code, 'gp_list_sizes' FROM nbhd.gp_list_sizes l LEFT JOIN nbhd.gp_places p ON p.code = l.practice_code
+            LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+  UNION ALL SELECT x.dataset_id, sa.lad_code, 'schools' FROM nbhd.schools x JOIN nbhd.school_places p USING (id)
+            LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+  UNION ALL SELECT x.dataset_id, coalesce(sa.lad_code, nullif(x.la_code, '')), 'postcodes' FROM nbhd.postcodes x
+            JOIN nbhd.postcode_places p USING (postcode) LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+  UNION ALL SELECT dataset_id, lad_code, 'borough_regions' FROM nbhd.borough_regions
+  UNION ALL SELECT dataset_id, lad_code, 'borough_cauths' FROM nbhd.borough_cauths
 $$;
 
 CREATE FUNCTION logic.dataset_lads(id bigint) RETURNS text[] LANGUAGE sql STABLE AS $$
@@ -759,8 +759,6 @@ BEGIN
     DELETE FROM nbhd.small_area_stats s WHERE NOT EXISTS (SELECT 1 FROM nbhd.small_areas a WHERE a.code = s.code);
   END IF;
 
-  DROP TABLE IF EXISTS pg_temp.placed_postcodes;
-  CREATE TEMP TABLE placed_postcodes (postcode text PRIMARY KEY) ON COMMIT DROP;
   PERFORM logic.place();
   PERFORM logic.timed('place');
   PERFORM logic.settle_lads();
