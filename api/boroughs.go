@@ -108,3 +108,23 @@ func (s *Server) borough(c *gin.Context) error {
 		Links []link   `json:"links"`
 	}{p, demandNotes, s.selfLinks(c, f, fJSON, fCSV, fHTML)})
 }
+
+// indicators lists the profile's indicators in order, with their words and
+// units, so clients (the map among them) need no list of their own.
+func (s *Server) indicators(c *gin.Context) error {
+	if _, err := negotiate(c, fJSON); err != nil {
+		return err
+	}
+	if err := noParams(c, "f"); err != nil {
+		return err
+	}
+	if s.conditional(c, fJSON) {
+		return nil
+	}
+	list, err := s.store.Indicators(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fJSON, map[string]any{"indicators": list,
+		"notes": []string{"Ids ending in :* are families: asset:library, school:primary and so on, one per category or phase loaded."}})
+}

@@ -34,8 +34,12 @@ func (s *Server) neighbourhoodSets(c *gin.Context) error {
 	var sets []map[string]any
 	for _, l := range cat.Layers {
 		if l.SetID != "" {
+			if strings.HasSuffix(l.ID, "-boundary") {
+				continue
+			}
 			sets = append(sets, map[string]any{"id": l.SetID, "title": strings.TrimPrefix(l.Title, "Neighbourhoods: "),
-				"neighbourhoods": cat.Info[l.ID].Count, "href": s.baseURL(c) + "/neighbourhoods/" + l.SetID})
+				"neighbourhoods": cat.Info[l.ID].Count, "href": s.baseURL(c) + "/neighbourhoods/" + l.SetID,
+				"collection": l.ID})
 		}
 	}
 	return writeJSON(c, fJSON, map[string]any{"sets": sets})
@@ -44,8 +48,12 @@ func (s *Server) neighbourhoodSets(c *gin.Context) error {
 // neighbourhoods lists a set's neighbourhoods with headline indicators.
 func (s *Server) neighbourhoods(c *gin.Context) error {
 	set := c.Param("set")
-	f, done, err := s.setRequest(c, set)
+	f, done, err := s.setRequest(c, set, "borough")
 	if err != nil || done {
+		return err
+	}
+	boroughs, err := boroughList(c)
+	if err != nil {
 		return err
 	}
 	links := []link{{Href: s.baseURL(c) + "/collections/neighbourhoods-" + set, Rel: "related", Type: "application/json", Title: "The neighbourhoods as features"}}
@@ -55,7 +63,7 @@ func (s *Server) neighbourhoods(c *gin.Context) error {
 		b := newBody(c, fCSV)
 		w := newCSVWriter(b)
 		var rec []string
-		err := s.store.Headlines(ctx, set, func(r data.Row) error {
+		err := s.store.Headlines(ctx, set, boroughs, func(r data.Row) error {
 			if rec == nil {
 				rec = make([]string, len(r.Columns))
 				if err := w.Write(r.Columns); err != nil {
@@ -77,7 +85,7 @@ func (s *Server) neighbourhoods(c *gin.Context) error {
 	o := newJSONObject(b)
 	o.value("links", links)
 	add, end := o.rows("neighbourhoods")
-	if err := s.store.Headlines(ctx, set, add); err != nil {
+	if err := s.store.Headlines(ctx, set, boroughs, add); err != nil {
 		return err
 	}
 	end()
@@ -87,6 +95,25 @@ func (s *Server) neighbourhoods(c *gin.Context) error {
 		return err
 	}
 	return b.Close()
+}
+
+// boroughList reads ?borough=CODE[,CODE…] for the neighbourhood lists;
+// nil (every borough) without it.
+func boroughList(c *gin.Context) ([]string, error) {
+	raw, ok := c.GetQuery("borough")
+	if !ok {
+		return nil, nil
+	}
+	var codes []string
+	for _, code := range strings.Split(raw, ",") {
+		if code = strings.TrimSpace(code); code != "" {
+			codes = append(codes, code)
+		}
+	}
+	if _, err := data.BoroughPredicate(codes); err != nil || len(codes) == 0 {
+		return nil, badRequest("borough: give one or more local authority district codes, e.g. borough=E08000010 (see /boroughs)")
+	}
+	return codes, nil
 }
 
 // closeCSV flushes a CSV writer and sends its body.
@@ -231,13 +258,17 @@ func (s *Server) assetGaps(c *gin.Context) error {
 	if set == "" {
 		return badRequest("set is required, e.g. ?set=ward (see /neighbourhoods)")
 	}
-	f, done, err := s.setRequest(c, set, "set")
+	f, done, err := s.setRequest(c, set, "set", "borough")
 	if err != nil || done {
+		return err
+	}
+	boroughs, err := boroughList(c)
+	if err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
 	if f == fCSV {
-		return s.assetGapsCSV(c, set)
+		return s.assetGapsCSV(c, set, boroughs)
 	}
 	// Members in encoding/json's order.
 	b := newBody(c, fJSON)
@@ -254,7 +285,7 @@ func (s *Server) assetGaps(c *gin.Context) error {
 		o.value("set", set)
 		addArea, endAreas = o.rows("small_areas")
 	}
-	err = s.store.AssetGaps(ctx, set, func(_, _ []string) error { return nil }, addHood, func(r data.Row) error {
+	err = s.store.AssetGaps(ctx, set, boroughs, func(_, _ []string) error { return nil }, addHood, func(r data.Row) error {
 		if addArea == nil {
 			startAreas()
 		}
@@ -275,7 +306,7 @@ func (s *Server) assetGaps(c *gin.Context) error {
 
 // assetGapsCSV writes both levels in one table: a level column
 // (neighbourhood, small_area), then the union of both levels' columns.
-func (s *Server) assetGapsCSV(c *gin.Context, set string) error {
+func (s *Server) assetGapsCSV(c *gin.Context, set string, boroughs []string) error {
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="asset-gaps-%s.csv"`, set))
 	b := newBody(c, fCSV)
 	w := newCSVWriter(b)
@@ -300,7 +331,7 @@ func (s *Server) assetGapsCSV(c *gin.Context, set string) error {
 			return w.Write(rec)
 		}
 	}
-	if err := s.store.AssetGaps(c.Request.Context(), set, columns, row("neighbourhood"), row("small_area")); err != nil {
+	if err := s.store.AssetGaps(c.Request.Context(), set, boroughs, columns, row("neighbourhood"), row("small_area")); err != nil {
 		return err
 	}
 	return closeCSV(w, b)

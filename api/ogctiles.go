@@ -48,7 +48,7 @@ const (
 
 // ogcTileParams are what an OGC API – Tiles tile request may carry: f and
 // a CQL2 filter (for one collection's tiles).
-var ogcTileParams = append([]string{"f"}, filterParams...)
+var ogcTileParams = append([]string{"f", "borough"}, filterParams...)
 
 // ogcTilesRoutes adds the OGC API – Tiles routes. /tiles/WebMercatorQuad
 // and the composite's tiles below it share the routes of /tiles/{layer}

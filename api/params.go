@@ -22,7 +22,7 @@ const (
 // itemsParams are the parameters every items request may carry; any other
 // parameter must be a queryable property of the collection.
 var itemsParams = []string{"f", "bbox", "bbox-crs", "crs", "limit", "offset", "properties", "sortby", "datetime",
-	"filter", "filter-lang", "filter-crs"}
+	"filter", "filter-lang", "filter-crs", "borough"}
 
 // filterParams are the parameters of a CQL2 filter (OGC API – Features
 // Part 3), which items and a collection's tiles take.
@@ -147,6 +147,11 @@ func parseItems(q url.Values, l *data.Layer) (data.FeatureQuery, error) {
 	if fq.Where, err = parseFilter(q, l); err != nil {
 		return fq, err
 	}
+	boroughs, err := parseBoroughs(q)
+	if err != nil {
+		return fq, err
+	}
+	fq.Where = data.And(fq.Where, boroughs)
 	// Filters, in a fixed order so equal requests make equal queries.
 	names := make([]string, 0, len(q))
 	for name := range q {
@@ -171,6 +176,29 @@ func parseItems(q url.Values, l *data.Layer) (data.FeatureQuery, error) {
 		fq.Filters = append(fq.Filters, data.Filter{Field: name, Value: v})
 	}
 	return fq, nil
+}
+
+// parseBoroughs reads ?borough=CODE[,CODE…]: the features of those boroughs
+// only (every collection, list and tile layer has a borough).
+func parseBoroughs(q url.Values) (*data.Predicate, error) {
+	v, ok := q["borough"]
+	if !ok {
+		return nil, nil
+	}
+	var codes []string
+	for _, c := range strings.Split(v[0], ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			codes = append(codes, c)
+		}
+	}
+	if len(codes) == 0 {
+		return nil, badRequest("borough: give one or more local authority district codes, e.g. borough=E08000010 (see /boroughs)")
+	}
+	p, err := data.BoroughPredicate(codes)
+	if err != nil {
+		return nil, badRequest("borough: %v (see /boroughs)", err)
+	}
+	return p, nil
 }
 
 // parseFilter reads filter, filter-lang and filter-crs into a predicate

@@ -205,6 +205,7 @@ func (s *Server) routes(e *gin.Engine) {
 	// Neighbourhood insight.
 	get("/boroughs", s.boroughs)
 	get("/boroughs/:lad", s.borough)
+	get("/indicators", s.indicators)
 	get("/neighbourhoods", s.neighbourhoodSets)
 	get("/neighbourhoods/:set", s.neighbourhoods)
 	get("/neighbourhoods/:set/:code", s.profile)

@@ -68,7 +68,7 @@ func (s *Server) tile(c *gin.Context) error {
 	if name == tiles.WebMercatorQuadID { // no layer has this name
 		return s.ogcTile(c, data.AllLayers, name, c.Param("z"), c.Param("x"), c.Param("y"))
 	}
-	if err := noParams(c, filterParams...); err != nil {
+	if err := noParams(c, append([]string{"borough"}, filterParams...)...); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
@@ -102,6 +102,10 @@ func (s *Server) tile(c *gin.Context) error {
 // uses one collection's queryables, so the composite refuses it.
 func tileFilter(c *gin.Context, name string, layers []*data.Layer) (*data.Predicate, error) {
 	q := c.Request.URL.Query()
+	boroughs, err := parseBoroughs(q)
+	if err != nil {
+		return nil, err
+	}
 	if name == data.AllLayers {
 		for _, p := range filterParams {
 			if _, ok := q[p]; ok {
@@ -110,9 +114,13 @@ func tileFilter(c *gin.Context, name string, layers []*data.Layer) (*data.Predic
 					"/collections/{id}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}", p)
 			}
 		}
-		return nil, nil
+		return boroughs, nil
 	}
-	return parseFilter(q, layers[0])
+	where, err := parseFilter(q, layers[0])
+	if err != nil {
+		return nil, err
+	}
+	return data.And(where, boroughs), nil
 }
 
 // serveTile answers with tile t of tile set name from the cache, rendering
@@ -126,10 +134,7 @@ func (s *Server) serveTile(c *gin.Context, cat *data.Catalogue, name string, lay
 	e, err := s.tiles.Get(c.Request.Context(), key, func(ctx context.Context) ([]byte, error) {
 		rctx, cancel := s.renderContext(ctx)
 		defer cancel()
-		if where != nil {
-			return s.store.FilteredTile(rctx, layers[0], t, where)
-		}
-		return s.store.Tile(rctx, layers, t)
+		return s.store.FilteredTile(rctx, layers, t, where)
 	})
 	if err != nil {
 		return err

@@ -1,9 +1,12 @@
 package data
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -587,4 +590,46 @@ func eachPoint(g orb.Geometry, f func(orb.Point)) {
 			eachPoint(m, f)
 		}
 	}
+}
+
+// boroughCode is a local authority district code (E08000010).
+var boroughCode = regexp.MustCompile(`^[EWSN][0-9]{8}$`)
+
+// ErrBadBorough means a borough code is not a local authority district
+// code.
+var ErrBadBorough = errors.New("a borough is a local authority district code, such as E08000010")
+
+// BoroughPredicate selects the features of the given boroughs (every layer
+// has lad_code), for ?borough= on items, tiles and lists.
+func BoroughPredicate(codes []string) (*Predicate, error) {
+	if len(codes) == 0 {
+		return nil, nil
+	}
+	for _, c := range codes {
+		if !boroughCode.MatchString(c) {
+			return nil, fmt.Errorf("%w: %q", ErrBadBorough, c)
+		}
+	}
+	sorted := append([]string(nil), codes...)
+	sort.Strings(sorted)
+	return &Predicate{
+		parts: []sqlPart{{kind: 'c', text: pgx.Identifier{"lad_code"}.Sanitize()}, {kind: 't', text: " = ANY("},
+			{kind: 'a', arg: sorted}, {kind: 't', text: ")"}},
+		key: "borough:" + strings.Join(sorted, ","),
+	}, nil
+}
+
+// And is both predicates (either may be nil).
+func And(a, b *Predicate) *Predicate {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	parts := append([]sqlPart{{kind: 't', text: "("}}, a.parts...)
+	parts = append(parts, sqlPart{kind: 't', text: ") AND ("})
+	parts = append(parts, b.parts...)
+	parts = append(parts, sqlPart{kind: 't', text: ")"})
+	return &Predicate{parts: parts, key: a.key + " AND " + b.key}
 }

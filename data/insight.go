@@ -54,16 +54,17 @@ func rowsOf(rows pgx.Rows) ([]Row, error) {
 	return out, err
 }
 
-// Headlines streams a set's neighbourhoods, with their headline
-// indicators, to emit.
-func (s *Store) Headlines(ctx context.Context, set string, emit RowFunc) error {
-	rows, err := s.public.Query(ctx, `SELECT code, name, population, chaotic::float8, chaotic_per_1000::float8, chaotic_suppressed,
+// Headlines streams a set's neighbourhoods (of the given boroughs; all
+// when none is given), with their headline indicators, to emit.
+func (s *Store) Headlines(ctx context.Context, set string, boroughs []string, emit RowFunc) error {
+	rows, err := s.public.Query(ctx, `SELECT code, name, lad_code, borough, population, chaotic::float8, chaotic_per_1000::float8, chaotic_suppressed,
 		just_coping::float8, just_coping_per_1000::float8, just_coping_suppressed, demand_source,
 		deprived_10pct_share::float8, deprived_20pct_share::float8, worst_domain,
 		assets, assets_per_1000::float8, gp_practices, gp_patients, schools,
 		access_asset_pct::float8, access_gp_pct::float8, access_school_pct::float8,
 		label_lon::float8, label_lat::float8
-		FROM api.neighbourhoods WHERE set_id = $1 ORDER BY code`, set)
+		FROM api.neighbourhoods WHERE set_id = $1 AND (coalesce(cardinality($2::text[]), 0) = 0 OR lad_code = ANY($2)) ORDER BY code`,
+		set, boroughs)
 	if err != nil {
 		return fmt.Errorf("read headlines: %w", err)
 	}
@@ -79,7 +80,7 @@ const hoodGapsSQL = `WITH g AS (
 	         (chaotic + just_coping)::float8 AS demand, assets,
 	         round((chaotic + just_coping) / nullif(assets, 0), 2)::float8 AS demand_per_asset,
 	         (100 - access_asset_pct)::float8 AS access_shortfall_pct
-	  FROM api.neighbourhoods WHERE set_id = $1)
+	  FROM api.neighbourhoods WHERE set_id = $1 AND (coalesce(cardinality($2::text[]), 0) = 0 OR lad_code = ANY($2)))
 	SELECT *, CASE WHEN demand IS NULL THEN NULL ELSE
 	         rank() OVER (ORDER BY (assets = 0) DESC, demand_per_asset DESC NULLS LAST) END AS rank_demand_per_asset,
 	       rank() OVER (ORDER BY access_shortfall_pct DESC NULLS LAST) AS rank_access_shortfall
@@ -93,7 +94,8 @@ const areaGapsSQL = `WITH g AS (
 	         round((sa.chaotic_estimate + sa.just_coping_estimate) / nullif(sa.assets_within_reach, 0), 2)::float8 AS demand_per_asset,
 	         (100 - sa.access_asset_pct)::float8 AS access_shortfall_pct
 	  FROM api.small_areas sa
-	  LEFT JOIN api.neighbourhood_members m ON m.small_area_code = sa.code AND m.set_id = $1)
+	  LEFT JOIN api.neighbourhood_members m ON m.small_area_code = sa.code AND m.set_id = $1
+	  WHERE coalesce(cardinality($2::text[]), 0) = 0 OR sa.lad_code = ANY($2))
 	SELECT *, rank() OVER (ORDER BY (assets_within_reach = 0) DESC, demand_per_asset DESC NULLS LAST) AS rank_demand_per_asset,
 	       rank() OVER (ORDER BY access_shortfall_pct DESC NULLS LAST) AS rank_access_shortfall
 	FROM g ORDER BY rank_demand_per_asset, code`
@@ -103,7 +105,7 @@ const areaGapsSQL = `WITH g AS (
 // components. It first tells columns both results' column names (a CSV
 // writer needs its header before any row), then streams the
 // neighbourhoods to hood and the small areas to area, on one connection.
-func (s *Store) AssetGaps(ctx context.Context, set string, columns func(hoods, areas []string) error, hood, area RowFunc) error {
+func (s *Store) AssetGaps(ctx context.Context, set string, boroughs []string, columns func(hoods, areas []string) error, hood, area RowFunc) error {
 	c, err := s.public.acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("asset gaps: %w", err)
@@ -124,14 +126,14 @@ func (s *Store) AssetGaps(ctx context.Context, set string, columns func(hoods, a
 	if err := columns(names[0], names[1]); err != nil {
 		return err
 	}
-	rows, err := c.Query(ctx, hoodGapsSQL, set)
+	rows, err := c.Query(ctx, hoodGapsSQL, set, boroughs)
 	if err != nil {
 		return fmt.Errorf("read neighbourhood gaps: %w", err)
 	}
 	if err := eachRow(rows, hood); err != nil {
 		return fmt.Errorf("read neighbourhood gaps: %w", err)
 	}
-	rows, err = c.Query(ctx, areaGapsSQL, set)
+	rows, err = c.Query(ctx, areaGapsSQL, set, boroughs)
 	if err != nil {
 		return fmt.Errorf("read small-area gaps: %w", err)
 	}

@@ -28,12 +28,13 @@ func (s *Store) Tile(ctx context.Context, layers []*Layer, t maptile.Tile) ([]by
 	return s.tile(ctx, layers, t, nil)
 }
 
-// FilteredTile renders one layer's tile with only the features a CQL2
-// filter compiled for that layer selects (Layer.ParseFilter). Points are
+// FilteredTile renders a tile with only the features a filter selects: a
+// CQL2 filter compiled for the one layer given (Layer.ParseFilter), or a
+// borough filter (BoroughPredicate), which every layer can take. Points are
 // clustered among the selected features only. A nil filter renders the
 // same tile as Tile.
-func (s *Store) FilteredTile(ctx context.Context, l *Layer, t maptile.Tile, where *Predicate) ([]byte, error) {
-	return s.tile(ctx, []*Layer{l}, t, where)
+func (s *Store) FilteredTile(ctx context.Context, layers []*Layer, t maptile.Tile, where *Predicate) ([]byte, error) {
+	return s.tile(ctx, layers, t, where)
 }
 
 func (s *Store) tile(ctx context.Context, layers []*Layer, t maptile.Tile, where *Predicate) ([]byte, error) {
