@@ -62,7 +62,7 @@ func TestChangeSettingMergesNestedMembers(t *testing.T) {
 	conn := dbtest.Conn(t, url)
 	db := connectAdmin(t, url)
 	ctx := context.Background()
-	if err := db.ChangeSetting(ctx, "demand_model", []byte(`{"shares": {"chaotic": 0.05}}`), data.LockWait{}); err != nil {
+	if err := db.ChangeSetting(ctx, "", "demand_model", []byte(`{"shares": {"chaotic": 0.05}}`), data.LockWait{}); err != nil {
 		t.Fatal(err)
 	}
 	// The migration's defaults are the expectation: 0.22 and the weights stay.
@@ -76,7 +76,7 @@ func TestChangeSettingMergesNestedMembers(t *testing.T) {
 		t.Errorf("weights.chaotic.health %v, want 0.35 kept", got)
 	}
 	// A null member removes one: a required one is refused, naming its path.
-	err := db.ChangeSetting(ctx, "demand_model", []byte(`{"shares": {"just_coping": null}}`), data.LockWait{})
+	err := db.ChangeSetting(ctx, "", "demand_model", []byte(`{"shares": {"just_coping": null}}`), data.LockWait{})
 	var invalid *data.InvalidSettingError
 	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "demand_model.shares.just_coping is missing") {
 		t.Errorf("removing shares.just_coping: %v", err)
@@ -88,7 +88,7 @@ func TestChangeSettingMergesNestedMembers(t *testing.T) {
 		`{"shares": {"just_coping": 0.99}}`:  "demand_model.shares.chaotic and demand_model.shares.just_coping add up to more than 1",
 		`[1, 2]`:                             "must be a JSON object",
 	} {
-		err := db.ChangeSetting(ctx, "demand_model", []byte(patch), data.LockWait{})
+		err := db.ChangeSetting(ctx, "", "demand_model", []byte(patch), data.LockWait{})
 		if !errors.As(err, &invalid) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", patch, err, want)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -25,9 +26,12 @@ type InvalidSettingError struct{ Err error }
 func (e *InvalidSettingError) Error() string { return e.Err.Error() }
 func (e *InvalidSettingError) Unwrap() error { return e.Err }
 
-// Settings returns every setting, or the one named key ("" for all).
-func (a *Admin) Settings(ctx context.Context, key string) ([]Setting, error) {
-	rows, err := a.conn.Query(ctx, "SELECT key, jsonb_pretty(value) FROM nbhd.settings WHERE $1 = '' OR key = $1 ORDER BY key", key)
+// Settings returns every setting, or the one named key ("" for all), in
+// force for borough ("" for England's defaults): the defaults with the
+// borough's own values merged over them.
+func (a *Admin) Settings(ctx context.Context, borough, key string) ([]Setting, error) {
+	rows, err := a.conn.Query(ctx, `SELECT key, jsonb_pretty(logic.setting(nullif($1, ''), key)) FROM nbhd.settings
+		WHERE borough = '' AND ($2 = '' OR key = $2) ORDER BY key`, borough, key)
 	if err != nil {
 		return nil, fmt.Errorf("read settings: %w", err)
 	}
@@ -41,11 +45,17 @@ func (a *Admin) Settings(ctx context.Context, key string) ([]Setting, error) {
 	return out, nil
 }
 
-// ChangeSetting merges patch, a JSON object, into setting key (MergePatch:
-// nested members merge, null removes), validates the whole result, stores it
-// and recomputes everything derived from the settings, in one transaction.
-// A refused change is an *InvalidSettingError and changes nothing.
-func (a *Admin) ChangeSetting(ctx context.Context, key string, patch []byte, w LockWait) error {
+// boroughCodeRe is a local authority district code.
+var boroughCodeRe = regexp.MustCompile(`^[EWSN][0-9]{8}$`)
+
+// ChangeSetting merges patch, a JSON object, into setting key for borough
+// ("" for England's defaults, which every borough inherits; a borough's
+// own value holds only what differs): nested members merge, null removes.
+// The value in force afterwards is validated whole, then stored, and
+// everything derived from it is recomputed — for that borough only, or
+// everywhere for a default — in one transaction. A refused change is an
+// *InvalidSettingError and changes nothing.
+func (a *Admin) ChangeSetting(ctx context.Context, borough, key string, patch []byte, w LockWait) error {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(patch, &obj); err != nil || obj == nil {
 		msg := "not a JSON object"
@@ -54,26 +64,43 @@ func (a *Admin) ChangeSetting(ctx context.Context, key string, patch []byte, w L
 		}
 		return &InvalidSettingError{fmt.Errorf(`%s: the value must be a JSON object of the members to change, e.g. '{"shares": {"chaotic": 0.04}}': %s`, key, msg)}
 	}
+	if borough != "" && !boroughCodeRe.MatchString(borough) {
+		return &InvalidSettingError{fmt.Errorf("--borough %q is not a local authority district code, such as E08000010", borough)}
+	}
 	return pgx.BeginFunc(ctx, a.conn, func(tx pgx.Tx) error {
 		if err := LockData(ctx, tx, "change of setting "+key, w); err != nil {
 			return err
 		}
-		var stored []byte
-		err := tx.QueryRow(ctx, "SELECT value FROM nbhd.settings WHERE key = $1 FOR UPDATE", key).Scan(&stored)
+		var stored, own []byte
+		err := tx.QueryRow(ctx, `SELECT d.value, o.value FROM nbhd.settings d
+			LEFT JOIN nbhd.settings o ON o.key = d.key AND o.borough = $2 AND $2 <> ''
+			WHERE d.key = $1 AND d.borough = '' FOR UPDATE OF d`, key, borough).Scan(&stored, &own)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return &InvalidSettingError{fmt.Errorf("%w %q (settings are %s)", ErrNoSetting, key, strings.Join(SettingKeys(), ", "))}
 		}
 		if err != nil {
 			return fmt.Errorf("read setting %s: %w", key, err)
 		}
-		merged, err := MergePatch(stored, patch)
+		if borough == "" {
+			own = stored
+		} else if own == nil {
+			own = []byte("{}")
+		}
+		newOwn, err := MergePatch(own, patch)
 		if err != nil {
 			return fmt.Errorf("merge setting %s: %w", key, err)
 		}
-		if err := ValidateSetting(key, merged); err != nil {
+		inForce := newOwn
+		if borough != "" {
+			if inForce, err = MergePatch(stored, newOwn); err != nil {
+				return fmt.Errorf("merge setting %s: %w", key, err)
+			}
+		}
+		if err := ValidateSetting(key, inForce); err != nil {
 			return &InvalidSettingError{err}
 		}
-		if _, err := tx.Exec(ctx, "UPDATE nbhd.settings SET value = $2::jsonb WHERE key = $1", key, merged); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO nbhd.settings (borough, key, value) VALUES ($1, $2, $3::jsonb)
+			ON CONFLICT (borough, key) DO UPDATE SET value = EXCLUDED.value`, borough, key, newOwn); err != nil {
 			return fmt.Errorf("update setting %s: %w", key, err)
 		}
 		// Refresh also bumps the data version, so caches follow.

@@ -30,6 +30,7 @@ func commands() []command {
 		{"load-sample", "load the bundled sample borough (or --dir with the same layout)", cmdLoadSample},
 		{"import", "import one data file: nbhd import KIND FILE (nbhd import --help lists the kinds)", cmdImport},
 		{"datasets", "list loaded datasets with provenance and row counts; datasets drop ID removes one", cmdDatasets},
+		{"boroughs", "list loaded boroughs; boroughs drop CODE removes one borough's rows from every dataset", cmdBoroughs},
 		{"settings", "show or change borough settings (demand_model, disclosure, access, priority)", cmdSettings},
 		{"keys", "staff API keys: keys create, keys list, keys revoke ID", cmdKeys},
 		{"export", "write the vector tiles to a PMTiles archive: export pmtiles OUT.pmtiles", cmdExport},

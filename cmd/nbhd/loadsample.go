@@ -21,8 +21,11 @@ func cmdLoadSample(ctx context.Context, args []string, stdout, stderr io.Writer)
 		usage: "nbhd load-sample [flags]",
 		about: `Loads the bundled sample borough (Wigan, real open data) in one transaction: every file of its
 manifest.json, in order, or nothing. Loading again replaces it; nothing is duplicated. --dir loads
-another borough laid out the same way, with its own manifest.json, whose "spec" members are the
-options of nbhd import (set_title for --set-title).`,
+another borough laid out the same way, with its own manifest.json (docs/importing.md documents it;
+it is checked whole before anything is imported), whose "spec" members are the options of nbhd
+import (set_title for --set-title). Loading a second borough adds it beside the first: a dataset
+is replaced only in the boroughs its new rows describe. The database's migrations are applied
+first if it has none, or older ones.`,
 		examples: []string{"nbhd load-sample --if-empty", "nbhd load-sample --dir /srv/data/bolton"},
 	})
 	if err != nil {
@@ -36,6 +39,14 @@ options of nbhd import (set_title for --set-title).`,
 		return err
 	}
 	defer db.Close(ctx)
+	// A database without nbhd's schema (or with an older one) gets it first.
+	applied, err := db.Migrate(ctx)
+	for _, name := range applied {
+		fmt.Fprintf(stdout, "applied %s\n", name)
+	}
+	if err != nil {
+		return err
+	}
 	if *ifEmpty {
 		has, err := db.HasData(ctx)
 		if err != nil {

@@ -67,9 +67,10 @@ func TestShutdownTimeoutIsAnUpperBound(t *testing.T) {
 	if _, err := conn.Write([]byte(req.String())); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the server is stuck writing to it.
+	// Wait until the server has answered the slow client's first request
+	// (not the readiness probe's) and is stuck writing the next ones.
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "status=200") && time.Now().Before(deadline) {
+	for !strings.Contains(stderr.String(), "route=/collections/:collection/items status=200") && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)

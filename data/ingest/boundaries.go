@@ -232,9 +232,16 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job, ds int64) (in
 	if err != nil {
 		return 0, err
 	}
-	// This import's neighbourhoods: a national lookup also names other
-	// boroughs' neighbourhoods, whose rows are skipped.
+	// This import's neighbourhoods, and the small areas they cover: a
+	// national lookup also names other boroughs' neighbourhoods, whose rows
+	// are skipped, but a row for a small area inside this file's
+	// neighbourhoods must name one of them.
 	hoods, err := codeSet(ctx, tx, "SELECT code FROM nbhd.neighbourhoods WHERE set_id = $1 AND dataset_id = $2", job.Options.text(optSet), ds)
+	if err != nil {
+		return 0, err
+	}
+	covered, err := codeSet(ctx, tx, `SELECT sa.code FROM nbhd.small_areas sa WHERE EXISTS (SELECT 1 FROM nbhd.neighbourhoods n
+		WHERE n.set_id = $1 AND n.dataset_id = $2 AND ST_Intersects(n.geom, ST_PointOnSurface(sa.geom)))`, job.Options.text(optSet), ds)
 	if err != nil {
 		return 0, err
 	}
@@ -267,6 +274,9 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job, ds int64) (in
 			continue
 		}
 		if _, ok := hoods[nb]; !ok {
+			if _, inside := covered[sa]; inside {
+				return 0, t.errf(nCol, "%s is not a neighbourhood in the boundary file %s", nb, baseName(job.File))
+			}
 			continue
 		}
 		if p, dup := member[sa]; dup && p.code != nb {

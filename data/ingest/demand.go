@@ -26,10 +26,13 @@ func init() {
 (chaotic or just_coping), count (a whole number), period (2025, 2025-26, 2025-Q3 or mid-2024) and
 source. Aggregated counts only: a file with a person-level column (name, NHS number, date of
 birth, address, postcode ...) is refused, as is a second row for the same area, segment and period.
-Recorded counts are published for neighbourhoods only, rounded and with small counts withheld.`,
+Recorded counts are published for neighbourhoods only, rounded and with small counts withheld.
+Once a period's figures are published they stay as published, whatever a corrected file for
+that period says, unless --revise publishes a new release of it (docs/methodology.md, Releases).`,
 		example: "nbhd import demand early_help_2025-26.csv --key early-help",
 		options: []accepts{
 			{opt: optKey, help: "dataset key (default recorded)"},
+			{opt: optRevise},
 		},
 		ident: func(j Job) (string, string, error) {
 			return "demand", keyOr(j, "recorded"), nil
@@ -119,5 +122,49 @@ func importDemand(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader
 	if err != nil {
 		return Result{}, fmt.Errorf("write recorded demand: %w", err)
 	}
-	return Result{Rows: int(tag.RowsAffected())}, nil
+	res := Result{Rows: int(tag.RowsAffected())}
+	notes, err := releases(ctx, tx, job.Options.flag(optRevise), job.File)
+	res.Notes = notes
+	return res, err
+}
+
+// releases keeps published periods as they were published: a re-import of
+// a period whose figures are out changes the records behind them (staff
+// see those) but not what the public sees, unless revise publishes a new
+// release — logged with its reason — whose figures are worked out afresh.
+// See docs/methodology.md, "Releases".
+func releases(ctx context.Context, tx pgx.Tx, revise bool, file string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT s.period, sa.lad_code,
+		  coalesce((SELECT max(l.release) FROM nbhd.demand_release_log l WHERE l.period = s.period AND l.lad_code = sa.lad_code), 1)
+		FROM demand_stage s JOIN nbhd.small_areas sa ON sa.code = s.code
+		WHERE EXISTS (SELECT 1 FROM nbhd.demand_releases r WHERE r.period = s.period AND r.lad_code = sa.lad_code)
+		ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("find published periods: %w", err)
+	}
+	type published struct {
+		Period, Lad string
+		Release     int
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[published])
+	if err != nil {
+		return nil, fmt.Errorf("find published periods: %w", err)
+	}
+	var notes []string
+	for _, p := range list {
+		if !revise {
+			notes = append(notes, fmt.Sprintf("period %s of %s is already published (release %d): its public figures stay as published; --revise publishes a new release",
+				p.Period, p.Lad, p.Release))
+			continue
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO nbhd.demand_release_log (period, lad_code, release, reason) VALUES ($1, $2, $3, $4)`,
+			p.Period, p.Lad, p.Release+1, "revised by import of "+baseName(file)); err != nil {
+			return nil, fmt.Errorf("record release: %w", err)
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM nbhd.demand_releases WHERE period = $1 AND lad_code = $2", p.Period, p.Lad); err != nil {
+			return nil, fmt.Errorf("reopen release: %w", err)
+		}
+		notes = append(notes, fmt.Sprintf("period %s of %s: release %d published in place of release %d", p.Period, p.Lad, p.Release+1, p.Release))
+	}
+	return notes, nil
 }

@@ -98,6 +98,21 @@ func datasetID(t *testing.T, conn *pgx.Conn, kind, key string) int64 {
 	return id
 }
 
+// datasetIDs lists every import of a dataset: one borough's may sit beside
+// another's.
+func datasetIDs(t *testing.T, conn *pgx.Conn, kind, key string) []int64 {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), "SELECT id FROM nbhd.datasets WHERE kind = $1 AND key = $2 ORDER BY id", kind, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(ids) == 0 {
+		t.Fatalf("dataset %s/%s: %v (%d)", kind, key, err, len(ids))
+	}
+	return ids
+}
+
 func TestGIASSchools(t *testing.T) {
 	conn := dbtest.Conn(t, dbtest.New(t, true))
 	file := fixture("edubasealldata20260401.csv")
@@ -235,9 +250,13 @@ func TestCodePointAndONSPD(t *testing.T) {
 		t.Errorf("Code-Point: %d rows, notes %v; want 4 and the quality-90 row skipped", res.Rows, res.Notes)
 	}
 	datasetID(t, conn, "postcodes", "codepoint-wn")
+	// Re-importing for one authority replaces the dataset there only: the
+	// postcode of another authority stays, with the earlier import.
 	res = runResult(t, conn, "codepoint", fixture("wn.csv"), ingest.Options{"la": "E08000010"})
-	if res.Rows != 3 || count(t, conn, "SELECT count(*) FROM nbhd.postcodes") != 3 || count(t, conn, "SELECT count(*) FROM nbhd.datasets") != 1 {
-		t.Errorf("re-import with --la: %d rows, want 3 replacing the 4", res.Rows)
+	if res.Rows != 3 || count(t, conn, "SELECT count(*) FROM nbhd.postcodes WHERE la_code = 'E08000010'") != 3 ||
+		count(t, conn, "SELECT count(*) FROM nbhd.postcodes") != 4 || count(t, conn, "SELECT count(*) FROM nbhd.datasets") != 2 ||
+		count(t, conn, "SELECT rows FROM nbhd.datasets ORDER BY id LIMIT 1") != 1 {
+		t.Errorf("re-import with --la: %d rows, want 3 replacing the 3 of that authority and the other kept", res.Rows)
 	}
 	if d := bngDistance(t, conn, "postcodes", "postcode", "WN1 1AA", 358016, 405780); d > 1 {
 		t.Errorf("WN1 1AA is %.2f m from its transformed grid reference", d)
@@ -254,7 +273,9 @@ func TestCodePointAndONSPD(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "WN1 1AA is already loaded by dataset") || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("ONSPD over Code-Point: %v", err)
 	}
-	drop(t, conn, datasetID(t, conn, "postcodes", "codepoint-wn"))
+	for _, id := range datasetIDs(t, conn, "postcodes", "codepoint-wn") {
+		drop(t, conn, id)
+	}
 	res = runResult(t, conn, "onspd", fixture("ONSPD_FEB_2026_UK.csv"), ingest.Options{})
 	// Live: WN1 1AA, WN8 0AA, BT1 1AA; WN1 1AB terminated; GY1 1AA has no grid reference.
 	if res.Rows != 3 || !hasNote(res, "1 terminated") || !hasNote(res, "1 postcodes without coordinates") {

@@ -59,6 +59,7 @@ var (
 	optEncoding      = option{name: "encoding", arg: "ENCODING", help: "text encoding: utf-8 or windows-1252 (default: UTF-8 when the file is valid UTF-8, else Windows-1252)"}
 	optCategories    = option{name: "categories", arg: "FILE", help: "OpenStreetMap tag -> category rules, JSON or CSV (tag,value,category), replacing the built-in ones"}
 	optAllowGaps     = option{name: "allow-gaps", help: "accept a set that leaves loaded small areas out (they are listed in the notes)", check: boolean}
+	optRevise        = option{name: "revise", help: "publish a new release of periods already published (docs/methodology.md, Releases)", check: boolean}
 	// optAllowEmpty is accepted by every kind (Run reads it).
 	optAllowEmpty = option{name: "allow-empty", help: "let an import of no rows replace the dataset (otherwise refused)", check: boolean}
 )
@@ -68,7 +69,7 @@ var allOptions = map[string]option{}
 
 func init() {
 	for _, o := range []option{optKey, optLevel, optVintage, optSet, optSetTitle, optCodeField, optNameField, optLookup, optPeriod,
-		optActiveOnly, optCategory, optMergeWithin, optLA, optIncludeClosed, optEncoding, optCategories, optAllowGaps, optAllowEmpty} {
+		optActiveOnly, optCategory, optMergeWithin, optLA, optIncludeClosed, optEncoding, optCategories, optAllowGaps, optRevise, optAllowEmpty} {
 		allOptions[o.name] = o
 	}
 }

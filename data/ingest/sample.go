@@ -3,10 +3,13 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
+	"sort"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -28,17 +31,138 @@ type Entry struct {
 	Dataset Dataset `json:"dataset"`
 }
 
-// ReadManifest reads dir/manifest.json from fsys.
+// ReadManifest reads and checks dir/manifest.json from fsys before
+// anything is imported (CheckManifest).
 func ReadManifest(fsys fs.FS, dir string) (Manifest, error) {
 	var m Manifest
-	b, err := fs.ReadFile(fsys, path.Join(dir, "manifest.json"))
+	name := path.Join(dir, "manifest.json")
+	b, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		return m, fmt.Errorf("read manifest: %w", err)
+		return m, &InputError{File: name, Err: fmt.Errorf("read manifest: %w", err)}
+	}
+	if err := CheckManifest(fsys, dir, b); err != nil {
+		return m, err
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return m, &InputError{File: path.Join(dir, "manifest.json"), Err: err}
+		return m, &InputError{File: name, Err: err}
 	}
 	return m, nil
+}
+
+// manifestKeys are the members a manifest, an entry and an entry's
+// dataset may have (docs/importing.md).
+var (
+	manifestKeys = []string{"name", "imports"}
+	entryKeys    = []string{"kind", "file", "spec", "dataset"}
+	datasetKeys  = []string{"title", "source", "source_url", "licence", "licence_url", "attribution", "vintage"}
+)
+
+// CheckManifest refuses a manifest before any import: JSON syntax errors
+// with their line and column, unknown members (naming the entry and the
+// member), unknown kinds, options a kind does not take, and files (data
+// and lookups) that are not there.
+func CheckManifest(fsys fs.FS, dir string, b []byte) error {
+	name := path.Join(dir, "manifest.json")
+	fail := func(format string, args ...any) error {
+		return &InputError{File: name, Err: fmt.Errorf(format, args...)}
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			line, col := lineCol(b, syn.Offset)
+			return fail("line %d, column %d: %v", line, col, syn)
+		case errors.As(err, &typ):
+			return fail("the manifest must be a JSON object with \"name\" and \"imports\"")
+		}
+		return fail("%v", err)
+	}
+	if k := unknownKey(top, manifestKeys); k != "" {
+		return fail("unknown member %q (a manifest has %s)", k, strings.Join(manifestKeys, ", "))
+	}
+	var entries []map[string]json.RawMessage
+	if err := json.Unmarshal(top["imports"], &entries); err != nil || len(entries) == 0 {
+		return fail(`"imports" must be a list of entries, each {"kind", "file", "spec", "dataset"}`)
+	}
+	for i, raw := range entries {
+		n := i + 1
+		var kind, file string
+		_ = json.Unmarshal(raw["kind"], &kind)
+		_ = json.Unmarshal(raw["file"], &file)
+		where := fmt.Sprintf("entry %d", n)
+		if file != "" {
+			where += " (" + file + ")"
+		}
+		if k := unknownKey(raw, entryKeys); k != "" {
+			return fail("%s: unknown member %q (an entry has %s)", where, k, strings.Join(entryKeys, ", "))
+		}
+		if kind == "" {
+			return fail("%s: \"kind\" is missing (nbhd import --help lists the kinds)", where)
+		}
+		if _, ok := Kind(kind); !ok {
+			return fail("%s: unknown kind %q (nbhd import --help lists the kinds)", where, kind)
+		}
+		if file == "" {
+			return fail("%s: \"file\" is missing", where)
+		}
+		if _, err := fs.Stat(fsys, path.Join(dir, file)); err != nil {
+			return fail("%s: file %s is not there", where, file)
+		}
+		var opts Options
+		if spec, ok := raw["spec"]; ok {
+			if err := json.Unmarshal(spec, &opts); err != nil {
+				return fail("%s: \"spec\": %v", where, err)
+			}
+		}
+		if err := CheckOptions(kind, opts); err != nil {
+			return fail("%s: \"spec\": %v", where, err)
+		}
+		if lookup := opts.text(optLookup); lookup != "" {
+			if _, err := fs.Stat(fsys, path.Join(dir, path.Dir(file), lookup)); err != nil {
+				return fail("%s: lookup %s (beside %s) is not there", where, lookup, file)
+			}
+		}
+		if ds, ok := raw["dataset"]; ok {
+			var d map[string]json.RawMessage
+			if err := json.Unmarshal(ds, &d); err != nil {
+				return fail("%s: \"dataset\" must be an object (%s)", where, strings.Join(datasetKeys, ", "))
+			}
+			if k := unknownKey(d, datasetKeys); k != "" {
+				return fail("%s: unknown member %q of \"dataset\" (it has %s)", where, k, strings.Join(datasetKeys, ", "))
+			}
+		}
+	}
+	return nil
+}
+
+// unknownKey is the first member of m (in name order) not in known.
+func unknownKey(m map[string]json.RawMessage, known []string) string {
+	var names []string
+	for k := range m {
+		if !contains(known, k) {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0]
+}
+
+// lineCol turns a byte offset into a 1-based line and column.
+func lineCol(b []byte, offset int64) (int, int) {
+	line, col := 1, 1
+	for i := int64(0); i < offset && i < int64(len(b)); i++ {
+		if b[i] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
 }
 
 // LoadSample runs every import of dir's manifest in one transaction: the
