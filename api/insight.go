@@ -201,7 +201,7 @@ type profileDoc struct {
 func (s *Server) indicatorsCSV(c *gin.Context, lead, values []string, inds []data.Indicator) error {
 	b := newBody(c, fCSV)
 	w := newCSVWriter(b)
-	header := append(append([]string(nil), lead...), "indicator", "group", "label", "unit", "vintage", "value", "suppressed",
+	header := append(append([]string(nil), lead...), "indicator", "group", "label", "description", "unit", "vintage", "value", "suppressed",
 		"source", "method", "period", "rank", "of")
 	scopes := []string{"borough", "region", "combined_authority", "england"}
 	for _, sc := range scopes {
@@ -221,7 +221,7 @@ func (s *Server) indicatorsCSV(c *gin.Context, lead, values []string, inds []dat
 		if i.Rank != nil {
 			rank = fmt.Sprint(*i.Rank)
 		}
-		rec := append(append([]string(nil), values...), i.ID, i.Group, i.Label, i.Unit, i.Vintage, num(i.Value),
+		rec := append(append([]string(nil), values...), i.ID, i.Group, i.Label, i.Description, i.Unit, i.Vintage, num(i.Value),
 			fmt.Sprint(i.Suppressed), i.Source, i.Method, i.Period, rank, fmt.Sprint(i.Of))
 		for _, cmp := range []*data.Comparator{i.Borough, i.Region, i.Cauth, i.England} {
 			if cmp == nil {
@@ -240,7 +240,7 @@ func (s *Server) indicatorsCSV(c *gin.Context, lead, values []string, inds []dat
 			if pt.Vintage == i.Vintage {
 				continue
 			}
-			rec := append(append([]string(nil), values...), i.ID, i.Group, i.Label, i.Unit, pt.Vintage, num(pt.Value),
+			rec := append(append([]string(nil), values...), i.ID, i.Group, i.Label, i.Description, i.Unit, pt.Vintage, num(pt.Value),
 				"false", "", "", "", "", "")
 			rec = append(rec, make([]string, 4*len(scopes))...)
 			if err := w.Write(rec); err != nil {

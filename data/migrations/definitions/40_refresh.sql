@@ -114,17 +114,27 @@ BEGIN
   UNION SELECT 'borough', '', old_lad FROM lad_moves WHERE old_lad IS NOT NULL
   UNION SELECT 'neighbourhood', m.set_id, m.neighbourhood_code FROM lad_moves x
         JOIN nbhd.neighbourhood_members m ON m.small_area_code = x.code
+  -- their postcodes now keep distances within another borough's reach
+  UNION SELECT 'access', l, p.postcode FROM lad_moves x JOIN nbhd.postcode_places p ON p.small_area_code = x.code
+        CROSS JOIN unnest(ARRAY['asset', 'gp', 'school']) l
   ON CONFLICT DO NOTHING;
 END $$;
 
 -- Nearest distances for the postcodes noted as stale, layer by layer ('*'
 -- is every postcode); small areas whose postcodes moved in or out of reach
--- are noted.
+-- are noted. A distance is kept only within the access distance of the
+-- postcode's borough (NULL beyond it): that is all the figures use, and a
+-- change farther away than the widest access distance can then never make
+-- a kept distance wrong.
 CREATE FUNCTION logic.refresh_access() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   layer record;
   touched text[];
 BEGIN
+  DROP TABLE IF EXISTS pg_temp.access_distances;
+  CREATE TEMP TABLE access_distances ON COMMIT DROP AS
+  SELECT b.code AS lad, coalesce((logic.setting(b.code, 'access')->>'distance_m')::float8, 800) AS dist FROM nbhd.boroughs b
+  UNION ALL SELECT NULL, coalesce((logic.setting(NULL, 'access')->>'distance_m')::float8, 800);
   FOR layer IN SELECT * FROM (VALUES ('asset', 'community_assets', 'd_asset'), ('gp', 'gp_practices', 'd_gp'),
                                      ('school', 'schools', 'd_school')) v(name, tbl, col) LOOP
     IF NOT EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'access' AND set_id = layer.name) THEN
@@ -138,11 +148,15 @@ BEGIN
         SELECT s.code FROM nbhd.stale s WHERE s.what = 'access' AND s.set_id = $1 AND s.code <> '*'
       ), measured AS (
         SELECT p.postcode,
-               (SELECT ST_Distance(p.geom_bng, a.geom_bng) FROM nbhd.%1$I a ORDER BY a.geom_bng <-> p.geom_bng LIMIT 1) AS d
+               (SELECT ST_Distance(p.geom_bng, a.geom_bng) FROM nbhd.%1$I a ORDER BY a.geom_bng <-> p.geom_bng LIMIT 1) AS d,
+               ad.dist
         FROM nbhd.postcodes p JOIN todo USING (postcode)
+        JOIN nbhd.postcode_places pp ON pp.postcode = p.postcode
+        LEFT JOIN nbhd.small_areas sa ON sa.code = pp.small_area_code
+        JOIN pg_temp.access_distances ad ON ad.lad IS NOT DISTINCT FROM sa.lad_code
       ), updated AS (
-        UPDATE nbhd.postcode_places p SET %2$I = m.d FROM measured m
-        WHERE p.postcode = m.postcode AND p.%2$I IS DISTINCT FROM m.d
+        UPDATE nbhd.postcode_places p SET %2$I = CASE WHEN m.d <= m.dist THEN m.d END FROM measured m
+        WHERE p.postcode = m.postcode AND p.%2$I IS DISTINCT FROM (CASE WHEN m.d <= m.dist THEN m.d END)
         RETURNING p.small_area_code
       )
       SELECT array_agg(DISTINCT small_area_code) FROM updated$q$, layer.tbl, layer.col)
