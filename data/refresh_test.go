@@ -2,6 +2,7 @@ package data_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -146,7 +147,7 @@ func TestIncrementalRefreshEqualsFullRefresh(t *testing.T) {
 			var id int64
 			err := conn.QueryRow(ctx, `SELECT id FROM nbhd.datasets WHERE kind IN ('community_assets', 'schools', 'demand')
 				ORDER BY id OFFSET $1 LIMIT 1`, r.IntN(4)).Scan(&id)
-			if err == pgx.ErrNoRows {
+			if errors.Is(err, pgx.ErrNoRows) {
 				return
 			}
 			if err != nil {
