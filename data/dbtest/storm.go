@@ -2,6 +2,8 @@ package dbtest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +80,32 @@ func CancelStorm(t testing.TB, dbURL, role string, end time.Time, next func() (s
 		}
 	}
 	return cancelled, completed
+}
+
+// Rows runs a query on a test database and returns each row as text (its
+// values joined by |), for comparing states of the database.
+func Rows(t testing.TB, dbURL, sql string, args ...any) []string {
+	t.Helper()
+	conn := Conn(t, dbURL)
+	rows, err := conn.Query(context.Background(), sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = fmt.Sprint(x)
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
