@@ -214,8 +214,12 @@ func (l *Layer) selectList(shape Shape, q FeatureQuery, args []any) (string, []a
 			sep, len(args), pgx.Identifier{f.Name}.Sanitize())
 	}
 	props.WriteString(` || '}'`)
-	return fmt.Sprintf(`'{"type":"Feature","id":' || to_json(%s)::text || ',"geometry":' || ST_AsGeoJSON(%s, %d, 0) || ',"properties":' || %s || '}'`,
-		key, g, q.CRS.Decimals, props.String()), args
+	geometry := fmt.Sprintf("ST_AsGeoJSON(%s, %d, 0)", g, q.CRS.Decimals)
+	if l.StoredGeoJSON && q.CRS == geo.CRS84 {
+		geometry = "t.geojson"
+	}
+	return fmt.Sprintf(`'{"type":"Feature","id":' || to_json(%s)::text || ',"geometry":' || %s || ',"properties":' || %s || '}'`,
+		key, geometry, props.String()), args
 }
 
 // Features streams the features q selects, one row at a time, to emit. The

@@ -63,6 +63,27 @@ func (p *Predicate) SQL(alias string, args []any) (string, []any) {
 	return b.String(), args
 }
 
+// readsOnly reports whether every column the predicate reads is one of
+// fields: whether it can filter a table that has only those.
+func (p *Predicate) readsOnly(fields []Field) bool {
+	for _, part := range p.parts {
+		if part.kind != 'c' {
+			continue
+		}
+		found := false
+		for _, f := range fields {
+			if part.text == (pgx.Identifier{f.Name}).Sanitize() {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
 // ParseFilter reads a filter in lang (cql2.LangText or cql2.LangJSON; empty
 // means text) and compiles it for the layer, with geometry literals in crs
 // (the filter-crs parameter). Every error is a *cql2.Error with the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
 )
 
 // FieldType is a property's JSON Schema type.
@@ -54,6 +55,52 @@ type Layer struct {
 	DatasetKinds []string
 	// SetID restricts a neighbourhood layer to one neighbourhood set.
 	SetID string
+	// Bands are the zooms, ascending, for which the view stores Web Mercator
+	// geometry generalised on import, as columns geom_z<N>: a tile reads the
+	// first band at or above its zoom, so no request pays to simplify.
+	Bands []maptile.Zoom
+	// Groups, when set, draws the layer below its first band: its features
+	// dissolved by class, as tippecanoe coalesces small polygons, so a
+	// national tile neither drops the shapes smaller than a pixel nor
+	// carries thousands of them.
+	Groups *Groups
+	// StoredGeoJSON means the view's geojson column holds each feature's
+	// geometry as GeoJSON in CRS84 to 6 decimals, written on import.
+	StoredGeoJSON bool
+}
+
+// Groups is a table of a layer's features dissolved by a few attributes,
+// with generalised geometry of its own bands.
+type Groups struct {
+	View  pgx.Identifier
+	Key   string // SQL expression of the group's id, over alias t
+	Bands []maptile.Zoom
+	// By are the attributes the features were grouped by, which mean the
+	// same for a group as for each of its features: a filter on them alone
+	// can select groups. Totals are the group's sums. Both are in tile order.
+	By, Totals []Field
+}
+
+// polygonBands are the generalisation bands of the published polygon
+// layers (see definitions/48_publish.sql).
+var (
+	smallAreaBands     = []maptile.Zoom{8, 10, 12, 13}
+	neighbourhoodBands = []maptile.Zoom{5, 7, 8, 10, 12, 13}
+)
+
+// smallAreaGroups are a borough's small areas of one IMD decile.
+var smallAreaGroups = &Groups{
+	View:  pgx.Identifier{"api", "small_area_groups"},
+	Key:   "coalesce(t.lad_code, '') || ':' || coalesce(t.imd_decile::text, '')",
+	Bands: []maptile.Zoom{5, 7},
+	By: []Field{
+		boroughField,
+		{Name: "imd_decile", Type: Integer, Description: "IMD decile (1 = most deprived 10%)"},
+	},
+	Totals: []Field{
+		{Name: "population", Type: Integer, Description: "Residents of the small areas merged"},
+		{Name: "small_areas", Type: Integer, Description: "Below zoom 8 only: how many of the borough's small areas in this IMD decile the shape merges (their other attributes are drawn from zoom 8)"},
+	},
 }
 
 // Field returns the named field.
@@ -80,6 +127,7 @@ var staticLayers = []Layer{
 		Description: "Lower layer super output areas with population and English Indices of Deprivation ranks and deciles (rank 1, decile 1 = most deprived in England), from the latest release loaded, with the 2019 and 2025 deciles side by side where both are.",
 		Keywords:    []string{"LSOA", "small areas", "deprivation", "IMD", "population"},
 		View:        pgx.Identifier{"api", "small_areas"}, Key: "code", GeometryType: "MultiPolygon",
+		Bands: smallAreaBands, Groups: smallAreaGroups, StoredGeoJSON: true,
 		DatasetKinds: []string{"small_areas", "population", "deprivation", "postcodes", "community_assets"},
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "LSOA code", Queryable: true},
@@ -185,7 +233,7 @@ func neighbourhoodLayer(setID, title, description string) Layer {
 		Title:       "Neighbourhoods: " + title,
 		Description: description + " Each neighbourhood is drawn as the union of its member small areas: the area its figures describe.",
 		Keywords:    []string{"neighbourhoods", setID, title},
-		View:        pgx.Identifier{"api", "neighbourhoods"}, Key: "code", GeometryType: "MultiPolygon",
+		View:        pgx.Identifier{"api", "neighbourhoods"}, Key: "code", GeometryType: "MultiPolygon", Bands: neighbourhoodBands, StoredGeoJSON: true,
 		DatasetKinds: []string{"population", "deprivation", "community_assets", "gp_practices", "schools", "postcodes", "demand"},
 		SetID:        setID,
 		Fields: []Field{
@@ -230,7 +278,7 @@ func boundaryLayer(setID, title string) Layer {
 		Description: "The official boundaries the neighbourhoods of the set " + title + " were fitted to, for reference. " +
 			"Figures describe the neighbourhoods (unions of small areas), not these boundaries; the shares say how well the two match.",
 		Keywords: []string{"boundaries", setID, title},
-		View:     pgx.Identifier{"api", "neighbourhood_boundaries"}, Key: "code", GeometryType: "MultiPolygon",
+		View:     pgx.Identifier{"api", "neighbourhood_boundaries"}, Key: "code", GeometryType: "MultiPolygon", Bands: neighbourhoodBands, StoredGeoJSON: true,
 		DatasetKinds: nil,
 		SetID:        setID,
 		Fields: []Field{

@@ -42,6 +42,15 @@ var derivedSnapshot = []string{
 	`SELECT * FROM nbhd.comparator_values ORDER BY 1, 2, 3, 4`,
 	`SELECT set_id, code, segment, period, suppressed, count FROM nbhd.demand_releases ORDER BY 1, 2, 3, 4`,
 	`SELECT id, kind, key, rows, boroughs FROM nbhd.datasets ORDER BY 1`,
+	// The published layers: every attribute and every generalised band.
+	`SELECT to_jsonb(t) - 'geom' - 'geom_bng' - 'geom_3857' - 'geom_z8' - 'geom_z10' - 'geom_z12' - 'geom_z13',
+	   md5(ST_AsBinary(geom_z8)), md5(ST_AsBinary(geom_z13)) FROM api.small_areas t ORDER BY code`,
+	`SELECT lad_code, borough, imd_decile, small_areas, population, md5(ST_AsBinary(geom_z5)), md5(ST_AsBinary(geom_z7))
+	 FROM api.small_area_groups ORDER BY 1, 3`,
+	`SELECT to_jsonb(t) - 'geom' - 'geom_bng' - 'geom_3857' - 'geom_z5' - 'geom_z7' - 'geom_z8' - 'geom_z10' - 'geom_z12' - 'geom_z13',
+	   md5(ST_AsBinary(geom_z5)), md5(ST_AsBinary(geom_z13)) FROM api.neighbourhoods t ORDER BY set_id, code`,
+	`SELECT to_jsonb(t) - 'geom' - 'geom_bng' - 'geom_3857' - 'geom_z5' - 'geom_z7' - 'geom_z8' - 'geom_z10' - 'geom_z12' - 'geom_z13',
+	   md5(ST_AsBinary(geom_z5)) FROM api.neighbourhood_boundaries t ORDER BY set_id, code`,
 }
 
 func snapshot(t *testing.T, q interface {

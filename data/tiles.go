@@ -83,19 +83,26 @@ func envelope(margin float64) string {
 }
 
 // tileLayerSQL is one layer's ST_AsMVT expression. Generalisation:
-//   - polygons (and any non-point layer) are simplified with a tolerance tied
-//     to the zoom's pixel size (tiles.Tolerance); ST_AsMVTGeom then snaps to
-//     the 4096 grid and drops what is smaller than a unit;
+//   - layers with Bands read the stored geometry of the first band at or
+//     above the zoom (the full geometry past the last), simplified on
+//     import; below the first band a layer with Groups draws its groups
+//     instead, unless a filter reads more than what they were grouped by;
+//   - other polygon layers are simplified per request with a tolerance tied
+//     to the zoom's pixel size (tiles.Tolerance);
 //   - points below tiles.ClusterBelowZoom are clustered per grid cell
 //     (tiles.CellSize): a lone point keeps its properties, a group becomes
 //     one point with cluster = true and point_count;
 //   - from tiles.ClusterBelowZoom on, every point is drawn as it is.
 //
-// A filter's condition joins the layer's scope, so clusters and features
-// are made of the selected features only. Features are ordered by id so a
-// tile's bytes are reproducible.
+// ST_AsMVTGeom then snaps to the 4096 grid and drops what is smaller than
+// a unit. A filter's condition joins the layer's scope, so clusters and
+// features are made of the selected features only. Features are ordered by
+// id so a tile's bytes are reproducible.
 func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) string {
 	name := a.add(l.ID)
+	if g := l.Groups; g != nil && len(l.Bands) > 0 && z < l.Bands[0] && (filter == nil || filter.readsOnly(g.By)) {
+		return g.tileSQL(a, name, z, filter)
+	}
 	where, args := l.scope(a.args)
 	a.args = args
 	if filter != nil {
@@ -103,42 +110,79 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 		cond, a.args = filter.SQL("t", a.args)
 		where += " AND " + cond
 	}
-	view := l.View.Sanitize()
 	props := l.tileColumns()
-	mvtGeom := func(g string) string {
-		return fmt.Sprintf("ST_AsMVTGeom(%s, %s, %d, %d, true)", g, envelope(0), tiles.Extent, tiles.Buffer)
-	}
-	margin := float64(tiles.Buffer) / tiles.Extent
 	if l.GeometryType == "Point" && tiles.Clustered(z) {
 		if a.cell == "" {
 			a.cell = a.add(tiles.CellSize(z))
 		}
-		return l.clusterSQL(name, where, props, a.cell, mvtGeom)
+		return l.clusterSQL(name, where, props, a.cell)
 	}
-	g := "t.geom_3857"
-	if l.GeometryType != "Point" {
-		if tol := tiles.Tolerance(z); tol > 0 {
-			if a.tol == "" {
-				a.tol = a.add(tol)
-			}
-			g = fmt.Sprintf("ST_Simplify(t.geom_3857, %s, true)", a.tol)
+	column := "t.geom_3857"
+	geom := column
+	switch {
+	case len(l.Bands) > 0:
+		column = "t." + bandColumn(l.Bands, z)
+		geom = column
+	case l.GeometryType != "Point" && tiles.Tolerance(z) > 0:
+		if a.tol == "" {
+			a.tol = a.add(tiles.Tolerance(z))
+		}
+		geom = fmt.Sprintf("ST_Simplify(t.geom_3857, %s, true)", a.tol)
+	}
+	return featuresSQL(name, l.View.Sanitize(), where, geom, column, props)
+}
+
+// bandColumn is the column of the first band at or above z, the first band
+// below them all, and the full geometry past the last.
+func bandColumn(bands []maptile.Zoom, z maptile.Zoom) string {
+	for _, b := range bands {
+		if b >= z {
+			return "geom_z" + strconv.Itoa(int(b))
 		}
 	}
+	return "geom_3857"
+}
+
+// tileSQL draws the groups of a layer below its first band.
+func (g *Groups) tileSQL(a *tileArgs, name string, z maptile.Zoom, filter *Predicate) string {
+	where := "WHERE true"
+	if filter != nil {
+		var cond string
+		cond, a.args = filter.SQL("t", a.args)
+		where += " AND " + cond
+	}
+	props := append([]tileColumn{{`"id"`, g.Key}}, fieldColumns(g.By)...)
+	props = append(props, fieldColumns(g.Totals)...)
+	column := "t." + bandColumn(g.Bands, z)
+	return featuresSQL(name, g.View.Sanitize(), where, column, column, props)
+}
+
+// featuresSQL is the ST_AsMVT of the features of view that pass where and
+// whose bounding box column meets the tile (widened by its buffer), drawn
+// from geom. OFFSET 0 keeps the planner from pushing "geom IS NOT NULL"
+// into the scan, which would clip every feature twice.
+func featuresSQL(name, view, where, geom, column string, props []tileColumn) string {
 	cols := make([]string, len(props))
 	for i, p := range props {
 		cols[i] = p.expr + " AS " + p.name
 	}
+	margin := float64(tiles.Buffer) / tiles.Extent
 	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY q.id), ''::bytea) FROM (
   SELECT %s AS geom, %s
-  FROM %s t %s AND t.geom_3857 && %s
-) q WHERE q.geom IS NOT NULL)`, name, tiles.Extent, mvtGeom(g), strings.Join(cols, ", "), view, where, envelope(margin))
+  FROM %s t %s AND %s && %s OFFSET 0
+) q WHERE q.geom IS NOT NULL)`, name, tiles.Extent, mvtGeom(geom), strings.Join(cols, ", "), view, where, column, envelope(margin))
+}
+
+// mvtGeom clips and snaps a Web Mercator geometry to the tile's grid.
+func mvtGeom(g string) string {
+	return fmt.Sprintf("ST_AsMVTGeom(%s, %s, %d, %d, true)", g, envelope(0), tiles.Extent, tiles.Buffer)
 }
 
 // clusterSQL groups a point layer's features by grid cell. The query reads
 // one whole cell past the tile's edge (the cell is wider than the buffer),
 // so a cluster drawn in a tile's buffer has the same count as in its own
 // tile.
-func (l *Layer) clusterSQL(name, where string, props []tileColumn, cell string, mvtGeom func(string) string) string {
+func (l *Layer) clusterSQL(name, where string, props []tileColumn, cell string) string {
 	inner := make([]string, len(props))
 	outer := make([]string, len(props))
 	for i, p := range props {
@@ -175,7 +219,13 @@ func (l *Layer) tileColumns() []tileColumn {
 	if _, ok := l.Field("id"); !ok {
 		cols = append(cols, tileColumn{`"id"`, "t." + pgx.Identifier{l.Key}.Sanitize() + "::text"})
 	}
-	for _, f := range l.Fields {
+	return append(cols, fieldColumns(l.Fields)...)
+}
+
+// fieldColumns are the fields in tiles, over alias t.
+func fieldColumns(fields []Field) []tileColumn {
+	var cols []tileColumn
+	for _, f := range fields {
 		if f.NotInTiles {
 			continue
 		}
@@ -206,6 +256,13 @@ func (l *Layer) TileFields() []Field {
 	for _, f := range l.Fields {
 		if !f.NotInTiles {
 			out = append(out, f)
+		}
+	}
+	if l.Groups != nil {
+		for _, f := range l.Groups.Totals {
+			if _, ok := l.Field(f.Name); !ok {
+				out = append(out, f)
+			}
 		}
 	}
 	if l.GeometryType == "Point" {

@@ -823,6 +823,15 @@ BEGIN
   PERFORM logic.refresh_comparators(ARRAY(SELECT l FROM unnest(lads) l WHERE l <> ''));
   PERFORM logic.timed('comparators');
 
+  -- Publish: the touched small areas and every small area of a touched
+  -- borough (estimates are borough-wide), and the touched neighbourhoods.
+  PERFORM logic.publish_small_areas(ARRAY(
+    SELECT c FROM unnest(small) c
+    UNION SELECT code FROM nbhd.small_areas WHERE coalesce(lad_code, '') = ANY(lads)));
+  PERFORM logic.publish_groups(lads);
+  PERFORM logic.publish_neighbourhoods(nb_sets, nb_codes);
+  PERFORM logic.timed('publish');
+
   -- Datasets learn the boroughs their rows turned out to describe.
   UPDATE nbhd.datasets d SET boroughs = ARRAY(SELECT DISTINCT b FROM unnest(d.boroughs || x.boroughs) b ORDER BY b)
   FROM logic.dataset_boroughs(lads) x

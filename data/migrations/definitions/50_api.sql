@@ -38,33 +38,6 @@ LEFT JOIN nbhd.borough_regions r ON r.lad_code = b.code
 LEFT JOIN nbhd.borough_cauths c ON c.lad_code = b.code
 WHERE EXISTS (SELECT 1 FROM nbhd.small_areas sa WHERE sa.lad_code = b.code);
 
-CREATE VIEW api.small_areas AS
-SELECT sa.code, sa.name, sa.vintage, sa.lad_code, b.name AS borough,
-       st.population, st.population_period,
-       st.imd_release, d.imd_rank, d.imd_decile,
-       d.income_decile, d.employment_decile, d.education_decile, d.health_decile,
-       d.crime_decile, d.barriers_decile, d.living_env_decile,
-       d19.imd_decile AS imd_decile_2019, d25.imd_decile AS imd_decile_2025,
-       d25.imd_decile - d19.imd_decile AS imd_decile_change,
-       round(ch.count) AS chaotic_estimate,
-       round(1000 * ch.count / nullif(st.population, 0), 2) AS chaotic_estimate_per_1000,
-       round(jc.count) AS just_coping_estimate,
-       round(1000 * jc.count / nullif(st.population, 0), 2) AS just_coping_estimate_per_1000,
-       CASE WHEN ch.count IS NOT NULL THEN 'estimated' END AS demand_source,
-       ch.period AS demand_period,
-       round(100.0 * st.postcodes_near_asset / nullif(st.postcodes, 0), 2) AS access_asset_pct,
-       st.assets_within_reach,
-       sa.geom, sa.geom_bng, sa.geom_3857,
-       d.imd_score
-FROM nbhd.small_areas sa
-LEFT JOIN nbhd.boroughs b ON b.code = sa.lad_code
-LEFT JOIN nbhd.small_area_stats st ON st.code = sa.code
-LEFT JOIN nbhd.deprivation d ON d.code = sa.code AND d.release = st.imd_release
-LEFT JOIN nbhd.deprivation d19 ON d19.code = sa.code AND d19.release = 2019
-LEFT JOIN nbhd.deprivation d25 ON d25.code = sa.code AND d25.release = 2025
-LEFT JOIN nbhd.demand ch ON ch.small_area_code = sa.code AND ch.kind = 'estimated' AND ch.segment = 'chaotic'
-LEFT JOIN nbhd.demand jc ON jc.small_area_code = sa.code AND jc.kind = 'estimated' AND jc.segment = 'just_coping';
-
 CREATE VIEW api.neighbourhood_sets AS
 SELECT s.id, s.title, s.description, s.level, s.vintage,
        (SELECT count(*) FROM nbhd.neighbourhoods n WHERE n.set_id = s.id) AS neighbourhoods,
@@ -72,44 +45,6 @@ SELECT s.id, s.title, s.description, s.level, s.vintage,
        (SELECT max(n.dataset_id) FROM nbhd.neighbourhoods n WHERE n.set_id = s.id) AS dataset_id
 FROM nbhd.neighbourhood_sets s
 WHERE EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = s.id);
-
--- Neighbourhoods as served: the union of their member small areas (the
--- area their figures describe), with the headline figures.
-CREATE VIEW api.neighbourhoods AS
-SELECT n.set_id, n.code, n.name, n.lad_code, b.name AS borough,
-       st.small_areas, st.population,
-       ch.count AS chaotic, ch.per_1000 AS chaotic_per_1000, ch.suppressed AS chaotic_suppressed,
-       jc.count AS just_coping, jc.per_1000 AS just_coping_per_1000, jc.suppressed AS just_coping_suppressed,
-       CASE WHEN ch.source = jc.source THEN ch.source ELSE ch.source || '/' || jc.source END AS demand_source,
-       round(100.0 * st.deprived_10pct / nullif(st.small_areas, 0), 2) AS deprived_10pct_share,
-       round(100.0 * st.deprived_20pct / nullif(st.small_areas, 0), 2) AS deprived_20pct_share,
-       st.worst_domain,
-       st.assets,
-       round(1000.0 * st.assets / nullif(st.population, 0), 2) AS assets_per_1000,
-       st.gp_practices, st.gp_patients, st.schools,
-       round(100.0 * st.postcodes_near_asset / nullif(st.postcodes, 0), 2) AS access_asset_pct,
-       round(100.0 * st.postcodes_near_gp / nullif(st.postcodes, 0), 2) AS access_gp_pct,
-       round(100.0 * st.postcodes_near_school / nullif(st.postcodes, 0), 2) AS access_school_pct,
-       round(ST_X(ST_PointOnSurface(a.geom))::numeric, 6) AS label_lon,
-       round(ST_Y(ST_PointOnSurface(a.geom))::numeric, 6) AS label_lat,
-       a.official_area_share, a.official_population_share,
-       a.geom, a.geom_bng, a.geom_3857
-FROM nbhd.neighbourhoods n
-JOIN nbhd.neighbourhood_areas a ON a.set_id = n.set_id AND a.code = n.code
-LEFT JOIN nbhd.boroughs b ON b.code = n.lad_code
-LEFT JOIN nbhd.neighbourhood_stats st ON st.set_id = n.set_id AND st.code = n.code
-LEFT JOIN nbhd.neighbourhood_demand ch ON ch.set_id = n.set_id AND ch.code = n.code AND ch.segment = 'chaotic'
-LEFT JOIN nbhd.neighbourhood_demand jc ON jc.set_id = n.set_id AND jc.code = n.code AND jc.segment = 'just_coping';
-
--- The official boundaries the neighbourhoods were fitted to: a reference
--- layer, drawn as an outline.
-CREATE VIEW api.neighbourhood_boundaries AS
-SELECT n.set_id, n.code, n.name, n.lad_code, b.name AS borough,
-       a.official_area_share, a.official_population_share,
-       n.geom, n.geom_bng, n.geom_3857
-FROM nbhd.neighbourhoods n
-LEFT JOIN nbhd.neighbourhood_areas a ON a.set_id = n.set_id AND a.code = n.code
-LEFT JOIN nbhd.boroughs b ON b.code = n.lad_code;
 
 -- Which neighbourhood each small area is in: public, as the boundaries are.
 CREATE VIEW api.neighbourhood_members AS

@@ -1,0 +1,199 @@
+-- The public polygon layers — small areas, neighbourhoods and the official
+-- boundaries — are tables, published by logic.refresh for what changed:
+-- features and tiles read one row per feature with every attribute in
+-- place, no joins, and the geometry ready for each use: GeoJSON text for
+-- the features API (CRS84, 6 decimals) and Web Mercator generalised for
+-- bands of tile zooms (geom_zN: simplified to 4 tile units at zoom N, so a
+-- tile at zoom z reads the band at or above z). Below zoom 8 small areas
+-- are drawn as groups of a borough's small areas in the same IMD decile
+-- (api.small_area_groups): an England map at those zooms would otherwise
+-- carry every LSOA's attributes for shapes smaller than a pixel.
+
+-- tile_tolerance is 4 tile units at zoom z, in Web Mercator metres.
+CREATE FUNCTION logic.tile_tolerance(z integer) RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
+  SELECT 4 * (2 * 20037508.342789244) / (2 ^ z) / 4096
+$$;
+
+-- generalise simplifies a Web Mercator geometry for zoom z, keeping
+-- polygons that would collapse (their outline stays visible).
+CREATE FUNCTION logic.generalise(g geometry, z integer) RETURNS geometry LANGUAGE sql IMMUTABLE AS $$
+  SELECT ST_Simplify(g, logic.tile_tolerance(z), true)
+$$;
+
+CREATE VIEW logic.small_areas_src AS
+SELECT sa.code, sa.name, sa.vintage, sa.lad_code, b.name AS borough,
+       st.population, st.population_period,
+       st.imd_release, d.imd_rank, d.imd_decile,
+       d.income_decile, d.employment_decile, d.education_decile, d.health_decile,
+       d.crime_decile, d.barriers_decile, d.living_env_decile,
+       d19.imd_decile AS imd_decile_2019, d25.imd_decile AS imd_decile_2025,
+       d25.imd_decile - d19.imd_decile AS imd_decile_change,
+       round(ch.count) AS chaotic_estimate,
+       round(1000 * ch.count / nullif(st.population, 0), 2) AS chaotic_estimate_per_1000,
+       round(jc.count) AS just_coping_estimate,
+       round(1000 * jc.count / nullif(st.population, 0), 2) AS just_coping_estimate_per_1000,
+       CASE WHEN ch.count IS NOT NULL THEN 'estimated' END AS demand_source,
+       ch.period AS demand_period,
+       round(100.0 * st.postcodes_near_asset / nullif(st.postcodes, 0), 2) AS access_asset_pct,
+       st.assets_within_reach,
+       sa.geom, sa.geom_bng, sa.geom_3857,
+       d.imd_score
+FROM nbhd.small_areas sa
+LEFT JOIN nbhd.boroughs b ON b.code = sa.lad_code
+LEFT JOIN nbhd.small_area_stats st ON st.code = sa.code
+LEFT JOIN nbhd.deprivation d ON d.code = sa.code AND d.release = st.imd_release
+LEFT JOIN nbhd.deprivation d19 ON d19.code = sa.code AND d19.release = 2019
+LEFT JOIN nbhd.deprivation d25 ON d25.code = sa.code AND d25.release = 2025
+LEFT JOIN nbhd.demand ch ON ch.small_area_code = sa.code AND ch.kind = 'estimated' AND ch.segment = 'chaotic'
+LEFT JOIN nbhd.demand jc ON jc.small_area_code = sa.code AND jc.kind = 'estimated' AND jc.segment = 'just_coping';
+
+
+-- Neighbourhoods as served: the union of their member small areas (the
+-- area their figures describe), with the headline figures.
+CREATE VIEW logic.neighbourhoods_src AS
+SELECT n.set_id, n.code, n.name, n.lad_code, b.name AS borough,
+       st.small_areas, st.population,
+       ch.count AS chaotic, ch.per_1000 AS chaotic_per_1000, ch.suppressed AS chaotic_suppressed,
+       jc.count AS just_coping, jc.per_1000 AS just_coping_per_1000, jc.suppressed AS just_coping_suppressed,
+       CASE WHEN ch.source = jc.source THEN ch.source ELSE ch.source || '/' || jc.source END AS demand_source,
+       round(100.0 * st.deprived_10pct / nullif(st.small_areas, 0), 2) AS deprived_10pct_share,
+       round(100.0 * st.deprived_20pct / nullif(st.small_areas, 0), 2) AS deprived_20pct_share,
+       st.worst_domain,
+       st.assets,
+       round(1000.0 * st.assets / nullif(st.population, 0), 2) AS assets_per_1000,
+       st.gp_practices, st.gp_patients, st.schools,
+       round(100.0 * st.postcodes_near_asset / nullif(st.postcodes, 0), 2) AS access_asset_pct,
+       round(100.0 * st.postcodes_near_gp / nullif(st.postcodes, 0), 2) AS access_gp_pct,
+       round(100.0 * st.postcodes_near_school / nullif(st.postcodes, 0), 2) AS access_school_pct,
+       round(ST_X(ST_PointOnSurface(a.geom))::numeric, 6) AS label_lon,
+       round(ST_Y(ST_PointOnSurface(a.geom))::numeric, 6) AS label_lat,
+       a.official_area_share, a.official_population_share,
+       a.geom, a.geom_bng, a.geom_3857
+FROM nbhd.neighbourhoods n
+JOIN nbhd.neighbourhood_areas a ON a.set_id = n.set_id AND a.code = n.code
+LEFT JOIN nbhd.boroughs b ON b.code = n.lad_code
+LEFT JOIN nbhd.neighbourhood_stats st ON st.set_id = n.set_id AND st.code = n.code
+LEFT JOIN nbhd.neighbourhood_demand ch ON ch.set_id = n.set_id AND ch.code = n.code AND ch.segment = 'chaotic'
+LEFT JOIN nbhd.neighbourhood_demand jc ON jc.set_id = n.set_id AND jc.code = n.code AND jc.segment = 'just_coping';
+
+-- The official boundaries the neighbourhoods were fitted to: a reference
+-- layer, drawn as an outline.
+CREATE VIEW logic.neighbourhood_boundaries_src AS
+SELECT n.set_id, n.code, n.name, n.lad_code, b.name AS borough,
+       a.official_area_share, a.official_population_share,
+       n.geom, n.geom_bng, n.geom_3857
+FROM nbhd.neighbourhoods n
+LEFT JOIN nbhd.neighbourhood_areas a ON a.set_id = n.set_id AND a.code = n.code
+LEFT JOIN nbhd.boroughs b ON b.code = n.lad_code;
+
+
+CREATE TABLE api.small_areas AS
+SELECT s.*, NULL::geometry AS geom_z8, NULL::geometry AS geom_z10, NULL::geometry AS geom_z12,
+       NULL::geometry AS geom_z13, NULL::text AS geojson
+FROM logic.small_areas_src s WITH NO DATA;
+ALTER TABLE api.small_areas ADD PRIMARY KEY (code);
+CREATE INDEX ON api.small_areas USING gist (geom);
+CREATE INDEX ON api.small_areas USING gist (geom_bng);
+CREATE INDEX ON api.small_areas USING gist (geom_3857);
+CREATE INDEX ON api.small_areas USING gist (geom_z8);
+CREATE INDEX ON api.small_areas USING gist (geom_z10);
+CREATE INDEX ON api.small_areas USING gist (geom_z12);
+CREATE INDEX ON api.small_areas USING gist (geom_z13);
+CREATE INDEX ON api.small_areas (lad_code);
+CREATE INDEX ON api.small_areas (lower(name) text_pattern_ops);
+
+CREATE TABLE api.small_area_groups (
+  lad_code   text,
+  borough    text,
+  imd_decile smallint,
+  small_areas integer NOT NULL,
+  population bigint,
+  geom_z5    geometry NOT NULL,
+  geom_z7    geometry NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (lad_code, imd_decile)
+);
+CREATE INDEX ON api.small_area_groups USING gist (geom_z5);
+CREATE INDEX ON api.small_area_groups USING gist (geom_z7);
+
+CREATE TABLE api.neighbourhoods AS
+SELECT s.*, NULL::geometry AS geom_z5, NULL::geometry AS geom_z7, NULL::geometry AS geom_z8, NULL::geometry AS geom_z10,
+       NULL::geometry AS geom_z12, NULL::geometry AS geom_z13, NULL::text AS geojson
+FROM logic.neighbourhoods_src s WITH NO DATA;
+ALTER TABLE api.neighbourhoods ADD PRIMARY KEY (set_id, code);
+CREATE INDEX ON api.neighbourhoods USING gist (geom);
+CREATE INDEX ON api.neighbourhoods USING gist (geom_bng);
+CREATE INDEX ON api.neighbourhoods USING gist (geom_3857);
+CREATE INDEX ON api.neighbourhoods USING gist (geom_z5);
+CREATE INDEX ON api.neighbourhoods USING gist (geom_z7);
+CREATE INDEX ON api.neighbourhoods USING gist (geom_z8);
+CREATE INDEX ON api.neighbourhoods USING gist (geom_z10);
+CREATE INDEX ON api.neighbourhoods USING gist (geom_z12);
+CREATE INDEX ON api.neighbourhoods USING gist (geom_z13);
+CREATE INDEX ON api.neighbourhoods (set_id, lad_code);
+
+CREATE TABLE api.neighbourhood_boundaries AS
+SELECT s.*, NULL::geometry AS geom_z5, NULL::geometry AS geom_z7, NULL::geometry AS geom_z8, NULL::geometry AS geom_z10,
+       NULL::geometry AS geom_z12, NULL::geometry AS geom_z13, NULL::text AS geojson
+FROM logic.neighbourhood_boundaries_src s WITH NO DATA;
+ALTER TABLE api.neighbourhood_boundaries ADD PRIMARY KEY (set_id, code);
+CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom);
+CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_bng);
+CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_3857);
+CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z5);
+CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z7);
+CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z8);
+CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z10);
+CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z12);
+CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z13);
+
+-- publish_small_areas republishes the given small areas (and unpublishes
+-- those no longer loaded).
+CREATE FUNCTION logic.publish_small_areas(codes text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM api.small_areas t USING unnest(codes) c(code) WHERE t.code = c.code;
+  DELETE FROM api.small_areas t WHERE NOT EXISTS (SELECT 1 FROM nbhd.small_areas s WHERE s.code = t.code);
+  INSERT INTO api.small_areas
+  SELECT s.*, logic.generalise(s.geom_3857, 8), logic.generalise(s.geom_3857, 10), logic.generalise(s.geom_3857, 12),
+         logic.generalise(s.geom_3857, 13), ST_AsGeoJSON(s.geom, 6, 0)
+  FROM logic.small_areas_src s JOIN (SELECT DISTINCT c FROM unnest(codes) c) k ON k.c = s.code;
+END $$;
+
+-- publish_groups redraws the low-zoom groups of the given boroughs: each
+-- borough's small areas of one IMD decile, dissolved at two zoom bands.
+-- The union snaps to a grid a quarter of the band's tolerance: simplified
+-- neighbours can overlap slightly, which defeats an exact overlay.
+CREATE FUNCTION logic.publish_groups(lads text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM api.small_area_groups g USING unnest(lads) l(lad) WHERE coalesce(g.lad_code, '') = l.lad;
+  DELETE FROM api.small_area_groups g WHERE NOT EXISTS (SELECT 1 FROM api.small_areas s WHERE s.lad_code IS NOT DISTINCT FROM g.lad_code);
+  INSERT INTO api.small_area_groups
+  SELECT s.lad_code, max(s.borough), s.imd_decile, count(*), sum(s.population),
+         ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 5)), logic.tile_tolerance(5) / 4), 3)),
+         ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 7)), logic.tile_tolerance(7) / 4), 3))
+  FROM api.small_areas s JOIN (SELECT DISTINCT l FROM unnest(lads) l) k ON k.l = coalesce(s.lad_code, '')
+  GROUP BY s.lad_code, s.imd_decile;
+END $$;
+
+-- publish_neighbourhoods republishes the given neighbourhoods and their
+-- official boundaries (and unpublishes those gone).
+CREATE FUNCTION logic.publish_neighbourhoods(sets text[], codes text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM api.neighbourhoods t USING unnest(sets, codes) k(set_id, code) WHERE t.set_id = k.set_id AND t.code = k.code;
+  DELETE FROM api.neighbourhoods t
+  WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_areas a WHERE a.set_id = t.set_id AND a.code = t.code);
+  INSERT INTO api.neighbourhoods
+  SELECT s.*, logic.generalise(s.geom_3857, 5), logic.generalise(s.geom_3857, 7), logic.generalise(s.geom_3857, 8),
+         logic.generalise(s.geom_3857, 10), logic.generalise(s.geom_3857, 12), logic.generalise(s.geom_3857, 13),
+         ST_AsGeoJSON(s.geom, 6, 0)
+  FROM logic.neighbourhoods_src s JOIN (SELECT DISTINCT * FROM unnest(sets, codes)) k(set_id, code)
+    ON k.set_id = s.set_id AND k.code = s.code;
+  DELETE FROM api.neighbourhood_boundaries t USING unnest(sets, codes) k(set_id, code) WHERE t.set_id = k.set_id AND t.code = k.code;
+  DELETE FROM api.neighbourhood_boundaries t
+  WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = t.set_id AND n.code = t.code);
+  INSERT INTO api.neighbourhood_boundaries
+  SELECT s.*, logic.generalise(s.geom_3857, 5), logic.generalise(s.geom_3857, 7), logic.generalise(s.geom_3857, 8),
+         logic.generalise(s.geom_3857, 10), logic.generalise(s.geom_3857, 12), logic.generalise(s.geom_3857, 13),
+         ST_AsGeoJSON(s.geom, 6, 0)
+  FROM logic.neighbourhood_boundaries_src s JOIN (SELECT DISTINCT * FROM unnest(sets, codes)) k(set_id, code)
+    ON k.set_id = s.set_id AND k.code = s.code;
+END $$;
