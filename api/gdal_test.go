@@ -49,12 +49,14 @@ func TestGDALListsEveryCollectionWithItsCount(t *testing.T) {
 		got[m[1]] = n
 	}
 	for id, sql := range map[string]string{
-		"small-areas":         "SELECT count(*) FROM nbhd.small_areas",
-		"neighbourhoods-ward": "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='ward'",
-		"neighbourhoods-msoa": "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='msoa'",
-		"community-assets":    "SELECT count(*) FROM nbhd.community_assets",
-		"gp-practices":        "SELECT count(*) FROM nbhd.gp_practices",
-		"schools":             "SELECT count(*) FROM nbhd.schools",
+		"small-areas":                  "SELECT count(*) FROM nbhd.small_areas",
+		"neighbourhoods-ward":          "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='ward'",
+		"neighbourhoods-msoa":          "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='msoa'",
+		"neighbourhoods-ward-boundary": "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='ward'",
+		"neighbourhoods-msoa-boundary": "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='msoa'",
+		"community-assets":             "SELECT count(*) FROM nbhd.community_assets",
+		"gp-practices":                 "SELECT count(*) FROM nbhd.gp_practices",
+		"schools":                      "SELECT count(*) FROM nbhd.schools",
 	} {
 		if want := e.dbCount(t, sql); got[id] != want {
 			t.Errorf("ogrinfo: %s has %d features, database %d", id, got[id], want)

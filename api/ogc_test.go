@@ -22,7 +22,8 @@ import (
 	"nbhd/data/dbtest"
 )
 
-var collectionIDs = []string{"small-areas", "neighbourhoods-ward", "neighbourhoods-msoa", "community-assets", "gp-practices", "schools"}
+var collectionIDs = []string{"small-areas", "neighbourhoods-ward", "neighbourhoods-msoa", "neighbourhoods-ward-boundary",
+	"neighbourhoods-msoa-boundary", "community-assets", "gp-practices", "schools"}
 
 type errorBody struct{ Code, Description string }
 
@@ -143,12 +144,14 @@ func linkHref(p fc, rel string) string {
 func TestPagingFollowsNextLinksThroughEveryCollection(t *testing.T) {
 	e := newEnv(t)
 	want := map[string]int{
-		"small-areas":         e.dbCount(t, "SELECT count(*) FROM nbhd.small_areas"),
-		"neighbourhoods-ward": e.dbCount(t, "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='ward'"),
-		"neighbourhoods-msoa": e.dbCount(t, "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='msoa'"),
-		"community-assets":    e.dbCount(t, "SELECT count(*) FROM nbhd.community_assets"),
-		"gp-practices":        e.dbCount(t, "SELECT count(*) FROM nbhd.gp_practices"),
-		"schools":             e.dbCount(t, "SELECT count(*) FROM nbhd.schools"),
+		"small-areas":                  e.dbCount(t, "SELECT count(*) FROM nbhd.small_areas"),
+		"neighbourhoods-ward":          e.dbCount(t, "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='ward'"),
+		"neighbourhoods-msoa":          e.dbCount(t, "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='msoa'"),
+		"neighbourhoods-ward-boundary": e.dbCount(t, "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='ward'"),
+		"neighbourhoods-msoa-boundary": e.dbCount(t, "SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id='msoa'"),
+		"community-assets":             e.dbCount(t, "SELECT count(*) FROM nbhd.community_assets"),
+		"gp-practices":                 e.dbCount(t, "SELECT count(*) FROM nbhd.gp_practices"),
+		"schools":                      e.dbCount(t, "SELECT count(*) FROM nbhd.schools"),
 	}
 	for _, id := range collectionIDs {
 		seen := map[any]bool{}

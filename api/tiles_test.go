@@ -226,7 +226,7 @@ func TestTileJSON(t *testing.T) {
 		views, kinds := "api.small_areas", "'small_areas','population','deprivation'"
 		switch c.name {
 		case "all":
-			views, kinds = "api.small_areas UNION ALL SELECT geom FROM api.neighbourhoods UNION ALL SELECT geom FROM api.community_assets UNION ALL SELECT geom FROM api.gp_practices UNION ALL SELECT geom FROM api.schools", "'small_areas','population','deprivation','community_assets','gp_practices','gp_list_sizes','schools','neighbourhood_set'"
+			views, kinds = "api.small_areas UNION ALL SELECT geom FROM api.neighbourhoods UNION ALL SELECT geom FROM api.neighbourhood_boundaries UNION ALL SELECT geom FROM api.community_assets UNION ALL SELECT geom FROM api.gp_practices UNION ALL SELECT geom FROM api.schools", "'small_areas','population','deprivation','community_assets','gp_practices','gp_list_sizes','schools','neighbourhood_set'"
 		case "neighbourhoods-ward":
 			views, kinds = "api.neighbourhoods WHERE set_id = 'ward'", "'population'"
 		}

@@ -425,7 +425,18 @@ func sortVintages(v []string) {
 		}
 		return s
 	}
-	sort.Slice(v, func(i, j int) bool { return year(v[i]) < year(v[j]) })
+	// Stable, and census before mid-year at the same year: census day (21
+	// March) comes before 30 June.
+	sort.SliceStable(v, func(i, j int) bool {
+		if yi, yj := year(v[i]), year(v[j]); yi != yj {
+			return yi < yj
+		}
+		ci, cj := strings.HasPrefix(v[i], "census"), strings.HasPrefix(v[j], "census")
+		if ci != cj {
+			return ci
+		}
+		return v[i] < v[j]
+	})
 }
 
 func isDigits(s string) bool {

@@ -112,7 +112,7 @@ func TestImportRefusesAnOptionTheKindDoesNotTake(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"import", "boundaries", "wards.geojson", "--la", "E08000010"}, `--la is not an option of import kind "boundaries"`},
+		{[]string{"import", "neighbourhoods", "footprints.csv", "--la", "E08000010"}, `--la is not an option of import kind "neighbourhoods"`},
 		{[]string{"import", "gias", "edubase.csv", "--level", "lsoa"}, `--level is not an option of import kind "gias"`},
 		{[]string{"import", "osm", "osm.geojson", "--la", "E08000010"}, "no local-authority field"},
 		{[]string{"import", "imd", "imd.csv", "--nope"}, "flag provided but not defined"},

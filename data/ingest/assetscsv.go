@@ -46,15 +46,12 @@ type assetCSVSource struct {
 	filter                                          *laFilter
 }
 
-func newAssetCSV(file string, r io.Reader, opts Options) (*assetCSVSource, error) {
-	dec, err := decodeText(r, opts.text(optEncoding))
-	if err != nil {
-		return nil, &InputError{File: file, Field: "--encoding", Err: err}
-	}
-	t, err := newTable(file, dec)
+func newAssetCSV(file string, r io.Reader, opts Options) (_ *assetCSVSource, err error) {
+	t, err := readTable(file, r, tableOpts{decode: true, encoding: opts.text(optEncoding)})
 	if err != nil {
 		return nil, err
 	}
+	defer closeOnError(t, &err)
 	s := &assetCSVSource{t: t, category: opts.text(optCategory)}
 	if s.name, err = t.need("name", "asset_name", "organisation", "title"); err != nil {
 		return nil, err
@@ -134,6 +131,7 @@ func importAssetsCSV(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Rea
 	if err != nil {
 		return Result{}, err
 	}
+	defer src.t.close()
 	err = stage(ctx, tx, "asset_csv_stage",
 		"n integer, ref text, name text, category text, address text, postcode text, phone text, email text, url text, opening text, lon double precision, lat double precision",
 		[]string{"n", "ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening", "lon", "lat"}, src.next)

@@ -15,11 +15,27 @@ import (
 )
 
 var (
-	onsCodeKey = regexp.MustCompile(`(?i)^(lsoa|msoa|wd|ward|lad)\d{2}cd$`)
-	onsNameKey = regexp.MustCompile(`(?i)^(lsoa|msoa|wd|ward|lad)\d{2}nm$`)
-	codeKey    = regexp.MustCompile(`(?i)^(area_?code|code|geo_?code|id)$`)
-	nameKey    = regexp.MustCompile(`(?i)^(area_?name|name|geo_?name)$`)
-	yearInKey  = regexp.MustCompile(`(?i)^(?:lsoa|msoa|wd|ward|lad)(\d{2})cd$`)
+	// onsCodeKeys and onsNameKeys are the ONS property names of each
+	// level's codes and names (LSOA21CD, WD24CD ...); a custom set takes
+	// any of them. A LAD column is never a boundary's own code.
+	onsCodeKeys = map[string]*regexp.Regexp{
+		"lsoa":   regexp.MustCompile(`(?i)^lsoa\d{2}cd$`),
+		"msoa":   regexp.MustCompile(`(?i)^msoa\d{2}cd$`),
+		"ward":   regexp.MustCompile(`(?i)^(wd|ward)\d{2}cd$`),
+		"custom": regexp.MustCompile(`(?i)^(lsoa|msoa|wd|ward)\d{2}cd$`),
+	}
+	onsNameKeys = map[string]*regexp.Regexp{
+		"lsoa":   regexp.MustCompile(`(?i)^lsoa\d{2}nm$`),
+		"msoa":   regexp.MustCompile(`(?i)^msoa\d{2}nm$`),
+		"ward":   regexp.MustCompile(`(?i)^(wd|ward)\d{2}nm$`),
+		"custom": regexp.MustCompile(`(?i)^(lsoa|msoa|wd|ward)\d{2}nm$`),
+	}
+	codeKey   = regexp.MustCompile(`(?i)^(area_?code|code|geo_?code|id)$`)
+	nameKey   = regexp.MustCompile(`(?i)^(area_?name|name|geo_?name)$`)
+	yearInKey = regexp.MustCompile(`(?i)^(?:lsoa|msoa|wd|ward|lad)(\d{2})cd$`)
+	// ladKey and ladNameKey are a boundary's borough properties.
+	ladKey     = regexp.MustCompile(`(?i)^(lad\d{2}cd|lad_code|local_authority(_area)?_code)$`)
+	ladNameKey = regexp.MustCompile(`(?i)^(lad\d{2}nm|lad_name|local_authority(_area)?_name)$`)
 )
 
 func init() {
@@ -28,10 +44,12 @@ func init() {
 		formats: `A GeoJSON FeatureCollection of polygons in WGS 84 longitude/latitude, as the ONS Open
 Geography Portal publishes boundaries (LSOA21CD/LSOA21NM, WD22CD/WD22NM ...; other names with
 --code-field and --name-field). --level lsoa loads the small areas every statistic hangs on
-(re-importing updates them in place). --level msoa, ward or custom loads a neighbourhood set:
-each small area joins the neighbourhood the --lookup CSV (an ONS best-fit lookup) names, else the
-one it overlaps most (at least 10% of its area). Polygons that touch themselves are repaired when
-that changes no area; other invalid ones are refused.`,
+(re-importing updates them in place); a LADyyCD or lad_code property, or --la naming one borough,
+says which borough each is in. --level msoa, ward or custom loads a neighbourhood set, whose year
+(--vintage) is read from the code property (WD24CD is 2024): each small area joins the
+neighbourhood the --lookup CSV (an ONS best-fit lookup, e.g. LSOA21CD, WD24CD, WD24NM, LAD24CD)
+names, else the one it overlaps most (at least 10% of its area). Polygons that touch themselves
+are repaired when that changes no area; other invalid ones are refused.`,
 		example: "nbhd import boundaries Wards_December_2022_Boundaries_UK_BGC.geojson --level ward --set ward --set-title \"Electoral wards (2022)\" --lookup LSOA21_WD22_LAD22_EW_LU.csv",
 		options: []accepts{
 			{opt: optLevel},
@@ -41,6 +59,7 @@ that changes no area; other invalid ones are refused.`,
 			{opt: optCodeField},
 			{opt: optNameField},
 			{opt: optLookup, help: "other levels: a best-fit lookup CSV giving each small area's neighbourhood (ONS LSOA to ward or MSOA)"},
+			{opt: optLA, help: "keep the features of these boroughs (by a LADyyCD or lad_code property); at --level lsoa, one code with no such property says every small area is in that borough"},
 		},
 		ident: func(j Job) (string, string, error) {
 			level := j.Options.text(optLevel)
@@ -62,19 +81,24 @@ that changes no area; other invalid ones are refused.`,
 }
 
 type boundaryFields struct {
-	code, name string
-	vintage    int
+	code, name   string
+	lad, ladName string // borough properties ("" when absent)
+	vintage      int
 }
 
-// boundaryFields finds the code and name properties from the first feature.
+// boundaryFields finds the code, name and borough properties from the
+// first feature.
 func detectBoundaryFields(job Job, n int, f *geojson.Feature) (boundaryFields, error) {
 	var bf boundaryFields
 	var ok bool
-	if bf.code, ok = findProp(f, job.Options.text(optCodeField), onsCodeKey, codeKey); !ok {
+	level := job.Options.text(optLevel)
+	if bf.code, ok = findProp(f, job.Options.text(optCodeField), onsCodeKeys[level], codeKey); !ok {
 		return bf, &InputError{File: job.File, Feature: n, Field: job.Options.text(optCodeField),
 			Err: fmt.Errorf("no code property found (properties: %s); name it with --code-field", propKeys(f))}
 	}
-	if bf.name, ok = findProp(f, job.Options.text(optNameField), onsNameKey, nameKey); !ok {
+	bf.lad, _ = findProp(f, "", ladKey)
+	bf.ladName, _ = findProp(f, "", ladNameKey)
+	if bf.name, ok = findProp(f, job.Options.text(optNameField), onsNameKeys[level], nameKey); !ok {
 		return bf, &InputError{File: job.File, Feature: n, Field: job.Options.text(optNameField),
 			Err: fmt.Errorf("no name property found (properties: %s); name it with --name-field", propKeys(f))}
 	}
@@ -96,32 +120,58 @@ func importBoundaries(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Re
 	var bf boundaryFields
 	seen := map[string]int{}
 	loc := at{file: job.File, feature: true}
-	err = stage(ctx, tx, "boundary_stage", "n integer, code text, name text, wkb bytea", []string{"n", "code", "name", "wkb"},
+	la, err := newLAFilter(job.File, job.Options, false)
+	if err != nil {
+		return Result{}, err
+	}
+	given := "" // the one borough --la names, for a file that names none
+	err = stage(ctx, tx, "boundary_stage", "n integer, code text, name text, lad text, lad_name text, wkb bytea",
+		[]string{"n", "code", "name", "lad", "lad_name", "wkb"},
 		func() ([]any, error) {
-			n, f, wkb, err := src.next()
-			if err != nil {
-				return nil, err
-			}
-			if n == 1 {
-				if bf, err = detectBoundaryFields(job, n, f); err != nil {
+			for {
+				n, f, wkb, err := src.next()
+				if err != nil {
 					return nil, err
 				}
-				if level == "lsoa" && bf.vintage != 2011 && bf.vintage != 2021 {
-					return nil, &InputError{File: job.File, Err: fmt.Errorf("cannot tell the LSOA vintage from property %q: give --vintage 2011 or 2021", bf.code)}
+				if n == 1 {
+					if bf, err = detectBoundaryFields(job, n, f); err != nil {
+						return nil, err
+					}
+					if level == "lsoa" && bf.vintage != 2011 && bf.vintage != 2021 {
+						return nil, &InputError{File: job.File, Err: fmt.Errorf("cannot tell the LSOA vintage from property %q: give --vintage 2011 or 2021", bf.code)}
+					}
+					if la.active() && bf.lad == "" {
+						if level != "lsoa" || len(la.codes) != 1 {
+							return nil, &InputError{File: job.File, Feature: n, Field: "--la", Err: fmt.Errorf(
+								"the features have no borough property (LADyyCD, lad_code) to keep those of %s by; at --level lsoa, --la may name the one borough every small area is in",
+								strings.Join(la.codes, ","))}
+						}
+						given = la.codes[0]
+					}
 				}
+				code, name := prop(f, bf.code), prop(f, bf.name)
+				lad, ladName := given, ""
+				if bf.lad != "" {
+					lad, ladName = prop(f, bf.lad), prop(f, bf.ladName)
+					if lad != "" && !onsLACode.MatchString(lad) {
+						return nil, loc.err(n, bf.lad, "%q is not a local authority district code (such as E08000010)", lad)
+					}
+					if !la.keepCode(lad) {
+						continue
+					}
+				}
+				if !pattern.MatchString(code) {
+					return nil, loc.err(n, bf.code, "%q is not a %s code", code, strings.ToUpper(level))
+				}
+				if name == "" {
+					return nil, loc.err(n, bf.name, "name is empty")
+				}
+				if first, dup := seen[code]; dup {
+					return nil, loc.err(n, bf.code, "code %s already appears in feature %d", code, first)
+				}
+				seen[code] = n
+				return []any{n, code, name, lad, ladName, wkb}, nil
 			}
-			code, name := prop(f, bf.code), prop(f, bf.name)
-			if !pattern.MatchString(code) {
-				return nil, loc.err(n, bf.code, "%q is not a %s code", code, strings.ToUpper(level))
-			}
-			if name == "" {
-				return nil, loc.err(n, bf.name, "name is empty")
-			}
-			if first, dup := seen[code]; dup {
-				return nil, loc.err(n, bf.code, "code %s already appears in feature %d", code, first)
-			}
-			seen[code] = n
-			return []any{n, code, name, wkb}, nil
 		})
 	if err != nil {
 		return Result{}, err
@@ -134,17 +184,24 @@ func importBoundaries(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Re
 	if level == "lsoa" {
 		res, err = upsertSmallAreas(ctx, tx, ds, bf.vintage)
 	} else {
-		res, err = replaceSet(ctx, tx, job, ds)
+		res, err = replaceSet(ctx, tx, job, ds, bf.vintage)
 	}
+	if err != nil {
+		return Result{}, err
+	}
+	res.Notes = append(res.Notes, la.note()...)
 	if note != "" {
 		res.Notes = append(res.Notes, note)
 	}
-	return res, err
+	return res, nil
 }
 
 // upsertSmallAreas updates small areas in place, so the population,
 // deprivation and membership rows that refer to them survive a re-import;
 // areas missing from the new file go with the old dataset.
+// Each small area's borough, where the file or --la says, is recorded at
+// the highest trust; small areas that other files placed keep their
+// boroughs.
 func upsertSmallAreas(ctx context.Context, tx pgx.Tx, ds int64, vintage int) (Result, error) {
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.small_areas (code, name, vintage, geom, dataset_id)
 		SELECT code, name, $1, ST_Multi(ST_GeomFromEWKB(wkb)), $2 FROM boundary_stage
@@ -153,10 +210,25 @@ func upsertSmallAreas(ctx context.Context, tx pgx.Tx, ds int64, vintage int) (Re
 	if err != nil {
 		return Result{}, fmt.Errorf("write small areas: %w", err)
 	}
-	return Result{Rows: int(tag.RowsAffected())}, nil
+	res := Result{Rows: int(tag.RowsAffected())}
+	placed, err := writeLADFacts(ctx, tx, ds, trustGiven, `SELECT code, lad, lad_name FROM boundary_stage WHERE lad <> ''`)
+	if err != nil {
+		return Result{}, err
+	}
+	// Statements other files made before these small areas were (re)loaded.
+	if _, err := tx.Exec(ctx, `SELECT logic.resolve_lads(ARRAY(SELECT code FROM boundary_stage))`); err != nil {
+		return Result{}, fmt.Errorf("resolve boroughs: %w", err)
+	}
+	if placed > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d small areas placed in their borough by the file", placed))
+	}
+	return res, nil
 }
 
-func replaceSet(ctx context.Context, tx pgx.Tx, job Job, ds int64) (Result, error) {
+// replaceSet writes a neighbourhood set from the staged boundaries, with
+// its level and year (vintage: from the code property or --vintage, and
+// the lookup's code column, which must agree).
+func replaceSet(ctx context.Context, tx pgx.Tx, job Job, ds int64, vintage int) (Result, error) {
 	set := job.Options.text(optSet)
 	n, err := writeSet(ctx, tx, job, ds, "SELECT code, name, ST_Multi(ST_GeomFromEWKB(wkb)) AS geom FROM boundary_stage")
 	if err != nil {
@@ -165,9 +237,19 @@ func replaceSet(ctx context.Context, tx pgx.Tx, job Job, ds int64) (Result, erro
 	res := Result{Rows: n}
 	byLookup := 0
 	if job.Options.text(optLookup) != "" {
-		if byLookup, err = membershipFromLookup(ctx, tx, job, ds); err != nil {
+		var lookupYear int
+		if byLookup, lookupYear, err = membershipFromLookup(ctx, tx, job, ds, vintage); err != nil {
 			return Result{}, err
 		}
+		if vintage == 0 {
+			vintage = lookupYear
+		}
+	}
+	if err := recordSet(ctx, tx, set, job.Options.text(optLevel), vintage); err != nil {
+		return Result{}, err
+	}
+	if err := nameBoroughs(ctx, tx, `SELECT lad, lad_name FROM boundary_stage WHERE lad <> ''`); err != nil {
+		return Result{}, err
 	}
 	byOverlap, err := membershipByOverlap(ctx, tx, set, ds)
 	if err != nil {
@@ -217,20 +299,24 @@ func membershipByOverlap(ctx context.Context, tx pgx.Tx, set string, ds int64) (
 // LSOA code -> ward or MSOA code, sometimes one row per output area). The
 // columns are recognised by their values: one holds loaded small-area codes,
 // another the set's neighbourhood codes. Rows for other areas are skipped,
-// so a national lookup works.
-func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job, ds int64) (int, error) {
+// so a national lookup works. The lookup's LAD column (lad22cd, LAD24CD,
+// lad25cd) says which borough each small area is in; the year of its
+// neighbourhood column (WD24CD is 2024) is returned.
+// A lookup whose neighbourhood column is of another year than the
+// boundaries' (vintage, 0 when unknown) is refused.
+func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job, ds int64, vintage int) (members, year int, err error) {
 	path := job.Options.text(optLookup)
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(job.File), path)
 	}
 	f, err := job.Open(path)
 	if err != nil {
-		return 0, &InputError{File: path, Err: fmt.Errorf("open lookup: %w", err)}
+		return 0, 0, &InputError{File: path, Err: fmt.Errorf("open lookup: %w", err)}
 	}
 	defer f.Close()
 	smallAreas, err := codeSet(ctx, tx, "SELECT code FROM nbhd.small_areas")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// This import's neighbourhoods, and the small areas they cover: a
 	// national lookup also names other boroughs' neighbourhoods, whose rows
@@ -238,21 +324,36 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job, ds int64) (in
 	// neighbourhoods must name one of them.
 	hoods, err := codeSet(ctx, tx, "SELECT code FROM nbhd.neighbourhoods WHERE set_id = $1 AND dataset_id = $2", job.Options.text(optSet), ds)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	covered, err := codeSet(ctx, tx, `SELECT sa.code FROM nbhd.small_areas sa WHERE EXISTS (SELECT 1 FROM nbhd.neighbourhoods n
 		WHERE n.set_id = $1 AND n.dataset_id = $2 AND ST_Intersects(n.geom, ST_PointOnSurface(sa.geom)))`, job.Options.text(optSet), ds)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	t, err := newTable(path, f)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	defer t.close()
+	for i, h := range t.header {
+		if m := lookupHoodCol.FindStringSubmatch(strings.TrimSpace(h)); m != nil {
+			yy, _ := strconv.Atoi(m[2])
+			if vintage != 0 && 2000+yy != vintage {
+				e := t.errf(i, "the lookup's neighbourhoods are of %d but the boundaries (%s) are of %d: use the lookup of the boundaries' year",
+					2000+yy, baseName(job.File), vintage)
+				e.Line = max(t.headerLine, 1)
+				return 0, 0, e
+			}
+			break
+		}
+	}
+	ladCol, ladNameCol := ladColumns(t)
 	saCol, nCol := -1, -1
 	type placed struct {
-		code string
-		line int
+		code      string
+		line      int
+		lad, name string
 	}
 	member := map[string]placed{}
 	for {
@@ -261,12 +362,16 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job, ds int64) (in
 			break
 		}
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if saCol < 0 {
 			saCol, nCol = lookupColumns(rec, smallAreas, hoods)
 			if saCol < 0 {
 				continue
+			}
+			if m := yearInKey.FindStringSubmatch(strings.TrimSpace(t.header[nCol])); m != nil {
+				yy, _ := strconv.Atoi(m[1])
+				year = 2000 + yy
 			}
 		}
 		sa, nb := field(rec, saCol), field(rec, nCol)
@@ -275,32 +380,44 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job, ds int64) (in
 		}
 		if _, ok := hoods[nb]; !ok {
 			if _, inside := covered[sa]; inside {
-				return 0, t.errf(nCol, "%s is not a neighbourhood in the boundary file %s", nb, baseName(job.File))
+				return 0, 0, t.errf(nCol, "%s is not a neighbourhood in the boundary file %s", nb, baseName(job.File))
 			}
 			continue
 		}
 		if p, dup := member[sa]; dup && p.code != nb {
-			return 0, t.errf(nCol, "small area %s is placed in %s here but in %s on line %d: a best-fit lookup gives one neighbourhood per small area", sa, nb, p.code, p.line)
+			return 0, 0, t.errf(nCol, "small area %s is placed in %s here but in %s on %s %d: a best-fit lookup gives one neighbourhood per small area",
+				sa, nb, p.code, t.unit(), p.line)
 		}
-		member[sa] = placed{code: nb, line: t.line}
+		lad, err := ladCell(t, rec, ladCol)
+		if err != nil {
+			return 0, 0, err
+		}
+		member[sa] = placed{code: nb, line: t.line, lad: lad, name: field(rec, ladNameCol)}
 	}
 	if saCol < 0 {
-		return 0, &InputError{File: path, Err: fmt.Errorf("no column of loaded small-area codes beside a column of %s codes", job.Options.text(optSet))}
+		return 0, 0, &InputError{File: path, Err: fmt.Errorf("no column of loaded small-area codes beside a column of %s codes", job.Options.text(optSet))}
 	}
 	sas := make([]string, 0, len(member))
 	nbs := make([]string, 0, len(member))
+	lads := make([]string, 0, len(member))
+	names := make([]string, 0, len(member))
 	for sa, p := range member {
 		sas = append(sas, sa)
 		nbs = append(nbs, p.code)
+		lads = append(lads, p.lad)
+		names = append(names, p.name)
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.neighbourhood_members (set_id, small_area_code, neighbourhood_code, method)
 		SELECT $1, sa, nb, 'lookup' FROM unnest($2::text[], $3::text[]) AS u(sa, nb)
 		ON CONFLICT (set_id, small_area_code) DO UPDATE SET neighbourhood_code = EXCLUDED.neighbourhood_code, method = EXCLUDED.method`,
 		job.Options.text(optSet), sas, nbs)
 	if err != nil {
-		return 0, fmt.Errorf("write lookup membership: %w", err)
+		return 0, 0, fmt.Errorf("write lookup membership: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	if _, err := writeLADFacts(ctx, tx, ds, trustLookup, `SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`, sas, lads, names); err != nil {
+		return 0, 0, err
+	}
+	return int(tag.RowsAffected()), year, nil
 }
 
 // lookupColumns finds, in one record, a column holding a known small-area

@@ -13,45 +13,188 @@ import (
 	"golang.org/x/text/encoding/charmap"
 )
 
-// table reads a CSV file with a header row, one record at a time.
+// table reads a file of records under a header row, one record at a time:
+// a CSV file, or one sheet of an .xlsx workbook (xlsx.go). Errors name the
+// line (CSV) or the sheet, row and column (xlsx), and the field.
 type table struct {
 	file   string
-	r      *csv.Reader
+	r      *csv.Reader // CSV
+	sheet  *sheetRows  // xlsx: the sheet read
 	header []string
 	index  map[string]int // lower-cased, trimmed header -> column
-	line   int            // line of the record last read
+	line   int            // line (CSV) or row (sheet) of the record last read
 	width  int            // fields every record must have (headerless files); 0: any
+	// headerLine is the line or row of the header (title rows may stand
+	// above it in a workbook).
+	headerLine int
 }
 
+// tableOpts says how to read a tabular file.
+type tableOpts struct {
+	// sheet is the workbook sheet to read (--sheet); "" finds it by header.
+	sheet string
+	// header names columns one of which the header row holds: it picks
+	// the data sheet of a workbook and skips title rows above the header
+	// (ONS workbooks put notes on the first rows). Empty: the first row
+	// of two or more cells is the header.
+	header []string
+	// encoding decodes a CSV (decodeText) when decode is set; a workbook
+	// is always UTF-8.
+	encoding string
+	decode   bool
+}
+
+// newTable reads a CSV file, or the first data sheet of an .xlsx workbook.
 func newTable(file string, r io.Reader) (*table, error) {
+	return readTable(file, r, tableOpts{})
+}
+
+// readTable opens a tabular file as o says: an .xlsx workbook (recognised
+// by its content, whatever its name) or a CSV. Close the table when done:
+// a workbook's sheets are read from temporary files.
+func readTable(file string, r io.Reader, o tableOpts) (*table, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	switch kind := sniff(br); kind {
+	case "xlsx":
+		wb, err := openWorkbook(file, br)
+		if err != nil {
+			return nil, err
+		}
+		t, err := wb.table(o.sheet, o.header)
+		if err != nil {
+			_ = wb.Close()
+			return nil, err
+		}
+		t.sheet.book = wb
+		return t, nil
+	case "xls", "ods":
+		return nil, &InputError{File: file, Err: fmt.Errorf("this is %s: save it as .xlsx or CSV", map[string]string{
+			"xls": "an Excel 97-2003 workbook (.xls)", "ods": "an OpenDocument spreadsheet (.ods)"}[kind])}
+	}
+	var in io.Reader = br
+	if o.decode {
+		dec, err := decodeText(br, o.encoding)
+		if err != nil {
+			return nil, &InputError{File: file, Field: "--encoding", Err: err}
+		}
+		in = dec
+	}
+	return newCSVTable(file, in, o.header)
+}
+
+// newCSVTable reads a CSV's header row. With header names given, title
+// rows above the header (one cell or none, as a sheet saved as CSV has)
+// are skipped.
+func newCSVTable(file string, r io.Reader, names []string) (*table, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
 		_, _ = br.Discard(3) // UTF-8 byte order mark, as Excel writes
 	}
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &InputError{File: file, Line: 1, Err: errors.New("file is empty: expected a header row")}
+	cr.FieldsPerRecord = -1
+	var header []string
+	line := 0
+	for {
+		rec, err := cr.Read()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, &InputError{File: file, Line: line + 1, Err: errors.New("file is empty: expected a header row")}
+			}
+			return nil, &InputError{File: file, Line: line + 1, Err: fmt.Errorf("header row: %w", err)}
 		}
-		return nil, &InputError{File: file, Line: 1, Err: fmt.Errorf("header row: %w", err)}
+		line, _ = cr.FieldPos(0)
+		if len(names) > 0 && line < maxTitleRows && nonEmpty(rec) <= 1 && !holdsAny(rec, names) {
+			continue // a title or note above the header
+		}
+		header = append([]string(nil), rec...)
+		break
 	}
-	t := &table{file: file, r: cr, header: append([]string(nil), header...), index: map[string]int{}, line: 1}
+	cr.FieldsPerRecord = len(header)
+	t := &table{file: file, r: cr, header: header, line: line, headerLine: line}
+	t.indexHeader()
+	return t, nil
+}
+
+// maxTitleRows is how far down a sheet the header row is looked for.
+const maxTitleRows = 30
+
+func nonEmpty(rec []string) int {
+	n := 0
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// holdsAny reports whether a row holds one of the names (case-insensitive).
+func holdsAny(rec, names []string) bool {
+	for _, f := range rec {
+		for _, n := range names {
+			if normHeader(f) == normHeader(n) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// normHeader is a header cell as looked up: lower case, runs of white
+// space (a line break in a workbook's header cell) as one space.
+func normHeader(h string) string { return strings.ToLower(strings.Join(strings.Fields(h), " ")) }
+
+func (t *table) indexHeader() {
+	t.index = map[string]int{}
 	for i, h := range t.header {
-		k := strings.ToLower(strings.TrimSpace(h))
+		k := normHeader(h)
 		if _, dup := t.index[k]; !dup {
 			t.index[k] = i
 		}
 	}
-	return t, nil
+}
+
+// close releases a workbook's temporary files; a CSV needs nothing.
+func (t *table) close() {
+	if t == nil || t.sheet == nil {
+		return
+	}
+	_ = t.sheet.rows.Close()
+	if t.sheet.book != nil {
+		_ = t.sheet.book.Close()
+	}
+}
+
+// closeOnError closes t when a constructor that opened it fails.
+func closeOnError(t *table, err *error) {
+	if *err != nil {
+		t.close()
+	}
+}
+
+// unit names what t.line counts, for messages: "line" or "row".
+func (t *table) unit() string {
+	if t.sheet != nil {
+		return "row"
+	}
+	return "line"
+}
+
+// at locates staged rows of this table (numbered by t.line) in messages.
+func (t *table) at() at {
+	a := at{file: t.file, header: t.header}
+	if t.sheet != nil {
+		a.sheet = t.sheet.name
+	}
+	return a
 }
 
 // col returns the first of names present in the header (case-insensitive),
 // or -1.
 func (t *table) col(names ...string) int {
 	for _, n := range names {
-		if i, ok := t.index[strings.ToLower(n)]; ok {
+		if i, ok := t.index[normHeader(n)]; ok {
 			return i
 		}
 	}
@@ -63,12 +206,24 @@ func (t *table) need(names ...string) (int, error) {
 	if i := t.col(names...); i >= 0 {
 		return i, nil
 	}
-	return -1, &InputError{File: t.file, Line: 1, Field: names[0],
+	e := &InputError{File: t.file, Line: max(t.headerLine, 1), Field: names[0],
 		Err: fmt.Errorf("missing column (looked for %s)", quoteList(names))}
+	if t.sheet != nil {
+		e.Sheet = t.sheet.name
+	}
+	return -1, e
 }
 
 // next reads a record; it returns io.EOF at the end. The slice is reused.
 func (t *table) next() ([]string, error) {
+	if t.sheet != nil {
+		rec, row, err := t.sheet.read()
+		if err != nil {
+			return nil, err
+		}
+		t.line = row
+		return rec, t.checkText(rec)
+	}
 	rec, err := t.r.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -81,15 +236,8 @@ func (t *table) next() ([]string, error) {
 		return nil, &InputError{File: t.file, Line: t.line + 1, Err: err}
 	}
 	t.line, _ = t.r.FieldPos(0)
-	for i, f := range rec {
-		// PostgreSQL text holds neither invalid UTF-8 nor NUL: say so here,
-		// where the line and field are known.
-		if !utf8.ValidString(f) {
-			return nil, t.errf(i, "not UTF-8 text (a Windows-1252 file? give --encoding windows-1252)")
-		}
-		if strings.IndexByte(f, 0) >= 0 {
-			return nil, t.errf(i, "contains a NUL byte")
-		}
+	if err := t.checkText(rec); err != nil {
+		return nil, err
 	}
 	if t.width > 0 && len(rec) != t.width {
 		return nil, &InputError{File: t.file, Line: t.line,
@@ -98,13 +246,35 @@ func (t *table) next() ([]string, error) {
 	return rec, nil
 }
 
+// checkText refuses fields PostgreSQL text cannot hold.
+func (t *table) checkText(rec []string) error {
+	for i, f := range rec {
+		// PostgreSQL text holds neither invalid UTF-8 nor NUL: say so here,
+		// where the line and field are known.
+		if !utf8.ValidString(f) {
+			return t.errf(i, "not UTF-8 text (a Windows-1252 file? give --encoding windows-1252)")
+		}
+		if strings.IndexByte(f, 0) >= 0 {
+			return t.errf(i, "contains a NUL byte")
+		}
+	}
+	return nil
+}
+
 // errf reports a problem with column i of the current record.
 func (t *table) errf(i int, format string, args ...any) *InputError {
 	field := ""
 	if i >= 0 && i < len(t.header) {
 		field = t.header[i]
 	}
-	return &InputError{File: t.file, Line: t.line, Field: field, Err: fmt.Errorf(format, args...)}
+	e := &InputError{File: t.file, Line: t.line, Field: field, Err: fmt.Errorf(format, args...)}
+	if t.sheet != nil {
+		e.Sheet = t.sheet.name
+		if i >= 0 {
+			e.Column = columnName(i)
+		}
+	}
+	return e
 }
 
 func quoteList(names []string) string {

@@ -46,6 +46,7 @@ func importDemand(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader
 	if err != nil {
 		return Result{}, err
 	}
+	defer t.close()
 	for i, h := range t.header {
 		if personal.MatchString(strings.TrimSpace(h)) {
 			return Result{}, &InputError{File: job.File, Line: 1, Field: t.header[i],

@@ -151,7 +151,8 @@ func FuzzIMD(f *testing.F) {
 			checkInputError(t, err)
 			return
 		}
-		drain(t, 2+3*len(domains), s.next)
+		defer s.t.close()
+		drain(t, 4+3*len(domains), s.next)
 	})
 }
 
@@ -163,7 +164,8 @@ func FuzzLSOALookup(f *testing.F) {
 			checkInputError(t, err)
 			return
 		}
-		drain(t, 4, s.next)
+		defer s.t.close()
+		drain(t, 6, s.next)
 	})
 }
 
@@ -222,5 +224,70 @@ func FuzzFootprints(f *testing.F) {
 			return
 		}
 		drain(t, 4, s.next)
+	})
+}
+
+func FuzzIoD2025(f *testing.F) {
+	seed(f, "File_1_IoD2025_Index_of_Multiple_Deprivation.csv", "File_2_IoD2025_Domains_of_Deprivation.csv",
+		"File_5_IoD2025_Scores_for_the_Indices_of_Deprivation.csv")
+	f.Fuzz(func(t *testing.T, b []byte, la bool) {
+		s, err := newIMD(fuzzFile, bytes.NewReader(b), fuzzOptions(la))
+		if err != nil {
+			checkInputError(t, err)
+			return
+		}
+		defer s.t.close()
+		drain(t, 4+3*len(domains), s.next)
+	})
+}
+
+func FuzzSetLookup(f *testing.F) {
+	seed(f, "LSOA21_WD24_LAD24_EW_LU.csv", "LSOA21_WD25_LAD25_EW_LU.csv")
+	loaded := map[string]struct{}{"E01006212": {}, "E01006213": {}, "E01006219": {}}
+	f.Fuzz(func(t *testing.T, b []byte, la bool) {
+		opts := Options{}
+		if la {
+			opts["la"] = "E08000010"
+		}
+		s, err := newSetLookup(fuzzFile, bytes.NewReader(b), opts, loaded)
+		if err != nil {
+			checkInputError(t, err)
+			return
+		}
+		defer s.t.close()
+		drain(t, 6, s.next)
+	})
+}
+
+func FuzzLADLookup(f *testing.F) {
+	seed(f, "LAD24_RGN24_EN_LU.csv", "LAD24_CAUTH24_EN_LU.csv")
+	f.Fuzz(func(t *testing.T, b []byte, _ bool) {
+		s, err := newLADLookup(fuzzFile, bytes.NewReader(b), Options{})
+		if err != nil {
+			checkInputError(t, err)
+			return
+		}
+		defer s.t.close()
+		drain(t, 5, s.next)
+	})
+}
+
+func FuzzPopulation(f *testing.F) {
+	seed(f, "census2021-ts001-lsoa.csv")
+	f.Add([]byte("LSOA 2021 Code,Total,F0-15,F16-64,F65+\nE01006212,3,1,1,1\n"), false)
+	f.Fuzz(func(t *testing.T, b []byte, la bool) {
+		tb, err := newTable(fuzzFile, bytes.NewReader(b))
+		if err != nil {
+			checkInputError(t, err)
+			return
+		}
+		defer tb.close()
+		sh := &popShared{seen: map[string]int{}, loaded: map[string]struct{}{"E01006212": {}}}
+		s, err := newPopSource(tb, 1, fuzzOptions(la), "", "mid-2024", sh)
+		if err != nil {
+			checkInputError(t, err)
+			return
+		}
+		drain(t, 10, s.next)
 	})
 }

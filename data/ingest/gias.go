@@ -48,15 +48,12 @@ type giasSource struct {
 	closed                                           int
 }
 
-func newGIAS(file string, r io.Reader, opts Options, key string) (*giasSource, error) {
-	dec, err := decodeText(r, opts.text(optEncoding))
-	if err != nil {
-		return nil, &InputError{File: file, Field: "--encoding", Err: err}
-	}
-	t, err := newTable(file, dec)
+func newGIAS(file string, r io.Reader, opts Options, key string) (_ *giasSource, err error) {
+	t, err := readTable(file, r, tableOpts{decode: true, encoding: opts.text(optEncoding)})
 	if err != nil {
 		return nil, err
 	}
+	defer closeOnError(t, &err)
 	s := &giasSource{t: t, key: key, includeClosed: opts.flag(optIncludeClosed)}
 	for _, c := range []struct {
 		dst  *int
@@ -154,6 +151,7 @@ func importGIAS(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) 
 	if err != nil {
 		return Result{}, err
 	}
+	defer src.t.close()
 	err = stage(ctx, tx, "gias_stage",
 		"n integer, id text, urn text, name text, phase text, kind text, status text, pupils integer, capacity integer, fsm numeric, postcode text, x double precision, y double precision",
 		[]string{"n", "id", "urn", "name", "phase", "kind", "status", "pupils", "capacity", "fsm", "postcode", "x", "y"}, src.next)

@@ -44,11 +44,12 @@ type listSizeSource struct {
 	rows                           int // all-ages, all-sexes practice rows read
 }
 
-func newListSizes(file string, r io.Reader) (*listSizeSource, error) {
+func newListSizes(file string, r io.Reader) (_ *listSizeSource, err error) {
 	t, err := newTable(file, r)
 	if err != nil {
 		return nil, err
 	}
+	defer closeOnError(t, &err)
 	s := &listSizeSource{t: t}
 	for _, c := range []struct {
 		dst   *int
@@ -125,6 +126,7 @@ func importListSizes(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Rea
 	if err != nil {
 		return Result{}, err
 	}
+	defer src.t.close()
 	err = stage(ctx, tx, "list_size_stage", "n integer, code text, extract_date date, patients integer",
 		[]string{"n", "code", "extract_date", "patients"}, src.next)
 	if err != nil {

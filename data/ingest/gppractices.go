@@ -49,6 +49,7 @@ func importGPPractices(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.R
 	if err != nil {
 		return Result{}, err
 	}
+	defer t.close()
 	var c struct{ code, name, status, postcode, phone, lon, lat int }
 	for _, need := range []struct {
 		dst   *int

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// domain is one of the English Indices of Deprivation 2019 domains, by its
-// tidy column prefix and its title in the published files' headers.
+// domain is one of the measures of the English Indices of Deprivation
+// (the IMD, its seven domains, the two supplementary indices and the six
+// sub-domains), by its tidy column prefix and its title in the published
+// files' headers ("Income Rank (where 1 is most deprived)").
 type domain struct{ key, title string }
 
 var domains = []domain{
@@ -22,59 +25,88 @@ var domains = []domain{
 	{"crime", "Crime"},
 	{"barriers", "Barriers to Housing and Services"},
 	{"living_env", "Living Environment"},
+	{"idaci", "Income Deprivation Affecting Children Index (IDACI)"},
+	{"idaopi", "Income Deprivation Affecting Older People (IDAOPI)"},
+	{"cyp", "Children and Young People Sub-domain"},
+	{"adult_skills", "Adult Skills Sub-domain"},
+	{"geo_barriers", "Geographical Barriers Sub-domain"},
+	{"wider_barriers", "Wider Barriers Sub-domain"},
+	{"indoors", "Indoors Sub-domain"},
+	{"outdoors", "Outdoors Sub-domain"},
 }
 
-// englandLSOAs2011 is the number of LSOAs the 2019 indices rank.
-const englandLSOAs2011 = 32844
+// The seven domains follow the IMD in domains; the supplementary indices
+// and sub-domains follow them.
+const (
+	domainsEnd       = 8
+	supplementaryEnd = 10
+)
+
+// iodAreas is the number of LSOAs each release ranks.
+var iodAreas = map[int]int64{2019: 32844, 2025: 33755}
+
+// imdCodeCols are the small-area code columns the releases have had.
+var imdCodeCols = []string{"LSOA code (2011)", "LSOA code (2021)", "lsoa11cd", "lsoa21cd", "lsoa_code", "LSOA code"}
 
 func init() {
 	register("imd", &importer{
-		summary: "English Indices of Deprivation 2019 CSV (File 1, 2, 5 or 7 with their verbatim headers, or the tidy joined CSV)",
-		formats: `The IoD2019 CSVs as published: File 1 (IMD rank and decile), File 2 (ranks and deciles of the
-IMD and its seven domains), File 5 (scores), File 7 (scores, ranks and deciles), or the tidy joined
-CSV (lsoa11cd, imd_rank, imd_decile, income_score ...). Each file is its own dataset, keyed by what
-it holds (imd2019-file2, imd2019-file5 ...), and their values combine per small area. The indices
-are on 2011 LSOAs: when the loaded small areas are 2021 LSOAs whose codes changed, --lookup gives
-the ONS LSOA (2011) to LSOA (2021) lookup; each 2021 area takes its most deprived parent's values.`,
-		example: "nbhd import imd File_2_-_IoD2019_Domains_of_Deprivation.csv --la E08000010,E08000001",
+		summary: "English Indices of Deprivation 2019 or 2025, File 1, 2, 5 or 7 (CSV or the published .xlsx), or the tidy joined CSV",
+		formats: `The IoD2019 and IoD2025 files as published, in CSV or .xlsx: File 1 (IMD rank and decile),
+File 2 (ranks and deciles of the IMD and its seven domains), File 5 (scores), File 7 (scores, ranks
+and deciles of everything, with the supplementary indices IDACI and IDAOPI and the six
+sub-domains), or the tidy joined CSV (lsoa11cd, imd_rank, imd_decile, income_score ...). The
+release is read from the header (LSOA code (2011) is IoD2019, LSOA code (2021) IoD2025) or given
+with --release; the two are kept side by side. Each file is its own dataset, keyed by release and
+what it holds (imd2019-file2, imd2025-file7 ...), and values of one release combine per small
+area. IoD2019 is on 2011 LSOAs: when the loaded small areas are 2021 LSOAs whose codes changed,
+--lookup gives the ONS LSOA (2011) to LSOA (2021) lookup; each 2021 area takes its most deprived
+parent's values. IoD2025 is on 2021 LSOAs. The file's Local Authority District columns say which
+borough each small area is in.`,
+		example: "nbhd import imd File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv --la E08000010,E08000001",
 		options: []accepts{
-			{opt: optKey, help: "dataset key (default: imd2019-fileN, from the columns the file has)"},
-			{opt: optLA, help: "keep these local authorities' rows (Local Authority District code (2019)), e.g. E08000010"},
-			{opt: optLookup, help: "the ONS LSOA (2011) to LSOA (2021) lookup CSV, to carry 2011 values to 2021 small areas"},
+			{opt: optKey, help: "dataset key (default: imdRELEASE-fileN, from the columns the file has)"},
+			{opt: optLA, help: "keep these local authorities' rows (Local Authority District code (2019) or (2024)), e.g. E08000010"},
+			{opt: optLookup, help: "IoD2019: the ONS LSOA (2011) to LSOA (2021) lookup CSV, to carry 2011 values to 2021 small areas"},
+			{opt: optRelease},
+			{opt: optSheet, help: "the .xlsx sheet (default: the first with an LSOA code column, e.g. IMD25)"},
 		},
 		ident: func(j Job) (string, string, error) {
-			return "deprivation", keyOr(j, "imd2019"), nil
+			return "deprivation", keyOr(j, "imd"), nil
 		},
 		run: importIMD,
 	})
 }
 
-// imdLACols are the local-authority columns IoD2019 files have had.
-var imdLACols = []string{"Local Authority District code (2019)", "lad19cd", "lad_code", "Local Authority District code"}
+// imdLACols are the local-authority columns the releases have had.
+var imdLACols = []string{"Local Authority District code (2019)", "Local Authority District code (2024)", "lad19cd", "lad24cd",
+	"lad_code", "Local Authority District code"}
 
-// imdColumns maps each domain to its rank, decile and score columns (-1 when
-// the file does not have it).
+// imdColumns maps each measure to its rank, decile and score columns (-1
+// when the file does not have it).
 type imdColumns struct {
 	code                int
-	rank, decile, score [8]int
+	lad, ladName        int
+	rank, decile, score []int
 }
 
 func findIMDColumns(t *table) (imdColumns, error) {
-	var c imdColumns
+	c := imdColumns{rank: make([]int, len(domains)), decile: make([]int, len(domains)), score: make([]int, len(domains))}
 	var err error
-	if c.code, err = t.need("LSOA code (2011)", "lsoa11cd", "lsoa21cd", "lsoa_code", "LSOA code"); err != nil {
+	if c.code, err = t.need(imdCodeCols...); err != nil {
 		return c, err
 	}
+	c.lad, c.ladName = ladColumns(t)
 	for i, d := range domains {
 		c.rank[i], c.decile[i], c.score[i] = -1, -1, -1
+		title := normHeader(d.title)
 		for j, h := range t.header {
-			h = strings.TrimSpace(h)
+			h = normHeader(h)
 			switch {
-			case strings.EqualFold(h, d.key+"_rank") || strings.HasPrefix(h, d.title+" Rank"):
+			case h == d.key+"_rank" || strings.HasPrefix(h, title+" rank"):
 				c.rank[i] = j
-			case strings.EqualFold(h, d.key+"_decile") || strings.HasPrefix(h, d.title+" Decile"):
+			case h == d.key+"_decile" || strings.HasPrefix(h, title+" decile"):
 				c.decile[i] = j
-			case strings.EqualFold(h, d.key+"_score") || strings.HasPrefix(h, d.title+" Score"):
+			case h == d.key+"_score" || strings.HasPrefix(h, title+" score"):
 				c.score[i] = j
 			}
 		}
@@ -84,56 +116,124 @@ func findIMDColumns(t *table) (imdColumns, error) {
 			if c.rank[i] < 0 {
 				missing, has = d.title+" Rank (where 1 is most deprived)", "decile"
 			}
-			return c, &InputError{File: t.file, Line: 1, Field: missing,
-				Err: fmt.Errorf("missing column: the file has the %s domain's %s but not this", d.title, has)}
+			e := t.errf(-1, "missing column: the file has the %s's %s but not this", d.title, has)
+			e.Line, e.Field = max(t.headerLine, 1), missing
+			return c, e
 		}
 	}
-	if c.rank[0] < 0 && c.score[0] < 0 {
-		return c, &InputError{File: t.file, Line: 1, Field: "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)",
-			Err: fmt.Errorf("missing column: no IMD rank or score column (is this an IoD2019 file?)")}
+	if c.rank[0] < 0 && c.score[0] < 0 && !c.any(1, len(domains)) {
+		e := t.errf(-1, "missing column: no rank or score of the IMD or any domain (is this an Indices of Deprivation file?)")
+		e.Line, e.Field = max(t.headerLine, 1), "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)"
+		return c, e
 	}
 	return c, nil
 }
 
-// imdKey names a file's dataset by what it holds, so File 2 (ranks and
-// deciles) and File 5 (scores) of one release are two datasets whose values
-// combine, and re-importing either replaces only its own.
-func imdKey(c imdColumns) string {
+// any reports whether the file ranks or scores any measure in [from, to).
+func (c imdColumns) any(from, to int) bool {
+	for i := from; i < to; i++ {
+		if c.rank[i] >= 0 || c.score[i] >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// imdRelease tells the release from the header (its code, LAD and
+// population columns name their years) or the sheet's name, checked
+// against --release; a file that says nothing is IoD2019 unless --release
+// says otherwise.
+func imdRelease(t *table, given string) (int, error) {
+	said, by := 0, ""
+	for i, h := range t.header {
+		h := normHeader(h)
+		switch {
+		case strings.Contains(h, "(2011)") || h == "lsoa11cd" || strings.Contains(h, "(2019)") || strings.Contains(h, "mid 2015"):
+			said, by = 2019, t.header[i]
+		case strings.Contains(h, "(2021)") || strings.Contains(h, "(2024)") || strings.Contains(h, "mid 2022"):
+			said, by = 2025, t.header[i]
+		}
+		if said != 0 {
+			break
+		}
+	}
+	if said == 0 && t.sheet != nil {
+		name := strings.ToLower(t.sheet.name)
+		switch {
+		case strings.Contains(name, "2019") || strings.Contains(name, "imd19"):
+			said, by = 2019, "sheet "+t.sheet.name
+		case strings.Contains(name, "2025") || strings.Contains(name, "imd25") || strings.Contains(name, "iod25"):
+			said, by = 2025, "sheet "+t.sheet.name
+		}
+	}
+	if given != "" {
+		r, _ := strconv.Atoi(given)
+		if said != 0 && said != r {
+			e := t.errf(-1, "--release %d, but %q is IoD%d's", r, by, said)
+			e.Line, e.Field = max(t.headerLine, 1), by
+			return 0, e
+		}
+		return r, nil
+	}
+	if said == 0 {
+		said = 2019
+	}
+	return said, nil
+}
+
+// imdKey names a file's dataset by its release and what it holds, so File
+// 2 (ranks and deciles) and File 5 (scores) of one release are two datasets
+// whose values combine, re-importing either replaces only its own, and
+// IoD2025 never replaces IoD2019.
+func imdKey(release int, c imdColumns) string {
 	ranks, scores, domainsRanked := false, false, 0
 	for i := range domains {
 		if c.rank[i] >= 0 {
 			ranks = true
-			domainsRanked++
+			if i < domainsEnd {
+				domainsRanked++
+			}
 		}
 		if c.score[i] >= 0 {
 			scores = true
 		}
 	}
+	file := 1
 	switch {
 	case ranks && scores:
-		return "imd2019-file7"
+		file = 7
 	case scores:
-		return "imd2019-file5"
+		file = 5
 	case domainsRanked > 1:
-		return "imd2019-file2"
+		file = 2
+	case domainsRanked == 0 && c.any(domainsEnd, supplementaryEnd):
+		file = 3
+	case domainsRanked == 0 && c.any(supplementaryEnd, len(domains)):
+		file = 4
 	}
-	return "imd2019-file1"
+	return fmt.Sprintf("imd%d-file%d", release, file)
 }
 
-// imdSource streams an IoD2019 file's rows: n, code, then rank, decile and
-// score for each domain.
+// imdSource streams an IoD file's rows: n, code, LAD code, LAD name, then
+// rank, decile and score of each measure.
 type imdSource struct {
-	t      *table
-	c      imdColumns
-	filter *laFilter
+	t       *table
+	c       imdColumns
+	release int
+	filter  *laFilter
 }
 
-func newIMD(file string, r io.Reader, opts Options) (*imdSource, error) {
-	t, err := newTable(file, r)
+func newIMD(file string, r io.Reader, opts Options) (_ *imdSource, err error) {
+	t, err := readTable(file, r, tableOpts{sheet: opts.text(optSheet), header: imdCodeCols})
 	if err != nil {
 		return nil, err
 	}
+	defer closeOnError(t, &err)
 	c, err := findIMDColumns(t)
+	if err != nil {
+		return nil, err
+	}
+	release, err := imdRelease(t, opts.text(optRelease))
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +244,7 @@ func newIMD(file string, r io.Reader, opts Options) (*imdSource, error) {
 	if err := f.byColumn(t, imdLACols, nil); err != nil {
 		return nil, err
 	}
-	return &imdSource{t: t, c: c, filter: f}, nil
+	return &imdSource{t: t, c: c, release: release, filter: f}, nil
 }
 
 func (s *imdSource) next() ([]any, error) {
@@ -161,9 +261,13 @@ func (s *imdSource) next() ([]any, error) {
 		if !levels["lsoa"].MatchString(code) {
 			return nil, t.errf(c.code, "%q is not an LSOA code", code)
 		}
-		row := []any{t.line, code}
+		lad, err := ladCell(t, rec, c.lad)
+		if err != nil {
+			return nil, err
+		}
+		row := []any{t.line, code, lad, field(rec, c.ladName)}
 		for i := range domains {
-			rank, err := intIn(t, rec, c.rank[i], 1, englandLSOAs2011)
+			rank, err := intIn(t, rec, c.rank[i], 1, iodAreas[s.release])
 			if err != nil {
 				return nil, err
 			}
@@ -196,10 +300,16 @@ func importIMD(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (
 	if err != nil {
 		return Result{}, err
 	}
-	key := keyOr(job, imdKey(src.c))
+	defer src.t.close()
+	lookup := job.Options.text(optLookup)
+	if lookup != "" && src.release != 2019 {
+		return Result{}, &OptionError{Kind: job.Kind, Option: optLookup.name,
+			Err: fmt.Errorf("--lookup carries IoD2019's 2011 LSOAs to 2021 ones; IoD%d is on 2021 LSOAs already", src.release)}
+	}
+	key := keyOr(job, imdKey(src.release, src.c))
 	measures := measureColumns()
-	cols := append([]string{"n", "code"}, measures...)
-	defs := []string{"n integer", "code text"}
+	cols := append([]string{"n", "code", "lad", "lad_name"}, measures...)
+	defs := []string{"n integer", "code text", "lad text", "lad_name text"}
 	for _, d := range domains {
 		defs = append(defs, d.key+"_rank integer", d.key+"_decile smallint", d.key+"_score double precision")
 	}
@@ -207,19 +317,33 @@ func importIMD(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (
 		return Result{}, err
 	}
 	codeField := src.t.header[src.c.code]
-	loc := at{file: job.File}
-	if err := firstBad(ctx, tx, loc, codeField, `SELECT n, code || ' already appears on line ' || first
+	loc := src.t.at()
+	if err := firstBad(ctx, tx, loc, codeField, `SELECT n, code || ' already appears on `+src.t.unit()+` ' || first
 		FROM (SELECT n, code, min(n) OVER (PARTITION BY code) AS first FROM imd_stage) s WHERE n > first ORDER BY n LIMIT 1`); err != nil {
 		return Result{}, err
 	}
 	var notes []string
-	if job.Options.text(optLookup) != "" {
-		if notes, err = mapLSOA11(ctx, tx, job, codeField); err != nil {
+	ladTrust, ladFrom := trustIoD, `SELECT target, lad, lad_name FROM imd_mapped`
+	if src.release == 2019 {
+		ladTrust = trustIoD2019
+	}
+	if lookup != "" {
+		var byLookup bool
+		if notes, byLookup, err = mapLSOA11(ctx, tx, job, loc, codeField); err != nil {
 			return Result{}, err
 		}
+		if byLookup {
+			// The lookup's own district (2022) is newer than the IoD's (2019).
+			ladTrust, ladFrom = trustLookup, `SELECT l.lsoa21, l.lad, l.lad_name FROM lsoa_lookup_stage l
+				WHERE EXISTS (SELECT 1 FROM imd_mapped m WHERE m.target = l.lsoa21)`
+		}
 	} else {
+		hint := ""
+		if src.release == 2019 {
+			hint = "; give --lookup with the ONS LSOA 2011 to 2021 lookup when the boundaries are 2021 LSOAs"
+		}
 		if err := firstBad(ctx, tx, loc, codeField, `SELECT n, 'unknown small-area code ' || code ||
-			' (not in the loaded LSOA boundaries; give --lookup with the ONS LSOA 2011 to 2021 lookup when the boundaries are 2021 LSOAs)'
+			' (not in the loaded LSOA boundaries`+hint+`)'
 			FROM imd_stage s WHERE NOT EXISTS (SELECT 1 FROM nbhd.small_areas sa WHERE sa.code = s.code) ORDER BY n LIMIT 1`); err != nil {
 			return Result{}, err
 		}
@@ -230,11 +354,14 @@ func importIMD(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (
 	}
 	list := strings.Join(measures, ", ")
 	tag, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO nbhd.deprivation_parts (code, source_code, method, %[1]s, dataset_id, release)
-		SELECT target, source, method, %[1]s, $1, 2019 FROM imd_mapped`, list), ds)
+		SELECT target, source, method, %[1]s, $1, $2 FROM imd_mapped`, list), ds, src.release)
 	if err != nil {
 		return Result{}, fmt.Errorf("write deprivation: %w", err)
 	}
 	res := Result{Rows: int(tag.RowsAffected()), Key: key, Notes: append(src.filter.note(), notes...)}
+	if _, err := writeLADFacts(ctx, tx, ds, ladTrust, ladFrom); err != nil {
+		return Result{}, err
+	}
 	var missing int
 	if err := tx.QueryRow(ctx, `SELECT count(*) FROM nbhd.small_areas sa
 		WHERE NOT EXISTS (SELECT 1 FROM imd_mapped m WHERE m.target = sa.code)`).Scan(&missing); err != nil {
@@ -243,5 +370,6 @@ func importIMD(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (
 	if missing > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d loaded small areas have no value in this file", missing))
 	}
+	res.Notes = append(res.Notes, fmt.Sprintf("English Indices of Deprivation %d", src.release))
 	return res, nil
 }

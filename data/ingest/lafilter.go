@@ -96,6 +96,20 @@ func (f *laFilter) keep(rec []string) bool {
 	return false
 }
 
+// keepCode is keep for a row whose ONS code is already read (a GeoJSON
+// property, a lookup's column).
+func (f *laFilter) keepCode(code string) bool {
+	if !f.active() {
+		return true
+	}
+	if f.ons[code] {
+		f.kept[code]++
+		return true
+	}
+	f.skipped++
+	return false
+}
+
 // note describes the rows left out, and codes that kept none (a typo, or a
 // file that does not cover that authority).
 func (f *laFilter) note() []string {

@@ -16,17 +16,20 @@ import (
 var changeMethods = map[string]string{"U": "unchanged", "S": "split", "M": "merged", "X": "complex"}
 
 // lsoaLookupSource streams the ONS "LSOA (2011) to LSOA (2021) to Local
-// Authority District (2022) Lookup": n, lsoa11, lsoa21, method.
+// Authority District (2022) Lookup": n, lsoa11, lsoa21, method, and the
+// 2021 LSOA's district code and name where the lookup has them.
 type lsoaLookupSource struct {
 	t                 *table
 	from, to, changed int
+	lad, ladName      int
 }
 
-func newLSOALookup(file string, r io.Reader) (*lsoaLookupSource, error) {
+func newLSOALookup(file string, r io.Reader) (_ *lsoaLookupSource, err error) {
 	t, err := newTable(file, r)
 	if err != nil {
 		return nil, err
 	}
+	defer closeOnError(t, &err)
 	s := &lsoaLookupSource{t: t}
 	if s.from, err = t.need("LSOA11CD"); err != nil {
 		return nil, err
@@ -37,6 +40,7 @@ func newLSOALookup(file string, r io.Reader) (*lsoaLookupSource, error) {
 	if s.changed, err = t.need("CHGIND"); err != nil {
 		return nil, err
 	}
+	s.lad, s.ladName = ladColumns(t)
 	return s, nil
 }
 
@@ -57,7 +61,11 @@ func (s *lsoaLookupSource) next() ([]any, error) {
 	if !ok {
 		return nil, t.errf(s.changed, "%q is not a change indicator (U unchanged, S split, M merged, X complex)", field(rec, s.changed))
 	}
-	return []any{t.line, from, to, method}, nil
+	lad, err := ladCell(t, rec, s.lad)
+	if err != nil {
+		return nil, err
+	}
+	return []any{t.line, from, to, method, lad, field(rec, s.ladName)}, nil
 }
 
 // mapLSOA11 carries the staged 2011 LSOA values (imd_stage) to the loaded
@@ -70,31 +78,33 @@ func (s *lsoaLookupSource) next() ([]any, error) {
 // LSOA passes its values to each of its 2021 children. 2011 rows that reach
 // no loaded small area are skipped (a national file); a 2011 code missing
 // from the lookup is an error.
-func mapLSOA11(ctx context.Context, tx pgx.Tx, job Job, codeField string) ([]string, error) {
+// byLookup reports whether the lookup names each 2021 LSOA's district.
+func mapLSOA11(ctx context.Context, tx pgx.Tx, job Job, loc at, codeField string) (notes []string, byLookup bool, err error) {
 	path := job.Options.text(optLookup)
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(job.File), path)
 	}
 	f, err := job.Open(path)
 	if err != nil {
-		return nil, &InputError{File: path, Err: fmt.Errorf("open lookup: %w", err)}
+		return nil, false, &InputError{File: path, Err: fmt.Errorf("open lookup: %w", err)}
 	}
 	defer f.Close()
 	src, err := newLSOALookup(path, f)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := stage(ctx, tx, "lsoa_lookup_stage", "n integer, lsoa11 text, lsoa21 text, method text",
-		[]string{"n", "lsoa11", "lsoa21", "method"}, src.next); err != nil {
-		return nil, err
+	defer src.t.close()
+	if err := stage(ctx, tx, "lsoa_lookup_stage", "n integer, lsoa11 text, lsoa21 text, method text, lad text, lad_name text",
+		[]string{"n", "lsoa11", "lsoa21", "method", "lad", "lad_name"}, src.next); err != nil {
+		return nil, false, err
 	}
-	if err := firstBad(ctx, tx, at{file: job.File}, codeField, `SELECT n, 'LSOA 2011 code ' || code || ' is not in the lookup '
+	if err := firstBad(ctx, tx, loc, codeField, `SELECT n, 'LSOA 2011 code ' || code || ' is not in the lookup '
 		FROM imd_stage s WHERE NOT EXISTS (SELECT 1 FROM lsoa_lookup_stage l WHERE l.lsoa11 = s.code) ORDER BY n LIMIT 1`); err != nil {
 		var ie *InputError
 		if errors.As(err, &ie) {
 			ie.Err = fmt.Errorf("%w%s", ie.Err, baseName(path))
 		}
-		return nil, err
+		return nil, false, err
 	}
 	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS pg_temp.imd_mapped;
 		CREATE TEMP TABLE imd_mapped ON COMMIT DROP AS
@@ -102,7 +112,7 @@ func mapLSOA11(ctx context.Context, tx pgx.Tx, job Job, codeField string) ([]str
 		FROM imd_stage s JOIN lsoa_lookup_stage l ON l.lsoa11 = s.code
 		WHERE EXISTS (SELECT 1 FROM nbhd.small_areas sa WHERE sa.code = l.lsoa21)
 		ORDER BY l.lsoa21, s.imd_rank ASC NULLS LAST, s.imd_score DESC NULLS LAST, s.code`); err != nil {
-		return nil, fmt.Errorf("map LSOA 2011 to 2021: %w", err)
+		return nil, false, fmt.Errorf("map LSOA 2011 to 2021: %w", err)
 	}
 	var counts string
 	var skipped int
@@ -110,11 +120,11 @@ func mapLSOA11(ctx context.Context, tx pgx.Tx, job Job, codeField string) ([]str
 		  FROM (SELECT method, count(*) AS k FROM imd_mapped GROUP BY method) m), 'none'),
 		(SELECT count(*) FROM imd_stage s WHERE NOT EXISTS (SELECT 1 FROM lsoa_lookup_stage l
 		  JOIN nbhd.small_areas sa ON sa.code = l.lsoa21 WHERE l.lsoa11 = s.code))`).Scan(&counts, &skipped); err != nil {
-		return nil, fmt.Errorf("count mapped small areas: %w", err)
+		return nil, false, fmt.Errorf("count mapped small areas: %w", err)
 	}
-	notes := []string{"LSOA 2021 small areas by change from 2011: " + counts}
+	notes = []string{"LSOA 2021 small areas by change from 2011: " + counts}
 	if skipped > 0 {
 		notes = append(notes, fmt.Sprintf("skipped %d rows whose LSOAs are not loaded", skipped))
 	}
-	return notes, nil
+	return notes, src.lad >= 0, nil
 }

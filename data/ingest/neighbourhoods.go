@@ -37,15 +37,12 @@ type footprintSource struct {
 	area, name, code int
 }
 
-func newFootprints(file string, r io.Reader, opts Options) (*footprintSource, error) {
-	dec, err := decodeText(r, opts.text(optEncoding))
-	if err != nil {
-		return nil, &InputError{File: file, Field: "--encoding", Err: err}
-	}
-	t, err := newTable(file, dec)
+func newFootprints(file string, r io.Reader, opts Options) (_ *footprintSource, err error) {
+	t, err := readTable(file, r, tableOpts{decode: true, encoding: opts.text(optEncoding)})
 	if err != nil {
 		return nil, err
 	}
+	defer closeOnError(t, &err)
 	s := &footprintSource{t: t}
 	if s.area, err = t.need("lsoa21cd", "lsoa11cd", "lsoa_code", "small_area_code", "small_area", "area_code", "code"); err != nil {
 		return nil, err
@@ -86,6 +83,7 @@ func importNeighbourhoods(ctx context.Context, tx pgx.Tx, job Job, ds int64, r i
 	if err != nil {
 		return Result{}, err
 	}
+	defer src.t.close()
 	if err := stage(ctx, tx, "footprint_stage", "n integer, area text, code text, name text",
 		[]string{"n", "area", "code", "name"}, src.next); err != nil {
 		return Result{}, err

@@ -31,16 +31,18 @@ Postcodes with no grid reference are skipped; terminated ones (doterm set) are l
 			if err != nil {
 				return Result{}, err
 			}
+			defer src.t.close()
 			return loadPostcodes(ctx, tx, job, ds, keyOr(job, "onspd"), src)
 		},
 	})
 }
 
-func newONSPD(file string, r io.Reader, opts Options) (*postcodeSource, error) {
+func newONSPD(file string, r io.Reader, opts Options) (_ *postcodeSource, err error) {
 	t, err := newTable(file, r)
 	if err != nil {
 		return nil, err
 	}
+	defer closeOnError(t, &err)
 	s := &postcodeSource{t: t, srid: geo.BNG.SRID, qualityScale: 10, includeTerminated: opts.flag(optIncludeClosed)}
 	// Column names of the ONSPD releases before and after its 2025 renaming.
 	for _, c := range []struct {

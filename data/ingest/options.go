@@ -33,6 +33,24 @@ func wholeNumber(s string) error {
 	return nil
 }
 
+// oneOf accepts only the given values.
+func oneOf(values ...string) func(string) error {
+	return func(s string) error {
+		if !contains(values, s) {
+			return fmt.Errorf("%q is not one of %s", s, strings.Join(values, ", "))
+		}
+		return nil
+	}
+}
+
+// year accepts a four-digit year.
+func year(s string) error {
+	if n, err := strconv.Atoi(s); err != nil || n < 1900 || n > 2999 {
+		return fmt.Errorf("%q is not a year such as 2024", s)
+	}
+	return nil
+}
+
 func boolean(s string) error {
 	if _, err := strconv.ParseBool(s); err != nil {
 		return fmt.Errorf("%q is not true or false", s)
@@ -44,7 +62,7 @@ func boolean(s string) error {
 var (
 	optKey           = option{name: "key", arg: "KEY", help: "dataset key: re-importing the same kind and key replaces the dataset"}
 	optLevel         = option{name: "level", arg: "LEVEL", help: "lsoa (small areas), or msoa, ward or custom (a neighbourhood set)"}
-	optVintage       = option{name: "vintage", arg: "YEAR", help: "LSOA vintage, 2011 or 2021 (read from the code property's name when it says, e.g. LSOA21CD)", check: wholeNumber}
+	optVintage       = option{name: "vintage", arg: "YEAR", help: "the geography's year: LSOA 2011 or 2021, a ward or MSOA set's year (read from the code column's name when it says, e.g. LSOA21CD, WD24CD)", check: year}
 	optSet           = option{name: "set", arg: "ID", help: "neighbourhood set id: lower case letters, digits, - and _ (e.g. ward)"}
 	optSetTitle      = option{name: "set-title", arg: "TEXT", help: "the neighbourhood set's title (default: its id)"}
 	optCodeField     = option{name: "code-field", arg: "NAME", help: "property holding the area code (found automatically when ONS-named)"}
@@ -60,6 +78,8 @@ var (
 	optCategories    = option{name: "categories", arg: "FILE", help: "OpenStreetMap tag -> category rules, JSON or CSV (tag,value,category), replacing the built-in ones"}
 	optAllowGaps     = option{name: "allow-gaps", help: "accept a set that leaves loaded small areas out (they are listed in the notes)", check: boolean}
 	optRevise        = option{name: "revise", help: "publish a new release of periods already published (docs/methodology.md, Releases)", check: boolean}
+	optSheet         = option{name: "sheet", arg: "NAME", help: "the sheet of an .xlsx workbook to read (default: the first sheet whose header row the kind recognises)"}
+	optRelease       = option{name: "release", arg: "YEAR", help: "the release of the indices, 2019 or 2025 (default: read from the header)", check: oneOf("2019", "2025")}
 	// optAllowEmpty is accepted by every kind (Run reads it).
 	optAllowEmpty = option{name: "allow-empty", help: "let an import of no rows replace the dataset (otherwise refused)", check: boolean}
 )
@@ -69,7 +89,8 @@ var allOptions = map[string]option{}
 
 func init() {
 	for _, o := range []option{optKey, optLevel, optVintage, optSet, optSetTitle, optCodeField, optNameField, optLookup, optPeriod,
-		optActiveOnly, optCategory, optMergeWithin, optLA, optIncludeClosed, optEncoding, optCategories, optAllowGaps, optRevise, optAllowEmpty} {
+		optActiveOnly, optCategory, optMergeWithin, optLA, optIncludeClosed, optEncoding, optCategories, optAllowGaps, optRevise, optSheet,
+		optRelease, optAllowEmpty} {
 		allOptions[o.name] = o
 	}
 }

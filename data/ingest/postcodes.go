@@ -31,6 +31,7 @@ or onspd. One postcode has one point: a postcode another dataset holds is an err
 			if err != nil {
 				return Result{}, err
 			}
+			defer src.t.close()
 			return loadPostcodes(ctx, tx, job, ds, keyOr(job, "postcodes"), src)
 		},
 	})
@@ -52,11 +53,12 @@ type postcodeSource struct {
 }
 
 // newPostcodeCSV reads the generic header-based layout.
-func newPostcodeCSV(file string, r io.Reader, opts Options) (*postcodeSource, error) {
+func newPostcodeCSV(file string, r io.Reader, opts Options) (_ *postcodeSource, err error) {
 	t, err := newTable(file, r)
 	if err != nil {
 		return nil, err
 	}
+	defer closeOnError(t, &err)
 	s := &postcodeSource{t: t, quality: t.col("positional_quality", "positional_quality_indicator"), qualityScale: 1,
 		terminated: -1, ctry: -1, lon: -1, lat: -1, la: t.col("admin_district_code", "oslaua", "lad_code", "la_code")}
 	if s.pc, err = t.need("postcode", "pcds", "pcd"); err != nil {

@@ -98,11 +98,11 @@ func TestOptionsAreCheckedAgainstTheKind(t *testing.T) {
 		opts ingest.Options
 		want string
 	}{
-		{"boundaries", ingest.Options{"level": "ward", "set": "w", "la": "E08000010"}, `--la is not an option of import kind "boundaries"`},
+		{"neighbourhoods", ingest.Options{"set": "w", "la": "E08000010"}, `--la is not an option of import kind "neighbourhoods"`},
 		{"gias", ingest.Options{"level": "lsoa"}, `--level is not an option of import kind "gias"`},
 		{"osm", ingest.Options{"la": "E08000010"}, "an OpenStreetMap export has no local-authority field"},
 		{"imd", ingest.Options{"frobnicate": "1"}, "--frobnicate is not an option of any import kind"},
-		{"boundaries", ingest.Options{"level": "lsoa", "vintage": "twenty"}, `--vintage: "twenty" is not a whole number`},
+		{"boundaries", ingest.Options{"level": "lsoa", "vintage": "twenty"}, `--vintage: "twenty" is not a year`},
 		{"boundaries", ingest.Options{"level": "lsoa", "set": "ward"}, "--set names a neighbourhood set"},
 	} {
 		_, err := importFile(conn, c.kind, path, c.opts)
@@ -111,7 +111,7 @@ func TestOptionsAreCheckedAgainstTheKind(t *testing.T) {
 		}
 	}
 	var oe *ingest.OptionError
-	if err := ingest.CheckOptions("boundaries", ingest.Options{"la": "E08000010"}); !errors.As(err, &oe) || oe.Option != "la" {
+	if err := ingest.CheckOptions("neighbourhoods", ingest.Options{"la": "E08000010"}); !errors.As(err, &oe) || oe.Option != "la" {
 		t.Errorf("CheckOptions: %v", err)
 	}
 	var opts ingest.Options

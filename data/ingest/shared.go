@@ -87,7 +87,7 @@ func number(t *table, rec []string, i int) (any, error) {
 		return nil, nil
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil, t.errf(i, "%q is not a number", s)
 	}
 	return v, nil

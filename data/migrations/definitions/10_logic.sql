@@ -176,6 +176,7 @@ CREATE TRIGGER small_area_lads_deleted AFTER DELETE ON nbhd.small_area_lads
 -- Periods order by the date they end, never as text ("mid-2024" comes
 -- before "2025"). Accepted forms (docs/importing.md):
 --   mid-YYYY        a mid-year estimate: 30 June YYYY
+--   census-YYYY     a census: census day, 21 March YYYY
 --   YYYY            a calendar year: 31 December YYYY
 --   YYYY-MM         a month: its last day
 --   YYYY-QN         a quarter: its last day
@@ -186,6 +187,8 @@ DECLARE m text[];
 BEGIN
   IF p ~ '^mid-[0-9]{4}$' THEN
     RETURN make_date(substr(p, 5, 4)::int, 6, 30);
+  ELSIF p ~ '^census-[0-9]{4}$' THEN
+    RETURN make_date(substr(p, 8, 4)::int, 3, 21);
   ELSIF p ~ '^[0-9]{4}$' THEN
     RETURN make_date(p::int, 12, 31);
   ELSIF p ~ '^[0-9]{4}-(0[1-9]|1[0-2])$' THEN
