@@ -57,13 +57,14 @@ scripts/deps.sh bench
 [ "$load_mode" = import ] && scripts/deps.sh jq
 for tool in wrk taskset curl psql timeout; do command -v "$tool" >/dev/null || { log "$tool is missing"; exit 1; }; done
 scripts/pg.sh start
+# The URLs carry the passfile: ask pg.sh for each database's own.
 admin=$(scripts/pg.sh url)
-server_url=${admin%/*}
-db_url=$server_url/$db?sslmode=disable
+db_url=$(NBHD_PG_DB=$db scripts/pg.sh url)
+postgres_url=$(NBHD_PG_DB=postgres scripts/pg.sh url)
 port=${NBHD_PG_PORT:-54329}
 go build -o bin/nbhd ./cmd/nbhd
 go build -o bin/nbhd-synth ./cmd/nbhd-synth
-psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$server_url/postgres?sslmode=disable" "$@"; }
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$postgres_url" "$@"; }
 psql_db() { psql -X -q -At -v ON_ERROR_STOP=1 "$db_url" "$@"; }
 
 # now_ms and secs_since print wall time without bc.

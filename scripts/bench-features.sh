@@ -12,9 +12,9 @@ CONNS=${CONNS:-32}
 PORT=${BENCH_PORT:-18090}
 scripts/deps.sh bench
 scripts/pg.sh start
-admin=$(scripts/pg.sh url)
-db_url=${admin%/*}/nbhd_bench?sslmode=disable
-psql -q "${admin%/*}/postgres?sslmode=disable" -c "DROP DATABASE IF EXISTS nbhd_bench WITH (FORCE)" -c "CREATE DATABASE nbhd_bench"
+# The URLs carry the passfile: ask pg.sh for each database's own.
+db_url=$(NBHD_PG_DB=nbhd_bench scripts/pg.sh url)
+psql -q "$(NBHD_PG_DB=postgres scripts/pg.sh url)" -c "DROP DATABASE IF EXISTS nbhd_bench WITH (FORCE)" -c "CREATE DATABASE nbhd_bench"
 go build -o bin/nbhd ./cmd/nbhd
 bin/nbhd migrate --database-url "$db_url" >/dev/null
 bin/nbhd load-sample --database-url "$db_url" >/dev/null
