@@ -89,6 +89,21 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 		okResponse("Every indicator with the borough value, difference, index and rank", tableJSON))
 	paths["/insights/asset-gaps"] = operation("getAssetGaps", "Neighbourhoods and small areas ranked by demand per community asset and access shortfall",
 		[]obj{q("set", "Neighbourhood set, e.g. ward", true, str), fJSONCSV}, okResponse("Rankings with their components", tableJSON))
+	// The Deal (api/grants.go, api/doorstep.go).
+	date := obj{"type": "string", "format": "date"}
+	paths["/insights/investment"] = operation("getInvestment", "Neighbourhoods ranked where demand is high and grant investment low (360Giving grants)",
+		[]obj{q("set", "Neighbourhood set, e.g. ward", true, str), q("borough", "Borough codes, comma-separated", false, str),
+			q("funder", "Funder identifier or name", false, str), q("programme", "Grant programme code or title", false, str),
+			q("from", "First award date", false, date), q("to", "Last award date", false, date), fJSONCSV},
+		okResponse("Neighbourhoods with grants, amounts, per-resident figures and rank, and their boroughs and England", tableJSON))
+	fDoorstep := q("f", "Representation", false, obj{"type": "string", "enum": []string{"json", "csv", "html"}, "default": "json"})
+	doorstep := content(obj{"type": "object"}, "application/json", "text/csv", "text/html")
+	paths["/gp-practices/{code}/doorstep"] = operation("getPracticeDoorstep", "Community assets within the access distance of a GP practice",
+		[]obj{{"name": "code", "in": "path", "required": true, "schema": str}, fDoorstep},
+		okResponse("The circle and the assets in it by category, nearest first; html is a printable A4 page", doorstep))
+	paths["/schools/{id}/doorstep"] = operation("getSchoolDoorstep", "Community assets within the access distance of a school",
+		[]obj{{"name": "id", "in": "path", "required": true, "schema": str}, fDoorstep},
+		okResponse("The circle and the assets in it by category, nearest first; html is a printable A4 page", doorstep))
 	paths["/search"] = operation("search", "Find neighbourhoods, small areas and postcodes",
 		[]obj{q("q", "A name, small-area code or postcode (prefix)", true, obj{"type": "string", "minLength": 1, "maxLength": 100})},
 		okResponse("Up to 10 places with a point and a bounding box", content(obj{"type": "array", "items": obj{"type": "object"}}, "application/json")))

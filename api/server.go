@@ -213,6 +213,12 @@ func (s *Server) routes(e *gin.Engine) {
 	get("/outreach", s.outreach) // staff only
 	get("/search", s.search)
 
+	// The Deal: investment against need, and the doorstep of every GP
+	// practice and school (api/grants.go, api/doorstep.go).
+	get("/insights/investment", s.investment)
+	get("/gp-practices/:code/doorstep", s.gpDoorstep)
+	get("/schools/:id/doorstep", s.schoolDoorstep)
+
 	// The map viewer.
 	e.GET("/map", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/map/") })
 	get("/map/*file", s.mapFile)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nbhd's tests and tools use when they are
-# missing: scripts/deps.sh test (gdal-bin, chromium), bench (wrk), scale
+# missing: scripts/deps.sh test (gdal-bin, chromium, poppler-utils: pdfinfo and
+# pdftotext check the printable doorstep page), bench (wrk), scale
 # (nginx, chromium: make test-scale, make run-replicated), postgis (see
 # below), or scripts/deps.sh PACKAGE... As root it runs apt-get; otherwise
 # it prints the command.
@@ -56,7 +57,7 @@ postgis() {
 }
 
 case "${1:-test}" in
-test) pkgs=(gdal-bin chromium) ;;
+test) pkgs=(gdal-bin chromium poppler-utils) ;;
 bench) pkgs=(wrk util-linux) ;;
 scale) pkgs=(nginx chromium) ;;
 postgis)

@@ -15,7 +15,8 @@ func init() {
 	register("assets-csv", &importer{
 		summary: "a council's own asset list (CSV): placed at lon/lat, else at its postcode",
 		formats: `A CSV with a header: name, category (or --category for every row), postcode and/or lon and lat
-(WGS 84), and optionally id, address, phone, email, website and opening_hours. A row with lon/lat is
+(WGS 84), and optionally id, address, phone, email, website, opening_hours, cost (free, low, paid or
+unknown; empty is unknown) and audience (who it is for, as text). A row with lon/lat is
 placed there, otherwise at its postcode, which must be loaded. A la_code column (or lad_code,
 local_authority_code) lets --la keep some authorities' rows. Windows-1252 files saved from Excel
 are read as such.`,
@@ -43,6 +44,7 @@ type assetCSVSource struct {
 	category                                        string
 	ref, name, cat, address, postcode, phone, email int
 	url, opening, lon, lat                          int
+	cost, audience                                  int
 	filter                                          *laFilter
 }
 
@@ -67,6 +69,7 @@ func newAssetCSV(file string, r io.Reader, opts Options) (_ *assetCSVSource, err
 	s.url = t.col("website", "url")
 	s.opening = t.col("opening_hours", "opening times", "opening_times")
 	s.lon, s.lat = t.col("lon", "longitude", "long", "lng"), t.col("lat", "latitude")
+	s.cost, s.audience = t.col("cost", "price"), t.col("audience", "who_for", "suitable_for")
 	switch {
 	case s.lon >= 0 && s.lat < 0:
 		return nil, &InputError{File: file, Line: 1, Field: "lat", Err: fmt.Errorf("missing column: column %q needs a latitude column (lat or latitude)", t.header[s.lon])}
@@ -121,8 +124,12 @@ func (s *assetCSVSource) next() ([]any, error) {
 		if ref == "" {
 			ref = fmt.Sprint(t.line)
 		}
+		cost, ok := assetCost(field(rec, s.cost))
+		if !ok {
+			return nil, t.errf(s.cost, "cost %q must be free, low, paid or unknown (or empty)", field(rec, s.cost))
+		}
 		return []any{t.line, ref, name, cat, field(rec, s.address), postcode, field(rec, s.phone), field(rec, s.email),
-			field(rec, s.url), field(rec, s.opening), lon, lat}, nil
+			field(rec, s.url), field(rec, s.opening), lon, lat, cost, field(rec, s.audience)}, nil
 	}
 }
 
@@ -133,8 +140,8 @@ func importAssetsCSV(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Rea
 	}
 	defer src.t.close()
 	err = stage(ctx, tx, "asset_csv_stage",
-		"n integer, ref text, name text, category text, address text, postcode text, phone text, email text, url text, opening text, lon double precision, lat double precision",
-		[]string{"n", "ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening", "lon", "lat"}, src.next)
+		"n integer, ref text, name text, category text, address text, postcode text, phone text, email text, url text, opening text, lon double precision, lat double precision, cost text, audience text",
+		[]string{"n", "ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening", "lon", "lat", "cost", "audience"}, src.next)
 	if err != nil {
 		return Result{}, err
 	}
@@ -157,15 +164,32 @@ func importAssetsCSV(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Rea
 		return Result{}, err
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.community_assets
-		  (id, source_ref, name, category, address, postcode, phone, email, url, opening_hours, source_geometry, geom, dataset_id)
+		  (id, source_ref, name, category, address, postcode, phone, email, url, opening_hours, source_geometry, geom, dataset_id,
+		   cost, audience)
 		SELECT $1 || ':' || s.ref, s.ref, s.name, s.category, s.address, s.postcode, s.phone, s.email, s.url, s.opening,
 		       CASE WHEN s.lon IS NULL THEN 'Postcode' ELSE 'Point' END,
-		       coalesce(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), p.geom), $2
+		       coalesce(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), p.geom), $2, s.cost, s.audience
 		FROM asset_csv_stage s LEFT JOIN nbhd.postcodes p ON s.lon IS NULL AND p.postcode = s.postcode
 		`+takeOver("id", "source_ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening_hours",
-		"source_geometry", "geom", "dataset_id"), job.Options.text(optKey), ds)
+		"source_geometry", "geom", "dataset_id", "cost", "audience"), job.Options.text(optKey), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write community assets: %w", err)
 	}
 	return Result{Rows: int(tag.RowsAffected()), Notes: src.filter.note()}, nil
+}
+
+// assetCost reads a cost: free, low (or "low cost"), paid, unknown; empty
+// is unknown.
+func assetCost(s string) (string, bool) {
+	switch strings.ToLower(strings.Join(strings.Fields(s), " ")) {
+	case "", "unknown", "not known":
+		return "unknown", true
+	case "free":
+		return "free", true
+	case "low", "low cost", "low-cost":
+		return "low", true
+	case "paid":
+		return "paid", true
+	}
+	return "", false
 }

@@ -210,7 +210,7 @@ func FuzzAssetsCSV(f *testing.F) {
 			checkInputError(t, err)
 			return
 		}
-		drain(t, 12, s.next)
+		drain(t, 14, s.next)
 	})
 }
 

@@ -80,6 +80,10 @@ var (
 	optRevise        = option{name: "revise", help: "publish a new release of periods already published (docs/methodology.md, Releases)", check: boolean}
 	optSheet         = option{name: "sheet", arg: "NAME", help: "the sheet of an .xlsx workbook to read (default: the first sheet whose header row the kind recognises)"}
 	optRelease       = option{name: "release", arg: "YEAR", help: "the release of the indices, 2019 or 2025 (default: read from the header)", check: oneOf("2019", "2025")}
+	optFunder        = option{name: "funder", arg: "ID|NAME", help: "keep the grants of this funder only (its 360Giving identifier or name, any case)"}
+	optProgramme     = option{name: "programme", arg: "CODE|TITLE", help: "keep the grants of this grant programme only (its code or title, any case)"}
+	optFrom          = option{name: "from", arg: "YYYY-MM-DD", help: "keep grants awarded on or after this date", check: isoDate}
+	optTo            = option{name: "to", arg: "YYYY-MM-DD", help: "keep grants awarded on or before this date", check: isoDate}
 	// optAllowEmpty is accepted by every kind (Run reads it).
 	optAllowEmpty = option{name: "allow-empty", help: "let an import of no rows replace the dataset (otherwise refused)", check: boolean}
 )
@@ -90,7 +94,7 @@ var allOptions = map[string]option{}
 func init() {
 	for _, o := range []option{optKey, optLevel, optVintage, optSet, optSetTitle, optCodeField, optNameField, optLookup, optPeriod,
 		optActiveOnly, optCategory, optMergeWithin, optLA, optIncludeClosed, optEncoding, optCategories, optAllowGaps, optRevise, optSheet,
-		optRelease, optAllowEmpty} {
+		optRelease, optAllowEmpty, optFunder, optProgramme, optFrom, optTo} {
 		allOptions[o.name] = o
 	}
 }

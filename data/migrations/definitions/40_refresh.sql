@@ -514,7 +514,10 @@ BEGIN
   SELECT u.scope, u.set_id, u.code, 'school:' || coalesce(nullif(c.phase, ''), 'unknown'), '', count(*), NULL
   FROM u JOIN nbhd.school_places sp ON sp.small_area_code = u.small_area_code
   JOIN nbhd.schools c ON c.id = sp.id
-  GROUP BY u.scope, u.set_id, u.code, coalesce(nullif(c.phase, ''), 'unknown');
+  GROUP BY u.scope, u.set_id, u.code, coalesce(nullif(c.phase, ''), 'unknown')
+  UNION ALL
+  -- investment: grants per neighbourhood and borough (47_grants.sql)
+  SELECT * FROM logic.investment_values();
 END $$;
 
 -- The value shown for an indicator of a kind: a count as it is, a percent
@@ -685,6 +688,9 @@ BEGIN
               WHEN s.scope = 'england' THEN england
               ELSE format('%s of %s boroughs of %s loaded', s.loaded, s.boroughs, s.name) END
   FROM summed s;
+
+  -- investment per just-coping resident, against the published demand (47_grants.sql)
+  PERFORM logic.investment_comparators(lads);
 END $$;
 
 -- Which boroughs each dataset's rows describe, table by table: a row's
@@ -710,6 +716,9 @@ CREATE FUNCTION logic.row_boroughs() RETURNS TABLE (dataset_id bigint, lad text,
             JOIN nbhd.postcode_places p USING (postcode) LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
   UNION ALL SELECT dataset_id, lad_code, 'borough_regions' FROM nbhd.borough_regions
   UNION ALL SELECT dataset_id, lad_code, 'borough_cauths' FROM nbhd.borough_cauths
+  -- grants: once per borough a grant is placed in; unplaced ones have none
+  UNION ALL SELECT DISTINCT ON (g.id, sa.lad_code) g.dataset_id, sa.lad_code, 'grants' FROM nbhd.grants g
+            LEFT JOIN nbhd.grant_places p ON p.grant_id = g.id LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
 $$;
 
 CREATE FUNCTION logic.dataset_lads(id bigint) RETURNS text[] LANGUAGE sql STABLE AS $$

@@ -37,6 +37,12 @@ BEGIN
                                          WHERE p.postcode = t.postcode), '') = ANY(lads);
   DELETE FROM nbhd.borough_regions WHERE dataset_id = ds AND lad_code = ANY(lads);
   DELETE FROM nbhd.borough_cauths WHERE dataset_id = ds AND lad_code = ANY(lads);
+  -- grants: those placed in one of the boroughs, or unplaced when '' is one
+  DELETE FROM nbhd.grants t
+  WHERE t.dataset_id = ds
+    AND (EXISTS (SELECT 1 FROM nbhd.grant_places p JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+                 WHERE p.grant_id = t.id AND coalesce(sa.lad_code, '') = ANY(lads))
+         OR ('' = ANY(lads) AND NOT EXISTS (SELECT 1 FROM nbhd.grant_places p WHERE p.grant_id = t.id)));
   -- Small areas last: what refers to them has gone first.
   DELETE FROM nbhd.small_areas WHERE dataset_id = ds AND coalesce(lad_code, '') = ANY(lads);
 END $$;

@@ -67,7 +67,8 @@ SELECT set_id, lad_code, count(*)::integer AS neighbourhoods FROM nbhd.neighbour
 -- Points carry the borough of the small area that holds them.
 CREATE VIEW api.community_assets AS
 SELECT a.id, a.name, a.category, a.address, a.postcode, a.phone, a.url, a.opening_hours,
-       ds.title AS source, sa.lad_code, a.geom, a.geom_bng, a.geom_3857
+       ds.title AS source, sa.lad_code, a.geom, a.geom_bng, a.geom_3857,
+       a.cost, a.audience
 FROM nbhd.community_assets a JOIN nbhd.datasets ds ON ds.id = a.dataset_id
 LEFT JOIN nbhd.asset_places p ON p.id = a.id
 LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code;
