@@ -117,13 +117,30 @@ func bearer(c *gin.Context) string {
 	return strings.TrimSpace(token)
 }
 
+// audited reports the requests auditStaff records: staff routes, the
+// register's writes and history, and staff reads of its items.
+func audited(c *gin.Context) bool {
+	if slices.Contains(staffPaths, c.Request.URL.Path) {
+		return true
+	}
+	if !isRegisterRoute(c) {
+		return false
+	}
+	m := c.Request.Method
+	return (m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions) ||
+		strings.HasSuffix(c.FullPath(), "/history") || c.GetHeader("Authorization") != ""
+}
+
 // auditStaff writes an audit row for every request to a staff route made
 // with a valid key, whatever its answer: 200 (written by the handler before
-// it sends any data, so an audit failure withholds the data), and 400, 403,
-// 404, 405, 500 or 503 after the fact. A request refused before its handler
-// checked the key (bad bytes in its query, say) has its key checked here.
+// it sends any data, so an audit failure withholds the data; a change to the
+// register writes its row in the change's transaction), and 400, 403, 404,
+// 405, 412, 500 or 503 after the fact. Each row names the borough the
+// request concerned, where the handler found one. A request refused before
+// its handler checked the key (bad bytes in its query, say) has its key
+// checked here.
 func (s *Server) auditStaff(c *gin.Context) {
-	if !slices.Contains(staffPaths, c.Request.URL.Path) {
+	if !audited(c) {
 		c.Next()
 		return
 	}
@@ -150,7 +167,7 @@ func (s *Server) auditStaff(c *gin.Context) {
 		v = k
 	}
 	k := v.(data.Key)
-	if err := s.store.Audit(ctx, k.ID, c.Request.Method, auditText(c.Request.URL.Path), auditText(c.Request.URL.RawQuery), c.GetInt(auditRowsKey), status); err != nil {
+	if err := s.store.Audit(ctx, k.ID, c.Request.Method, auditText(c.Request.URL.Path), auditText(c.Request.URL.RawQuery), c.GetInt(auditRowsKey), status, c.GetString(auditLadKey)); err != nil {
 		logger(c).Error("could not write the audit row of a staff request", "err", err, "key", k.ID, "status", status)
 	}
 }

@@ -132,6 +132,7 @@ func settle(base, slack int, within time.Duration) int {
 type sweepRequest struct {
 	method, path string
 	header       http.Header
+	body         []byte
 }
 
 // sweepValues are the values the sweep tries: valid ones, edge cases and
@@ -320,16 +321,19 @@ func sweepRequests(seed uint64, n int, token string, codes map[string][]string) 
 
 // TestChaosBadInputSweep sends at least 10,000 generated requests (seeded:
 // NBHD_CHAOS_SEED, default 11) across every endpoint and parameter, good,
-// edge-case and hostile values mixed: no 5xx, no internal text in any
-// body, errors as {code, description}, and goroutines and memory back to
-// where they were.
+// edge-case and hostile values mixed, and 2,000 writes to the asset
+// register (api/register_chaos_test.go) among them: no 5xx, no internal
+// text in any body, errors as {code, description}, and goroutines and
+// memory back to where they were.
 func TestChaosBadInputSweep(t *testing.T) {
 	chaos(t)
 	seed := uint64(11)
 	if s := os.Getenv("NBHD_CHAOS_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)
 	}
-	e := newChaosEnv(t, dbtest.New(t, true), api.Config{}, data.Config{})
+	// Failed key checks are not rate-limited here, so that requests with
+	// the valid keys reach their handlers (the limiter has tests of its own).
+	e := newChaosEnv(t, dbtest.New(t, true), api.Config{AuthFailuresPerMinute: 1 << 20}, data.Config{})
 	token, _ := e.staff(t)
 	codes := map[string][]string{}
 	for kind, sql := range map[string]string{
@@ -339,15 +343,30 @@ func TestChaosBadInputSweep(t *testing.T) {
 	} {
 		codes[kind] = dbtest.Strings(t, e.dbURL, sql)
 	}
-	reqs := sweepRequests(seed, 10_200, token, codes)
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 16}, Timeout: time.Minute}
+	writer, _ := e.staff(t, "assets:write")
+	codes["asset"] = dbtest.Strings(t, e.dbURL, "SELECT id FROM nbhd.community_assets ORDER BY id LIMIT 4")
+	codes["point"] = dbtest.Strings(t, e.dbURL, "SELECT format('[%s, %s]', round(ST_X(p)::numeric, 6), round(ST_Y(p)::numeric, 6)) FROM (SELECT ST_PointOnSurface(geom) p FROM nbhd.small_areas ORDER BY code LIMIT 2) x")
+	reqs := sweepWithWrites(seed, sweepRequests(seed, 10_200, token, codes), sweepWrites(seed, 2_000, token, writer, codes), writer, codes)
+	// Bodies of a megabyte and more are sent as curl sends them, with
+	// Expect: 100-continue, so a server that refuses them unread never
+	// receives them (without it, the unread rest of a body resets the
+	// connection under a client still writing, which is TCP, not nbhd).
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 16, ExpectContinueTimeout: 5 * time.Second},
+		Timeout: time.Minute}
 
 	send := func(q sweepRequest) (int, http.Header, []byte, error) {
-		req, err := http.NewRequestWithContext(context.Background(), q.method, e.url+q.path, nil)
+		var sent io.Reader
+		if q.body != nil {
+			sent = bytes.NewReader(q.body)
+		}
+		req, err := http.NewRequestWithContext(context.Background(), q.method, e.url+q.path, sent)
 		if err != nil {
 			return 0, nil, nil, err
 		}
 		req.Header = q.header.Clone()
+		if len(q.body) >= 1<<20 {
+			req.Header.Set("Expect", "100-continue")
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			return 0, nil, nil, err
@@ -419,6 +438,7 @@ func TestChaosBadInputSweep(t *testing.T) {
 	}
 	wg.Wait()
 	took := time.Since(start)
+	checkSweepWrites(t, e.env, codes)
 	client.CloseIdleConnections()
 	goroutines := settle(baseG, 5, 15*time.Second)
 	runtime.GC()

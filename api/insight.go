@@ -361,10 +361,14 @@ func (s *Server) outreach(c *gin.Context) error {
 	if err := noParams(c, "f", "set", "neighbourhood"); err != nil {
 		return err
 	}
-	if !k.Allows(set, code) {
+	where, err := s.store.NeighbourhoodLocation(c.Request.Context(), set, code)
+	if err != nil {
+		return err
+	}
+	c.Set(auditLadKey, where.Borough)
+	if !k.Reaches(where) {
 		// Audited with its status by auditStaff.
-		return &Error{Status: http.StatusForbidden, Code: "Forbidden",
-			Description: fmt.Sprintf("this key may see %s only", strings.Join(k.Scopes, ", "))}
+		return forbidden("this key may see %s only", k.Reach())
 	}
 	f, err := negotiate(c, fJSON, fCSV)
 	if err != nil {
@@ -384,7 +388,7 @@ func (s *Server) outreach(c *gin.Context) error {
 	// The audit row is written before any data is sent (no audit, no data),
 	// and even if the client has gone.
 	c.Set(auditRowsKey, len(rows))
-	if err := s.store.Audit(context.WithoutCancel(ctx), k.ID, c.Request.Method, c.Request.URL.Path, c.Request.URL.RawQuery, len(rows), http.StatusOK); err != nil {
+	if err := s.store.Audit(context.WithoutCancel(ctx), k.ID, c.Request.Method, c.Request.URL.Path, c.Request.URL.RawQuery, len(rows), http.StatusOK, where.Borough); err != nil {
 		return err
 	}
 	c.Set(auditedKey, true)

@@ -26,8 +26,9 @@ type link struct {
 }
 
 // Conformance classes nbhd implements: OGC API – Features Parts 1 to 3
-// with CQL2 (cql2.Conformance), and OGC API – Tiles with the tile matrix
-// set and tileset metadata classes it builds on (tilesConformance).
+// with CQL2 (cql2.Conformance), OGC API – Tiles with the tile matrix set
+// and tileset metadata classes it builds on (tilesConformance), and
+// Features Part 4 on community-assets (registerConformance).
 var conformance = slices.Concat([]string{
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -36,7 +37,7 @@ var conformance = slices.Concat([]string{
 	"http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
 	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
-}, cql2.Conformance, tilesConformance)
+}, cql2.Conformance, tilesConformance, registerConformance)
 
 // baseURL is the scheme and host links are built on.
 func (s *Server) baseURL(c *gin.Context) string {
@@ -211,8 +212,10 @@ type collectionDoc struct {
 	StorageCRS  string   `json:"storageCrs"`
 	Updated     string   `json:"updated,omitempty"`
 	Count       int64    `json:"numberOfFeatures"`
-	Links       []link   `json:"links"`
-	info        *data.LayerInfo
+	// Writable says how staff change the collection (community-assets).
+	Writable *writable `json:"writable,omitempty"`
+	Links    []link    `json:"links"`
+	info     *data.LayerInfo
 }
 
 type collectionsDoc struct {
@@ -255,6 +258,9 @@ func (s *Server) collection(c *gin.Context, l *data.Layer, info data.LayerInfo) 
 		{Href: base + "/queryables", Rel: "http://www.opengis.net/def/rel/ogc/1.0/queryables", Type: "application/schema+json", Title: "Queryable properties"},
 		{Href: base + "/tiles", Rel: relTilesetsVector, Type: "application/json", Title: "Vector tilesets (OGC API – Tiles)"},
 		{Href: s.baseURL(c) + "/tiles/" + l.ID + ".json", Rel: "related", Type: "application/json", Title: "TileJSON 3.0.0 of the vector tiles"},
+	}
+	if l.ID == registerLayer {
+		d.Writable = registerWritable()
 	}
 	seen := map[string]bool{}
 	for _, p := range info.Datasets {
@@ -323,6 +329,9 @@ func (s *Server) collectionOne(c *gin.Context) error {
 				{Key: "Storage CRS", Value: doc.StorageCRS},
 				{Key: "Keywords", Value: strings.Join(doc.Keywords, ", ")},
 			}}
+		if doc.Writable != nil {
+			p.Facts = append(p.Facts, fact{Key: "Writable", Value: doc.Writable.Description})
+		}
 		if doc.Extent != nil {
 			b := doc.Extent.Spatial.BBox[0]
 			p.Facts = append(p.Facts, fact{Key: "Extent (lon/lat)", Value: fmt.Sprintf("%g, %g to %g, %g", b[0], b[1], b[2], b[3])})

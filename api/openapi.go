@@ -141,6 +141,7 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 			[]obj{param("featureId"), param("f-feature"), param("crs"), param("properties")},
 			okResponse("The feature", content(ref("schemas", "featureGeoJSON"), "application/geo+json", "text/html")))
 	}
+	openAPIRegister(paths) // writes to community-assets (api/register_openapi.go)
 	crsEnum := []string{}
 	for _, c := range geo.SupportedCRS {
 		crsEnum = append(crsEnum, c.URI)
@@ -213,14 +214,14 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 				"ServerError":      okResponse("An internal error; the body names the request id to quote", content(ref("schemas", "exception"), "application/json")),
 				"EmptyTile":        obj{"description": "The tile has no features"},
 				"Unauthorized":     okResponse("No staff key, or an invalid or revoked one", content(ref("schemas", "exception"), "application/json")),
-				"Forbidden":        okResponse("The key is scoped to other neighbourhoods", content(ref("schemas", "exception"), "application/json")),
+				"Forbidden":        okResponse("The key does not reach this neighbourhood, borough or asset (its scopes)", content(ref("schemas", "exception"), "application/json")),
 				"TooManyRequests":  okResponse("Too many failed key checks from this client; see Retry-After", content(ref("schemas", "exception"), "application/json")),
 				"Unavailable": obj{"description": "The database cannot serve the request now (unreachable, not answering in time, or every connection busy); retry after Retry-After seconds",
 					"headers": obj{"Retry-After": obj{"description": "Seconds to wait before retrying", "schema": obj{"type": "integer"}}},
 					"content": content(ref("schemas", "exception"), "application/json")},
 			},
 			"securitySchemes": obj{
-				"staffKey": obj{"type": "http", "scheme": "bearer", "description": "A staff key from `nbhd keys create`"},
+				"staffKey": obj{"type": "http", "scheme": "bearer", "description": "A staff key from `nbhd keys create`; its scopes say where it reaches (borough:, set:, set:code) and whether it may change community assets (assets:write)"},
 			},
 			"schemas": obj{
 				"exception": obj{"type": "object", "required": []string{"code"}, "properties": obj{

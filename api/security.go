@@ -107,15 +107,19 @@ func cors(origins []string) gin.HandlerFunc {
 			} else {
 				h.Set("Access-Control-Allow-Origin", "*")
 			}
-			h.Set("Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Crs, Link, X-Request-Id, Retry-After")
+			h.Set("Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Crs, Link, X-Request-Id, Retry-After, Location")
 		}
 		if c.Request.Method == http.MethodOptions {
-			h.Set("Allow", "GET, HEAD, OPTIONS")
+			methods := allowedMethods(c.Request.URL.Path) // the register's items take writes (api/register.go)
+			h.Set("Allow", methods)
 			if allowed {
-				h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+				if !listed {
+					methods = "GET, HEAD, OPTIONS" // writes need a key: named origins only
+				}
+				h.Set("Access-Control-Allow-Methods", methods)
 				allow := "Accept, Accept-Encoding, If-None-Match, If-Modified-Since, X-Request-Id"
 				if listed {
-					allow += ", Authorization"
+					allow += ", Authorization, Content-Type, Content-Crs, If-Match"
 				}
 				h.Set("Access-Control-Allow-Headers", allow)
 				h.Set("Access-Control-Max-Age", "86400")

@@ -200,7 +200,14 @@ func (s *Server) routes(e *gin.Engine) {
 	get("/collections/:collection", s.collectionOne)
 	get("/collections/:collection/queryables", s.queryables)
 	get("/collections/:collection/items", s.items)
-	get("/collections/:collection/items/:feature", s.item)
+	get("/collections/:collection/items/:feature", s.itemOrStaff)
+	// OGC API – Features Part 4 on community-assets: the asset register
+	// that staff keep (api/register.go).
+	e.POST("/collections/:collection/items", handle(s.createAsset))
+	e.PUT("/collections/:collection/items/:feature", handle(s.replaceAsset))
+	e.PATCH("/collections/:collection/items/:feature", handle(s.updateAsset))
+	e.DELETE("/collections/:collection/items/:feature", handle(s.closeAsset))
+	get("/collections/:collection/items/:feature/history", s.assetHistory) // staff only
 
 	// Neighbourhood insight.
 	get("/boroughs", s.boroughs)

@@ -128,7 +128,7 @@ var staticLayers = []Layer{
 		Keywords:    []string{"LSOA", "small areas", "deprivation", "IMD", "population"},
 		View:        pgx.Identifier{"api", "small_areas"}, Key: "code", GeometryType: "MultiPolygon",
 		Bands: smallAreaBands, Groups: smallAreaGroups, StoredGeoJSON: true,
-		DatasetKinds: []string{"small_areas", "population", "deprivation", "postcodes", "community_assets"},
+		DatasetKinds: []string{"small_areas", "population", "deprivation", "postcodes", "community_assets", "asset_register"},
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "LSOA code", Queryable: true},
 			{Name: "name", Type: String, Description: "LSOA name", Queryable: true},
@@ -167,7 +167,7 @@ var staticLayers = []Layer{
 		Description: "Places that help: libraries, food banks, places of worship, post offices, parks, pharmacies. Polygons in the sources are reduced to a point on their surface.",
 		Keywords:    []string{"community assets", "libraries", "food banks", "places of worship", "pharmacies"},
 		View:        pgx.Identifier{"api", "community_assets"}, Key: "id", GeometryType: "Point",
-		DatasetKinds: []string{"community_assets"},
+		DatasetKinds: []string{"community_assets", "asset_register"},
 		Fields: []Field{
 			{Name: "name", Type: String, Description: "Name", Queryable: true},
 			{Name: "category", Type: String, Description: "Category, e.g. library, food_bank", Queryable: true},
@@ -176,8 +176,11 @@ var staticLayers = []Layer{
 			{Name: "phone", Type: String, Description: "Telephone"},
 			{Name: "url", Type: String, Description: "Web site"},
 			{Name: "opening_hours", Type: String, Description: "Opening times as published"},
-			{Name: "source", Type: String, Description: "Dataset the asset comes from", Queryable: true},
+			{Name: "source", Type: String, Description: "Dataset the asset comes from (council register: added by council staff)", Queryable: true},
 			boroughField,
+			// The asset register (definitions/55_asset_register.sql).
+			{Name: "edited", Type: Boolean, Description: "true when council staff have corrected the imported asset: their values show, and a re-import keeps them", Queryable: true, NotInTiles: true},
+			{Name: "edited_at", Type: String, Description: "When council staff last changed the asset (UTC, RFC 3339), if ever", NotInTiles: true},
 		},
 	},
 	{
@@ -234,7 +237,7 @@ func neighbourhoodLayer(setID, title, description string) Layer {
 		Description: description + " Each neighbourhood is drawn as the union of its member small areas: the area its figures describe.",
 		Keywords:    []string{"neighbourhoods", setID, title},
 		View:        pgx.Identifier{"api", "neighbourhoods"}, Key: "code", GeometryType: "MultiPolygon", Bands: neighbourhoodBands, StoredGeoJSON: true,
-		DatasetKinds: []string{"population", "deprivation", "community_assets", "gp_practices", "schools", "postcodes", "demand"},
+		DatasetKinds: []string{"population", "deprivation", "community_assets", "asset_register", "gp_practices", "schools", "postcodes", "demand"},
 		SetID:        setID,
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "Neighbourhood code", Queryable: true},

@@ -122,6 +122,9 @@ type Store struct {
 	movedMu  sync.Mutex
 	moved    chan struct{}
 	cats     catalogueCache
+	// registerGate holds back all but one asset register change at a
+	// time (data/register.go).
+	registerGate registerGate
 }
 
 // Open connects the pools. Each connection SETs ROLE once when it is made,

@@ -18,13 +18,26 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	url := databaseFlag(fs)
 	name := fs.String("name", "", "create: who or what the key is for (`text`)")
 	role := fs.String("role", "staff", "create: the key's `role`; staff is the one there is")
-	scope := fs.String("scope", "", "create: the neighbourhoods the key may see, as `set:code,...` (default: all)")
+	scope := fs.String("scope", "", "create: where the key reaches and what it may change, as `scope,...` (default: everywhere, read only; see above)")
 	pos, err := parseArgs(fs, args, stdout, help{
-		usage: "nbhd keys create --name NAME [--role staff] [--scope set:code,...]\n       nbhd keys list\n       nbhd keys revoke ID",
-		about: `Staff API keys open the staff-only endpoints (outreach lists). create prints a key's token
-once, on stdout; only its SHA-256 is stored. A scoped key sees only the neighbourhoods named
-(set:code); without --scope a key sees every neighbourhood. list shows every key, revoke ends one.`,
-		examples: []string{`nbhd keys create --name "Leigh team" --scope ward:E05000852`, "nbhd keys list", "nbhd keys revoke 3"},
+		usage: "nbhd keys create --name NAME [--role staff] [--scope SCOPE,...]\n       nbhd keys list\n       nbhd keys revoke ID",
+		about: `Staff API keys open the staff-only endpoints: outreach lists, and the asset register (adding,
+correcting and closing community assets). create prints a key's token once, on stdout; only its
+SHA-256 is stored. list shows every key, revoke ends one.
+
+--scope says where a key reaches, as a list of areas (without one, everywhere):
+  borough:E08000010    a borough (local authority district code)
+  set:ward             every neighbourhood of a neighbourhood set
+  ward:E05000840       one neighbourhood (set:code)
+A key reaches only what its areas take in: another borough's outreach lists are refused (403).
+Keys read only, unless given the capability to change community assets:
+  assets:write                      wherever the key reaches
+  assets:write:borough:E08000010    only there (any area form above), and only where it reaches
+Every scope must name a loaded borough, set or neighbourhood. The words borough, set and assets
+are reserved: a neighbourhood set with one of these ids is scoped whole or by borough.`,
+		examples: []string{`nbhd keys create --name "Leigh team" --scope ward:E05000852`,
+			`nbhd keys create --name "Wigan assets team" --scope borough:E08000010,assets:write`,
+			`nbhd keys create --name "GM planner" --scope assets:write:borough:E08000010`, "nbhd keys list", "nbhd keys revoke 3"},
 	})
 	if err != nil {
 		return err
@@ -51,12 +64,12 @@ once, on stdout; only its SHA-256 is stored. A scoped key sees only the neighbou
 		}
 		scopes := splitList(*scope)
 		for _, s := range scopes {
-			if set, code, ok := strings.Cut(s, ":"); !ok || set == "" || code == "" {
-				return usageError{fmt.Sprintf("scope %q must be set:code, e.g. ward:E05000840", s)}
+			if _, err := data.ParseScope(s); err != nil {
+				return usageError{err.Error()}
 			}
 		}
 		token, k, err := db.CreateKey(ctx, *name, *role, scopes)
-		if errors.Is(err, data.ErrUnknownScope) {
+		if errors.Is(err, data.ErrUnknownScope) || errors.Is(err, data.ErrBadScope) {
 			return usageError{err.Error()}
 		}
 		if err != nil {
@@ -81,7 +94,7 @@ once, on stdout; only its SHA-256 is stored. A scoped key sees only the neighbou
 		for _, k := range keys {
 			scopes := strings.Join(k.Scopes, ",")
 			if scopes == "" {
-				scopes = "(all)"
+				scopes = "(everywhere, read only)"
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Role, scopes, k.CreatedAt.Format(time.DateTime), when(k.LastUsedAt), when(k.RevokedAt))
 		}

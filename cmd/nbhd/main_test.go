@@ -234,6 +234,40 @@ func TestKeysLifecycle(t *testing.T) {
 	}
 }
 
+// TestKeyScopesAreChecked: nbhd keys create takes borough, set and
+// neighbourhood scopes and the assets:write capability, and refuses, in
+// words and before storing anything, a scope that is malformed or names
+// nothing loaded.
+func TestKeyScopesAreChecked(t *testing.T) {
+	url := dbtest.New(t, true)
+	for _, c := range []struct{ scope, says string }{
+		{"borough:E0800001", "local authority district code"},
+		{"borough:E09000001", "not a loaded borough"},
+		{"set:nope", "not a loaded neighbourhood set"},
+		{"ward:E05000840,assets:read", "the one capability is assets:write"},
+		{"assets:write:borough:E09000001", "not a loaded borough"},
+		{"assets:write:", "want KIND:VALUE"},
+	} {
+		code, out, errs := nbhd(t, "keys", "create", "--name", "x", "--scope", c.scope, "--database-url", url)
+		if code != 2 || out != "" || !strings.Contains(errs, c.says) {
+			t.Errorf("--scope %s: exit %d %q %q, want 2 saying %q", c.scope, code, out, errs, c.says)
+		}
+	}
+	if n := dbtest.Strings(t, url, "SELECT count(*)::text FROM nbhd.api_keys")[0]; n != "0" {
+		t.Errorf("%s keys stored after refusals", n)
+	}
+	code, token, errs := nbhd(t, "keys", "create", "--name", "Wigan assets", "--scope", "borough:E08000010,set:ward,assets:write:ward:E05000840", "--database-url", url)
+	if code != 0 || !strings.HasPrefix(token, "nbhd_") {
+		t.Fatalf("create: %d %q %q", code, token, errs)
+	}
+	if code, out, _ := nbhd(t, "keys", "list", "--database-url", url); code != 0 || !strings.Contains(out, "borough:E08000010,set:ward,assets:write:ward:E05000840") {
+		t.Errorf("list: %d %s", code, out)
+	}
+	if code, out, _ := nbhd(t, "keys", "--help"); code != 0 || !strings.Contains(out, "borough:E08000010") || !strings.Contains(out, "assets:write") {
+		t.Errorf("keys --help says nothing of the scopes: %s", out)
+	}
+}
+
 func TestSettingsChangeRecomputes(t *testing.T) {
 	url := dbtest.New(t, true)
 	code, out, errs := nbhd(t, "settings", "demand_model", `{"shares":{"chaotic":0.05,"just_coping":0.2}}`, "--database-url", url)

@@ -211,3 +211,9 @@ CREATE FUNCTION logic.later_period(a text, b text) RETURNS text LANGUAGE sql IMM
               WHEN (coalesce(logic.period_end(b), '-infinity'), b) > (coalesce(logic.period_end(a), '-infinity'), a) THEN b ELSE a END
 $$;
 CREATE AGGREGATE logic.latest_period(text) (SFUNC = logic.later_period, STYPE = text);
+
+-- utc is a moment as RFC 3339 text in UTC, the same whatever the session's
+-- time zone.
+CREATE FUNCTION logic.utc(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+$$;

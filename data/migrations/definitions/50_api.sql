@@ -64,14 +64,19 @@ FROM nbhd.comparator_values;
 CREATE VIEW api.set_sizes AS
 SELECT set_id, lad_code, count(*)::integer AS neighbourhoods FROM nbhd.neighbourhoods GROUP BY set_id, lad_code;
 
--- Points carry the borough of the small area that holds them.
+-- Points carry the borough of the small area that holds them; edited says
+-- staff have corrected an imported asset (their values show, and survive
+-- re-import; 55_asset_register.sql), edited_at when staff last changed it.
 CREATE VIEW api.community_assets AS
 SELECT a.id, a.name, a.category, a.address, a.postcode, a.phone, a.url, a.opening_hours,
        ds.title AS source, sa.lad_code, a.geom, a.geom_bng, a.geom_3857,
-       a.cost, a.audience
+       a.cost, a.audience,
+       coalesce(r.origin = 'import' AND (r.edits <> '{}' OR r.geom IS NOT NULL), false) AS edited,
+       logic.utc(r.updated_at) AS edited_at
 FROM nbhd.community_assets a JOIN nbhd.datasets ds ON ds.id = a.dataset_id
 LEFT JOIN nbhd.asset_places p ON p.id = a.id
-LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code;
+LEFT JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
+LEFT JOIN nbhd.asset_register r ON r.id = a.id;
 
 CREATE VIEW api.gp_practices AS
 SELECT g.code, g.name, g.status, g.address, g.postcode, g.phone,
