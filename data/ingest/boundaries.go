@@ -257,12 +257,11 @@ func replaceSet(ctx context.Context, tx pgx.Tx, job Job, ds int64, vintage int) 
 	}
 	// Gaps near this import's neighbourhoods (other boroughs may not use
 	// the set at all).
-	rows, err := tx.Query(ctx, `SELECT sa.code FROM nbhd.small_areas sa
-		WHERE sa.geom && (SELECT ST_Extent(geom) FROM nbhd.neighbourhoods WHERE set_id = $1 AND dataset_id = $2)
-		  AND NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_members m WHERE m.set_id = $1 AND m.small_area_code = sa.code)
-		  AND EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = $1 AND n.dataset_id = $2
-		              AND ST_Intersects(n.geom, ST_PointOnSurface(sa.geom)))
-		ORDER BY sa.code`, set, ds)
+	rows, err := tx.Query(ctx, `SELECT DISTINCT c.code FROM nbhd.neighbourhoods n
+		CROSS JOIN LATERAL (`+coveredBy+`) c
+		WHERE n.set_id = $1 AND n.dataset_id = $2
+		  AND NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_members m WHERE m.set_id = $1 AND m.small_area_code = c.code)
+		ORDER BY c.code`, set, ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("find unassigned small areas: %w", err)
 	}
@@ -287,6 +286,15 @@ const minOverlap = 0.10
 
 // membershipByOverlap places each small area not yet in the set into the
 // neighbourhood of this import it overlaps most (logic.assign_by_overlap).
+// coveredBy selects the small areas whose point on surface lies in
+// neighbourhood n. Driven from each neighbourhood through the small areas'
+// spatial index, it costs one index probe per neighbourhood: the same test
+// asked of every small area against every neighbourhood (an EXISTS the
+// planner cannot index, the new rows having no statistics yet) took
+// minutes for England's wards.
+const coveredBy = `SELECT sa.code FROM nbhd.small_areas sa
+	WHERE sa.geom && n.geom AND ST_Intersects(n.geom, ST_PointOnSurface(sa.geom))`
+
 func membershipByOverlap(ctx context.Context, tx pgx.Tx, set string, ds int64) (int, error) {
 	var n int
 	if err := tx.QueryRow(ctx, "SELECT logic.assign_by_overlap($1, $2, $3)", set, ds, minOverlap).Scan(&n); err != nil {
@@ -326,8 +334,8 @@ func membershipFromLookup(ctx context.Context, tx pgx.Tx, job Job, ds int64, vin
 	if err != nil {
 		return 0, 0, err
 	}
-	covered, err := codeSet(ctx, tx, `SELECT sa.code FROM nbhd.small_areas sa WHERE EXISTS (SELECT 1 FROM nbhd.neighbourhoods n
-		WHERE n.set_id = $1 AND n.dataset_id = $2 AND ST_Intersects(n.geom, ST_PointOnSurface(sa.geom)))`, job.Options.text(optSet), ds)
+	covered, err := codeSet(ctx, tx, `SELECT c.code FROM nbhd.neighbourhoods n CROSS JOIN LATERAL (`+coveredBy+`) c
+		WHERE n.set_id = $1 AND n.dataset_id = $2`, job.Options.text(optSet), ds)
 	if err != nil {
 		return 0, 0, err
 	}

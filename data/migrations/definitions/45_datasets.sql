@@ -81,9 +81,15 @@ BEGIN
   INSERT INTO nbhd.neighbourhood_members (set_id, small_area_code, neighbourhood_code, method)
   SELECT DISTINCT ON (sa.code) assign_by_overlap.set_id, sa.code, h.code, 'overlap'
   FROM nbhd.neighbourhoods h
-  JOIN nbhd.small_areas sa ON ST_Intersects(sa.geom, h.geom)
+  -- Lateral from each new neighbourhood through the small areas' index,
+  -- skipping those a lookup placed before any geometry is cut: the new
+  -- rows have no statistics for the planner to choose this by itself.
+  CROSS JOIN LATERAL (
+    SELECT s.code, s.geom_bng FROM nbhd.small_areas s
+    WHERE s.geom && h.geom
+      AND NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_members m WHERE m.set_id = assign_by_overlap.set_id AND m.small_area_code = s.code)
+      AND ST_Intersects(s.geom, h.geom)) sa
   WHERE h.set_id = assign_by_overlap.set_id AND h.dataset_id = ds
-    AND NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_members m WHERE m.set_id = assign_by_overlap.set_id AND m.small_area_code = sa.code)
     AND ST_Area(ST_Intersection(sa.geom_bng, h.geom_bng)) >= min_share * ST_Area(sa.geom_bng)
   ORDER BY sa.code, ST_Area(ST_Intersection(sa.geom_bng, h.geom_bng)) DESC, h.code;
   GET DIAGNOSTICS n = ROW_COUNT;
