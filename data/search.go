@@ -22,22 +22,27 @@ type Place struct {
 
 // searchSQL finds postcodes by prefix (spaces ignored), neighbourhoods by
 // name or code and small areas by code or name prefix; score 0 is exact.
+// Prefixes are byte ranges [$2, $2 || U+10FFFF) read from an index
+// (0011_search.sql, 48_publish.sql) rather than LIKE, which a generic plan
+// cannot read from one. Neighbourhoods (thousands, not
+// millions) are matched anywhere in the name.
 const searchSQL = `(
 	  SELECT 'postcode' AS kind, postcode AS label, '' AS set_id, postcode AS code, geom,
 	         CASE WHEN replace(postcode, ' ', '') = $2 THEN 0 ELSE 1 END AS score
-	  FROM api.postcodes WHERE length($2) >= 2 AND replace(postcode, ' ', '') LIKE $2 || '%'
-	  ORDER BY score, postcode LIMIT $3)
+	  FROM api.postcodes WHERE length($2) >= 2
+	    AND replace(postcode, ' ', '') COLLATE "C" >= $2 AND replace(postcode, ' ', '') COLLATE "C" < $2 || chr(1114111)
+	  ORDER BY replace(postcode, ' ', '') COLLATE "C" LIMIT $3)
 	UNION ALL (
 	  SELECT 'neighbourhood', n.name || ' (' || s.title || ')', n.set_id, n.code, n.geom,
 	         CASE WHEN lower(n.name) = lower($1) OR upper(n.code) = $2 THEN 0
-	              WHEN lower(n.name) LIKE lower($1) || '%' THEN 1 ELSE 2 END
+	              WHEN starts_with(lower(n.name), lower($1)) THEN 1 ELSE 2 END
 	  FROM api.neighbourhoods n JOIN api.neighbourhood_sets s ON s.id = n.set_id
 	  WHERE strpos(lower(n.name), lower($1)) > 0 OR upper(n.code) = $2
 	  ORDER BY 6, 2 LIMIT $3)
 	UNION ALL (
-	  SELECT 'small_area', name || ' (' || code || ')', '', code, geom,
-	         CASE WHEN upper(code) = $2 THEN 0 ELSE 3 END
-	  FROM api.small_areas WHERE upper(code) = $2 OR lower(name) LIKE lower($1) || '%'
+	  SELECT 'small_area', name || ' (' || code || ')', '', code, geom, CASE WHEN code = $2 THEN 0 ELSE 3 END
+	  FROM api.small_areas WHERE code = $2
+	     OR (lower(name) COLLATE "C" >= lower($1) AND lower(name) COLLATE "C" < lower($1) || chr(1114111))
 	  ORDER BY 6, 4 LIMIT $3)`
 
 // Search finds up to limit places matching q, best matches first.

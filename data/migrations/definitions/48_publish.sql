@@ -100,7 +100,8 @@ CREATE INDEX ON api.small_areas USING gist (geom_z10);
 CREATE INDEX ON api.small_areas USING gist (geom_z12);
 CREATE INDEX ON api.small_areas USING gist (geom_z13);
 CREATE INDEX ON api.small_areas (lad_code);
-CREATE INDEX ON api.small_areas (lower(name) text_pattern_ops);
+-- /search reads names by prefix as a byte range (data/search.go).
+CREATE INDEX ON api.small_areas ((lower(name) COLLATE "C"));
 
 CREATE TABLE api.small_area_groups (
   lad_code   text,
