@@ -43,6 +43,9 @@ func newTileCache(cfg Config) *tiles.Cache {
 func (s *Server) DataChanged(version int64) {
 	s.tiles.Purge(version)
 	s.log.Debug("tile cache purged", "data_version", version)
+	if s.prerender != nil {
+		s.prerender.changed(version)
+	}
 	if prev := s.seen.Swap(version); prev < version && s.purge != nil {
 		s.purge.changed(prev, version)
 	}
@@ -144,7 +147,7 @@ func (s *Server) serveTile(c *gin.Context, cat *data.Catalogue, name string, lay
 		ids[i] = l.ID
 	}
 	s.surrogateKeys(c, cat.Version, ids...)
-	return s.writeTile(c, e, key.Filter)
+	return s.writeTile(c, key, e)
 }
 
 // renderContext detaches a tile render from the client that started it.
@@ -172,7 +175,8 @@ func (s *Server) renderContext(ctx context.Context) (context.Context, context.Ca
 // writeTile writes a tile with its validators. The ETag is the content's
 // hash, with the filter's for a filtered tile, and "-gz" for the gzip
 // representation.
-func (s *Server) writeTile(c *gin.Context, e *tiles.Entry, filter string) error {
+func (s *Server) writeTile(c *gin.Context, key tiles.Key, e *tiles.Entry) error {
+	filter := key.Filter
 	gz := acceptsGzip(c.GetHeader("Accept-Encoding"))
 	tag := e.Hash
 	if filter != "" {
@@ -202,10 +206,11 @@ func (s *Server) writeTile(c *gin.Context, e *tiles.Entry, filter string) error 
 		c.Data(http.StatusOK, mvtType, e.Gzip)
 		return nil
 	}
-	body, err := tiles.Gunzip(e.Gzip, e.Size)
+	body, err := s.tiles.Plain(key, e)
 	if err != nil {
 		return err
 	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.Data(http.StatusOK, mvtType, body)
 	return nil
 }

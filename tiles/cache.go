@@ -50,6 +50,9 @@ type Entry struct {
 	// Hash identifies the uncompressed content (FNV-1a, 64 bits, in hex), so
 	// every replica gives a tile the same validator.
 	Hash string
+	// raw is the uncompressed tile, kept once a client without gzip has
+	// asked for it (Cache.Plain), so the next one is not inflated again.
+	raw atomic.Pointer[[]byte]
 }
 
 // Empty reports whether the tile has no features.
@@ -183,7 +186,13 @@ func (c *Cache) add(k Key, e *Entry) {
 	}
 	c.items[k] = c.lru.PushFront(&item{key: k, entry: e, cost: cost})
 	c.used += cost
-	for c.used > c.limit {
+	c.evict()
+}
+
+// evict drops the least recently used entries until the cache is within
+// its limit; c.mu is held.
+func (c *Cache) evict() {
+	for c.used > c.limit && c.lru.Len() > 0 {
 		old := c.lru.Back()
 		it := old.Value.(*item)
 		c.lru.Remove(old)
@@ -203,6 +212,35 @@ func (c *Cache) Purge(version int64) {
 	c.items = map[Key]*list.Element{}
 	c.lru.Init()
 	c.used = 0
+}
+
+// Plain returns entry e of key k uncompressed. The first call inflates it;
+// the bytes are then kept with the entry, counted against the cache's
+// limit, so clients that do not accept gzip are served from memory as
+// fast as those that do, and a cache whose clients all take gzip holds
+// only the compressed tiles.
+func (c *Cache) Plain(k Key, e *Entry) ([]byte, error) {
+	if p := e.raw.Load(); p != nil {
+		return *p, nil
+	}
+	raw, err := Gunzip(e.Gzip, e.Size)
+	if err != nil {
+		return nil, err
+	}
+	if !e.raw.CompareAndSwap(nil, &raw) {
+		return *e.raw.Load(), nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[k]
+	if !ok || el.Value.(*item).entry != e {
+		return raw, nil // not (or no longer) cached: nothing to count
+	}
+	it := el.Value.(*item)
+	it.cost += int64(len(raw))
+	c.used += int64(len(raw))
+	c.evict()
+	return raw, nil
 }
 
 // Stats are a cache's counters since it was made.

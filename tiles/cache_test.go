@@ -286,3 +286,44 @@ func BenchmarkGzip(b *testing.B) {
 		tiles.Gzip(mvt)
 	}
 }
+
+func TestCachePlainKeepsTheInflatedTileAndCountsIt(t *testing.T) {
+	c := tiles.NewCache(1 << 20)
+	mvt := bytes.Repeat([]byte("plain tile "), 2000)
+	var calls atomic.Int64
+	ctx := context.Background()
+	k := key("a", 1, 0)
+	e, err := c.Get(ctx, k, constant(mvt, &calls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.Stats().Used
+	first, err := c.Plain(k, e)
+	if err != nil || !bytes.Equal(first, mvt) {
+		t.Fatalf("plain: equal %v, %v", bytes.Equal(first, mvt), err)
+	}
+	if grew := c.Stats().Used - before; grew != int64(len(mvt)) {
+		t.Errorf("keeping the plain tile grew the cache by %d bytes, want %d", grew, len(mvt))
+	}
+	second, err := c.Plain(k, e)
+	if err != nil || &second[0] != &first[0] {
+		t.Errorf("the second plain read must return the kept bytes, not inflate again (%v)", err)
+	}
+	if grew := c.Stats().Used - before; grew != int64(len(mvt)) {
+		t.Errorf("a second plain read grew the cache to %d bytes over the gzip", grew)
+	}
+
+	// Within a limit that holds one tile's gzip but not its plain bytes
+	// too, keeping them evicts the entry rather than overrunning.
+	small := tiles.NewCache(int64(len(mvt) / 2))
+	e, err = small.Get(ctx, k, constant(mvt, &calls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := small.Plain(k, e); err != nil {
+		t.Fatal(err)
+	}
+	if s := small.Stats(); s.Used > s.Limit || s.Entries != 0 || s.Evictions != 1 {
+		t.Errorf("stats after an oversized plain tile: %+v", s)
+	}
+}
