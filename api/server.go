@@ -66,6 +66,10 @@ type Config struct {
 	// PMTilesURL makes the map draw its boundaries from a PMTiles archive
 	// (absolute, or relative to the server) instead of /tiles.
 	PMTilesURL string
+	// PrerenderZooms is how many zoom levels, from 0, of the composite
+	// tile set are rendered into the cache at start and after each data
+	// change (api/prerender.go); 0 renders none.
+	PrerenderZooms int
 }
 
 // Server is the HTTP API over a store.
@@ -90,8 +94,9 @@ type Server struct {
 	spools   *spoolBudget
 	// seen is the data version last passed to DataChanged; purge calls
 	// the purge hook, when configured.
-	seen  atomic.Int64
-	purge *purger
+	seen      atomic.Int64
+	purge     *purger
+	prerender *prerenderer
 }
 
 // New builds the server and its routes.
@@ -122,6 +127,12 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	s.tiles = newTileCache(cfg)
 	s.seen.Store(store.Version())
 	s.metrics.reg.MustRegister(tileCacheCollector{s.tiles}, replicaCollector{store})
+	if cfg.PrerenderZooms > 0 && s.tiles.Stats().Limit > 0 {
+		s.prerender = newPrerenderer(s, cfg.PrerenderZooms)
+		s.metrics.reg.MustRegister(s.prerender.tiles)
+		go s.prerender.run(s.closing)
+		s.prerender.changed(store.Version())
+	}
 	if cfg.PurgeURL != "" {
 		s.purge = newPurger(cfg.PurgeURL, cfg.PurgeHeader, log)
 		s.metrics.reg.MustRegister(s.purge)

@@ -65,6 +65,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	swr := fs.Duration("cache-stale-while-revalidate", 0, "Cache-Control stale-while-revalidate of public responses (0: not sent)")
 	purgeURL := fs.String("purge-url", "", "after each data change, POST the superseded versions' surrogate keys here as JSON (docs/deploy.md); default none")
 	purgeHeader := fs.String("purge-header", "", "a header sent with each purge call, as 'Name: value' (e.g. an API token; prefer NBHD_PURGE_HEADER)")
+	prerenderMax := fs.Int("prerender-max-zoom", 10, "after start and each data change, render the composite tiles of zooms 0 to this over the data into the cache in the background (-1: none)")
 	pmtilesURL := fs.String("pmtiles-url", "", "draw the map's boundaries from this PMTiles archive (nbhd export pmtiles; absolute or relative to this server) instead of /tiles")
 	pos, err := parseArgs(fs, args, stdout, help{
 		usage: "nbhd serve [flags]",
@@ -133,7 +134,8 @@ database roles nbhd_public and nbhd_staff. SIGINT or SIGTERM lets requests finis
 		TrustedProxies: splitList(*proxies), AuthFailuresPerMinute: *authFailures, BasemapStyle: *basemap,
 		BasemapOrigins: splitList(*basemapOrigins), TileCacheBytes: cacheBytes, RequestTimeout: *reqTimeout,
 		WriteTimeout: *writeTimeout, SeparateMetrics: *metricsAddr != "", CacheSMaxAge: *sMaxAge, StaleWhileRevalidate: *swr,
-		PurgeURL: *purgeURL, PurgeHeader: *purgeHeader, PMTilesURL: *pmtilesURL}, store, log)
+		PurgeURL: *purgeURL, PurgeHeader: *purgeHeader, PMTilesURL: *pmtilesURL,
+		PrerenderZooms: max(*prerenderMax+1, 0)}, store, log)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go store.WatchVersion(watchCtx, log, func(v int64) {
