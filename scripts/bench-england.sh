@@ -185,11 +185,13 @@ psql_db -c "(SELECT format('/search?q=%s', replace(postcode, ' ', '%20')) FROM n
 	UNION ALL (SELECT format('/search?q=%s', split_part(postcode, ' ', 1)) FROM nbhd.postcodes ORDER BY md5(postcode || 'o') LIMIT 100)
 	UNION ALL (SELECT format('/search?q=%s', replace(name, ' ', '%20')) FROM nbhd.neighbourhoods ORDER BY md5(name) LIMIT 100)" >"$work/search"
 
-# start_server CACHE_MB: a server on CPU 1 on a free port.
+# start_server CACHE_MB: a server on CPU 1 on a free port. Pre-rendering
+# is off: warm runs fill the cache themselves, and a background render
+# would share the CPU with the run being measured.
 start_server() {
 	[ -n "$server" ] && { kill "$server"; wait "$server" 2>/dev/null || true; }
 	NBHD_DATABASE_URL=$db_url taskset -c 1 bin/nbhd serve --addr 127.0.0.1:0 \
-		--tile-cache-mb "$1" --log-level warn >"$work/server.out" 2>"$work/server.err" &
+		--tile-cache-mb "$1" --prerender-max-zoom -1 --log-level warn >"$work/server.out" 2>"$work/server.err" &
 	server=$!
 	for _ in $(seq 300); do
 		base=$(sed -nE 's/^nbhd is serving on (http:[^ ]+)$/\1/p' "$work/server.out")
@@ -204,17 +206,19 @@ start_server() {
 
 field() { sed -E "s/.*[ ]$1=([^ ]+).*/\1/" <<<"$2"; }
 
-# run NAME LIST: one wrk run; appends "name rps p50 p99 errors".
+# run NAME LIST [plain]: one wrk run (plain: without Accept-Encoding:
+# gzip); appends "name rps p50 p99 errors".
 run() {
 	local out line
-	out=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --timeout 30s --latency -s scripts/bench-tiles.lua "$base" -- "$2" 2>&1) || true
+	out=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --timeout 30s --latency -s scripts/bench-tiles.lua "$base" -- "$2" ${3:-} 2>&1) || true
 	line=$(grep '^RESULT' <<<"$out") || { log "wrk failed for $1: $out"; echo "$1 0 0 0 1" >>"$work/results"; return; }
 	echo "$1 $(field rps "$line") $(field p50_ms "$line") $(field p99_ms "$line") $(field errors "$line")" >>"$work/results"
 }
 
 cold_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z12:sc12" "schools z14:sc14" "all z12:all12"
 	"items bbox limit=100:bbox" "pages of 1000:pages" "profiles:profiles" "search:search")
-warm_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z14:sc14" "all z12:all12")
+warm_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z14:sc14" "all z12:all12"
+	"small-areas z14 plain:sa14" "all z12 plain:all12")
 : >"$work/results"
 rss_cold=0 rss_warm=0
 for round in $(seq "$rounds"); do
@@ -225,7 +229,10 @@ for round in $(seq "$rounds"); do
 	start_server 512
 	for t in "${warm_tests[@]}"; do
 		while read -r p; do curl -fs -o /dev/null -H 'Accept-Encoding: gzip' "$base$p" || true; done <"$work/${t#*:}"
-		run "warm ${t%%:*}" "$work/${t#*:}"
+		case $t in
+		*" plain:"*) run "warm ${t%%:*}" "$work/${t#*:}" plain ;;
+		*) run "warm ${t%%:*}" "$work/${t#*:}" ;;
+		esac
 	done
 	rss_warm=$(awk -v r="$rss_warm" '/VmHWM/ { print ($2 > r ? $2 : r) }' "/proc/$server/status")
 done

@@ -1,8 +1,10 @@
 -- wrk script for scripts/bench-tiles.sh: cycles through the tile paths in the
--- file named after "--" (one per line), asking for gzip as browsers do, and
--- prints one machine-readable RESULT line when the run ends.
+-- file named after "--" (one per line), asking for gzip as browsers do (or,
+-- with "plain" after the file, without it, as some tools do), and prints
+-- one machine-readable RESULT line when the run ends.
 local paths = {}
 local n = 0
+local headers = { ["Accept-Encoding"] = "gzip" }
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -10,11 +12,14 @@ function init(args)
       paths[#paths + 1] = line
     end
   end
+  if args[2] == "plain" then
+    headers = {}
+  end
 end
 
 function request()
   n = n % #paths + 1
-  return wrk.format("GET", paths[n], { ["Accept-Encoding"] = "gzip" })
+  return wrk.format("GET", paths[n], headers)
 end
 
 function done(summary, latency, requests)

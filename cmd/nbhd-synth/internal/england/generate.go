@@ -139,6 +139,8 @@ func (m *model) manifest(placed map[string]int, areas []string, practices, schoo
 			Dataset: ds("Middle layer super output areas (December 2021), generalised, with the ONS OA 2021 lookup", "2021"), Rows: len(g.MSOAs)},
 		{Kind: "imd", File: fileIMD2019, Spec: map[string]any{"lookup": "../" + fileLSOALU},
 			Dataset: ds("English Indices of Deprivation 2019, File 2: domains (ranks and deciles), via the LSOA 2011 to 2021 lookup", "2019"), Rows: len(g.LSOAs)},
+		{Kind: "imd", File: fileIMD2025,
+			Dataset: ds("English Indices of Deprivation 2025, File 7: all ranks, scores, deciles and population denominators", "2025"), Rows: len(g.LSOAs)},
 		{Kind: "population", File: filePop, Spec: map[string]any{"period": "mid-2022"},
 			Dataset: ds("Small area population estimates, mid-2022, LSOA 2021", "mid-2022"), Rows: len(g.LSOAs)},
 	}
