@@ -90,6 +90,13 @@ func (p *prerenderer) render(ctx context.Context, version int64) {
 				p.s.log.Info("pre-render superseded", "data_version", cat.Version, "tiles", n)
 				return
 			}
+			// Past nine tenths of the cache, the next tiles would evict
+			// the ones just rendered: stop, and say what to change.
+			if st := p.s.tiles.Stats(); st.Used > st.Limit/10*9 {
+				p.s.log.Warn("pre-render stopped: the tile cache is nearly full; raise --tile-cache-mb or lower --prerender-max-zoom",
+					"zoom", z, "tiles", n, "cache_mb", st.Limit>>20)
+				return
+			}
 			rctx, cancel := context.WithTimeout(ctx, prerenderTimeout)
 			_, err := p.s.tiles.Get(rctx, tiles.Key{Layer: "all", Version: cat.Version, Tile: t}, func(ctx context.Context) ([]byte, error) {
 				return p.s.store.FilteredTile(ctx, layers, t, nil)
