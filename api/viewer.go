@@ -46,6 +46,12 @@ func (s *Server) mapFile(c *gin.Context) error {
 		name = "index.html"
 	case "config.json":
 		return s.mapConfig(c)
+	case "view.json":
+		return s.mapView(c)
+	case "indicators.json":
+		return s.mapIndicators(c)
+	case "values.json":
+		return s.mapValues(c)
 	}
 	files := s.viewerFS()
 	if _, err := fs.Stat(files, "vendor/maplibre-gl.mjs"); err != nil {

@@ -1,56 +1,60 @@
-// nbhd map viewer: neighbourhoods coloured by an indicator, small areas,
-// community assets, GP practices and schools, profiles against the borough,
-// and the staff outreach list. Everything comes from this nbhd server:
-// vector tiles for boundaries (/tiles/all.json), GeoJSON for points, JSON
-// for profiles. No external basemap unless the server is configured with one.
+// nbhd map viewer: neighbourhoods coloured by any indicator, small areas,
+// points (community assets, GP practices, schools, whatever else the API
+// serves), profiles against the borough, region and England, and the staff
+// outreach list, for one borough, a combined authority or all of them.
+// Everything it knows comes from this nbhd server: the layers from
+// /collections and TileJSON, the sets from /neighbourhoods, the boroughs
+// from /boroughs, the indicators from /indicators and the profiles. No
+// external basemap unless the server is configured with one.
 import * as maplibregl from './vendor/maplibre-gl.mjs';
-import { tileSource } from './pmtiles.js';
+import { tileSource, setTileQuery } from './pmtiles.js';
+import { $, el } from './dom.js';
+import { fmt, labelCase } from './format.js';
+import { profileNodes } from './profile.js';
+import { NODATA, classify, tileExpression, codeExpression } from './classes.js';
+import { methodNotes, renderLegend } from './legend.js';
+import { POINT_COLOURS, SHAPES, image, swatch } from './symbols.js';
 
 const base = new URL('..', location.href).href.replace(/\/$/, '');
-const $ = (sel) => document.querySelector(sel);
-const el = (tag, attrs = {}, ...kids) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    // Styles go through the CSSOM: the map's Content-Security-Policy refuses style attributes.
-    if (k === 'class') e.className = v; else if (k === 'text') e.textContent = v; else if (k === 'style') e.style.cssText = v; else e.setAttribute(k, v);
-  }
-  for (const k of kids) e.append(k);
-  return e;
-};
-
-// Colour-blind-safe palettes: viridis for quantities (light = low, dark =
-// high) and Okabe-Ito for categories.
-const VIRIDIS = ['#fde725', '#5ec962', '#21918c', '#3b528b', '#440154'];
-const NODATA = '#d9d9d9';
-const OKABE_ITO = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7', '#999999'];
-
-const INDICATORS = [
-  { id: 'chaotic_per_1000', level: 'n', label: 'Chaotic, complex dependency per 1,000 residents' },
-  { id: 'just_coping_per_1000', level: 'n', label: 'Just coping per 1,000 residents' },
-  { id: 'deprived_10pct_share', level: 'n', label: "% of small areas in England's most deprived 10%" },
-  { id: 'assets_per_1000', level: 'n', label: 'Community assets per 1,000 residents' },
-  { id: 'access_asset_pct', level: 'n', label: '% of postcodes within 800 m of a community asset' },
-  { id: 'access_gp_pct', level: 'n', label: '% of postcodes within 800 m of a GP practice' },
-  { id: 'access_school_pct', level: 'n', label: '% of postcodes within 800 m of a school' },
-  { id: 'imd_decile', level: 'sa', label: 'IMD 2019 decile, small areas (1 = most deprived)', fixed: [2, 4, 6, 8], reverse: true },
-  { id: 'chaotic_estimate_per_1000', level: 'sa', label: 'Estimated chaotic demand per 1,000, small areas' },
-  { id: 'just_coping_estimate_per_1000', level: 'sa', label: 'Estimated just coping per 1,000, small areas' },
-];
-
 const state = readHash();
 const nbhd = { ready: false, state, errors: [] };
 window.nbhd = nbhd;
+
+// track runs what a control starts, says in words when it fails, and lets
+// nbhd.settled() wait until everything started has finished.
+const pending = new Set();
+function track(promise) {
+  const p = Promise.resolve(promise).catch((e) => { nbhd.errors.push(e.message); showMessage(e.message); })
+    .finally(() => pending.delete(p));
+  pending.add(p);
+  return p;
+}
+const on = (target, event, fn) => target.addEventListener(event, (e) => track(fn(e)));
+nbhd.settled = async () => {
+  while (pending.size) await Promise.all([...pending]);
+  await nbhd.idle();
+};
+
+// What the API says: read once at start (the indicators a set has, per set
+// and borough).
+const api = {
+  config: {}, tilejson: null, collections: [], sets: [], boroughs: [], cauths: [], catalogue: [], extents: new Map(),
+  layers: [], // {id, title, description, kind: neighbourhoods|boundary|area|point, fields, props, setId}
+};
 
 function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
   const view = (p.get('map') || '').split('/');
   const [z, lat, lon] = view.length === 3 && view.every((v) => v.trim() !== '') ? view.map(Number) : [NaN, NaN, NaN];
   const ok = [z, lat, lon].every(Number.isFinite);
+  const list = (k) => (p.get(k) || '').split(',').filter(Boolean);
   return {
     zoom: ok ? z : null, lat: ok ? lat : null, lon: ok ? lon : null,
-    set: p.get('set') || 'ward',
-    indicator: p.get('ind') || 'chaotic_per_1000',
-    layers: new Set((p.get('layers') || 'neighbourhoods,gp-practices,schools,assets').split(',').filter(Boolean)),
+    borough: p.get('borough') || '',
+    set: p.get('set') || '',
+    indicator: p.get('ind') || '',
+    layers: p.has('layers') ? new Set(list('layers')) : null, // null: the default layers
+    hidden: new Set(list('hide')), // categories switched off, as layer:category
     selected: p.get('sel') || '',
   };
 }
@@ -60,11 +64,13 @@ function writeHash() {
   const c = nbhd.map.getCenter();
   const p = new URLSearchParams();
   p.set('map', `${nbhd.map.getZoom().toFixed(2)}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
+  if (state.borough) p.set('borough', state.borough);
   p.set('set', state.set);
   p.set('ind', state.indicator);
   p.set('layers', [...state.layers].sort().join(','));
+  if (state.hidden.size) p.set('hide', [...state.hidden].sort().join(','));
   if (state.selected) p.set('sel', state.selected);
-  history.replaceState(null, '', '#' + p.toString().replace(/%2C/g, ',').replace(/%2F/g, '/'));
+  history.replaceState(null, '', '#' + p.toString().replace(/%2C/g, ',').replace(/%2F/g, '/').replace(/%3A/g, ':').replace(/%40/g, '@'));
 }
 
 function showMessage(text, kind = 'error') {
@@ -79,7 +85,7 @@ function showMessage(text, kind = 'error') {
 async function getJSON(path, headers = {}) {
   let resp;
   try {
-    resp = await fetch(base + path, { headers: { Accept: 'application/json', ...headers } });
+    resp = await fetch(path.startsWith('http') ? path : base + path, { headers: { Accept: 'application/json', ...headers } });
   } catch (e) {
     throw new Error('The nbhd API is not reachable. Is the server running? (' + e.message + ')');
   }
@@ -92,202 +98,458 @@ async function getJSON(path, headers = {}) {
   return body;
 }
 
-const fmt = (v, unit) => {
-  if (v === null || v === undefined) return '–';
-  const n = Number(v);
-  if (unit === 'percent') return n.toLocaleString('en-GB', { maximumFractionDigits: 1 }) + '%';
-  if (unit === 'rate') return n.toLocaleString('en-GB', { maximumFractionDigits: 2 });
-  return n.toLocaleString('en-GB', { maximumFractionDigits: 1 });
-};
-
-// quantile class breaks (4 for 5 classes) of the non-null values.
-function breaks(values, fixed) {
-  if (fixed) return fixed;
-  const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(Number(x))).map(Number).sort((a, b) => a - b);
-  if (!v.length) return [0, 0, 0, 0];
-  return [0.2, 0.4, 0.6, 0.8].map((q) => v[Math.min(v.length - 1, Math.floor(q * v.length))]);
-}
-
-function colourExpression(prop, bks, reverse) {
-  const pal = reverse ? [...VIRIDIS].reverse() : VIRIDIS;
-  const step = ['step', ['to-number', ['get', prop]], pal[0]];
-  let last = -Infinity;
-  bks.forEach((b, i) => { if (b > last) { step.push(b, pal[i + 1]); last = b; } });
-  return ['case', ['==', ['typeof', ['get', prop]], 'number'], step, NODATA];
-}
-
-let headlines = [];   // the current set's neighbourhoods with headline figures
-let smallAreaValues = {};
-let labelMarkers = [];
-
-async function loadHeadlines() {
-  const r = await getJSON(`/neighbourhoods/${encodeURIComponent(state.set)}`);
-  headlines = r.neighbourhoods;
-  for (const m of labelMarkers) m.remove();
-  labelMarkers = headlines.filter((h) => h.label_lon !== null).map((h) =>
-    new maplibregl.Marker({ element: el('div', { class: 'nbhd-label', 'aria-hidden': 'true', text: h.name }) })
-      .setLngLat([h.label_lon, h.label_lat]).addTo(nbhd.map));
-  setLabelsVisible();
-}
-
-function setLabelsVisible() {
-  const on = state.layers.has('neighbourhoods') && nbhd.map.getZoom() >= 10;
-  for (const m of labelMarkers) m.getElement().style.display = on ? '' : 'none';
-}
-
-async function smallAreaData(prop) {
-  if (!smallAreaValues[prop]) {
-    const fc = await getJSON(`/collections/small-areas/items?limit=10000&properties=${prop}`);
-    smallAreaValues[prop] = fc.features.map((f) => f.properties[prop]);
+// getFeatures reads a collection's items, every page (up to a limit).
+async function getFeatures(path, maxPages = 10) {
+  let url = path;
+  const features = [];
+  for (let page = 0; url && page < maxPages; page++) {
+    const fc = await getJSON(url);
+    features.push(...fc.features);
+    url = (fc.links || []).find((l) => l.rel === 'next')?.href;
   }
-  return smallAreaValues[prop];
+  return features;
 }
 
-async function applyIndicator() {
-  const ind = INDICATORS.find((i) => i.id === state.indicator) || INDICATORS[0];
-  state.indicator = ind.id;
-  const values = ind.level === 'n' ? headlines.map((h) => h[ind.id]) : await smallAreaData(ind.id);
-  const bks = breaks(values, ind.fixed);
-  const expr = colourExpression(ind.id, bks, ind.reverse);
-  const map = nbhd.map;
-  if (ind.level === 'n') {
-    map.setPaintProperty('n-fill', 'fill-color', expr);
-    map.setPaintProperty('n-fill', 'fill-opacity', 0.75);
-    map.setPaintProperty('sa-fill', 'fill-opacity', 0);
+// ---- Boroughs ----
+
+// selection is what the borough switcher has chosen: one borough, a
+// combined authority's boroughs, or all of them ('').
+function selection() {
+  const b = api.boroughs.find((x) => x.code === state.borough);
+  if (b) return { codes: [b.code], name: b.name, bbox: api.extents.get(b.code) };
+  const ca = api.cauths.find((x) => x.code === state.borough);
+  const list = ca ? ca.boroughs : api.boroughs;
+  let name = ca ? ca.name : list.length === 1 ? list[0].name : `${list.length} boroughs`;
+  if (!ca && list.length > 1) name = 'all boroughs';
+  return { codes: list.map((x) => x.code), name, bbox: union(list.map((x) => api.extents.get(x.code))) };
+}
+
+function union(boxes) {
+  const bs = boxes.filter(Boolean);
+  if (!bs.length) return null;
+  return [Math.min(...bs.map((b) => b[0])), Math.min(...bs.map((b) => b[1])), Math.max(...bs.map((b) => b[2])), Math.max(...bs.map((b) => b[3]))];
+}
+
+// boroughQuery is the ?borough= of every request: none when the selection
+// is every borough loaded.
+function boroughQuery() {
+  const { codes } = selection();
+  return codes.length === api.boroughs.length ? '' : 'borough=' + codes.join(',');
+}
+const withBorough = (path) => { const q = boroughQuery(); return q ? path + (path.includes('?') ? '&' : '?') + q : path; };
+
+function boroughFilter() {
+  const q = boroughQuery();
+  return q ? ['in', ['get', 'lad_code'], ['literal', selection().codes]] : null;
+}
+
+const boroughName = (code) => api.boroughs.find((b) => b.code === code)?.name || code;
+
+function fillBoroughs() {
+  const box = $('#borough');
+  box.replaceChildren();
+  if (api.boroughs.length > 1) box.append(el('option', { value: '', text: `All boroughs (${api.boroughs.length})` }));
+  const boroughOpts = api.boroughs.map((b) => el('option', { value: b.code, text: b.name === b.code ? b.code : b.name }));
+  if (api.cauths.length) {
+    box.append(el('optgroup', { label: 'Combined authorities' }, ...api.cauths.map((c) =>
+      el('option', { value: c.code, text: `${c.name} (${c.boroughs.length} boroughs)` }))));
+    box.append(el('optgroup', { label: 'Boroughs' }, ...boroughOpts));
   } else {
-    map.setPaintProperty('sa-fill', 'fill-color', expr);
-    map.setPaintProperty('sa-fill', 'fill-opacity', 0.8);
-    map.setPaintProperty('n-fill', 'fill-opacity', 0.05);
+    box.append(...boroughOpts);
   }
-  renderLegend(ind, bks);
+  if (api.boroughs.length === 1) box.firstChild.value = '';
+  box.value = state.borough;
+}
+
+// areaWords puts the chosen area's name wherever the page names it.
+function areaWords() {
+  const s = selection();
+  const name = s.name === 'all boroughs' ? `all ${api.boroughs.length} boroughs` : s.name;
+  document.title = `${name}: neighbourhood map (nbhd)`;
+  $('#area-name').textContent = '· ' + name;
+  const hood = headlines.find((h) => h.name)?.name;
+  const postcode = pointData.flatMap((d) => d.features).find((f) => f.properties.postcode)?.properties.postcode;
+  const examples = [hood, postcode].filter(Boolean);
+  $('#search-input').placeholder = examples.length ? 'e.g. ' + examples.join(' or ') : '';
+}
+
+// ---- Layers ----
+
+const layerOf = (id) => api.layers.find((l) => l.id === id);
+const currentSet = () => api.sets.find((s) => s.id === state.set);
+const areaLayers = () => api.layers.filter((l) => l.kind === 'area');
+const pointLayers = () => api.layers.filter((l) => l.kind === 'point');
+const boundaryOf = (set) => set && api.layers.find((l) => l.kind === 'boundary' && l.setId === set.id);
+
+// classifyLayers sorts the collections into neighbourhood sets, their
+// official boundaries, other areas and points, from the API's own words:
+// /neighbourhoods names each set's collection, and each collection's
+// queryables say its geometry.
+async function classifyLayers(collections) {
+  const sets = new Map(api.sets.map((s) => [s.collection, s]));
+  const fields = new Map((api.tilejson.vector_layers || []).map((v) => [v.id, v.fields || {}]));
+  const out = [];
+  await Promise.all(collections.map(async (c) => {
+    const l = { id: c.id, title: c.title, description: c.description, fields: fields.get(c.id) || {}, props: {} };
+    const setOf = sets.get(c.id);
+    const boundaryOfSet = api.sets.find((s) => c.id === s.collection + '-boundary');
+    if (setOf) Object.assign(l, { kind: 'neighbourhoods', setId: setOf.id });
+    else if (boundaryOfSet) Object.assign(l, { kind: 'boundary', setId: boundaryOfSet.id });
+    else {
+      const q = await getJSON(`/collections/${encodeURIComponent(c.id)}/queryables`);
+      l.props = q.properties || {};
+      l.kind = /point/i.test(l.props.geometry?.format || '') ? 'point' : 'area';
+    }
+    out.push(l);
+  }));
+  // In the order /collections lists them.
+  api.layers = collections.map((c) => out.find((l) => l.id === c.id));
+}
+
+// ---- Indicators ----
+
+let choices = []; // {id, level: n|area, layer, field, label, description, unit, group, integer}
+
+// The catalogue entry of an indicator: its own, or its family's, with
+// {detail} filled from the rest of the id, as the profiles do.
+function catalogueEntry(id) {
+  const own = api.catalogue.find((e) => e.id === id);
+  if (own) return { ...own, position: api.catalogue.indexOf(own) };
+  const fam = api.catalogue.find((e) => e.id.endsWith('*') && id.startsWith(e.id.slice(0, -1)));
+  if (!fam) return null;
+  const detail = id.slice(fam.id.length - 1).replaceAll('_', ' ');
+  return { ...fam, id, label: fam.label.replaceAll('{detail}', detail), description: fam.description.replaceAll('{detail}', detail),
+    position: api.catalogue.indexOf(fam) };
+}
+
+// buildChoices lists what the map can colour by: every indicator the set's
+// neighbourhoods have (in the catalogue's order, families resolved), then
+// every numeric field of each area layer's tiles.
+async function buildChoices() {
+  const r = await getJSON(withBorough(`/map/indicators.json?set=${encodeURIComponent(state.set)}`));
+  const hood = r.indicators.map((id) => {
+    const e = catalogueEntry(id) || { id, label: labelCase(id), description: '', unit: 'count', group: 'other', position: 1e6 };
+    return { id, level: 'n', label: e.label, description: e.description, unit: e.unit, group: e.group, position: e.position };
+  }).sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1));
+  const area = areaLayers().flatMap((l) => Object.entries(l.fields)
+    .filter(([f, type]) => type === 'Number' && f !== 'point_count')
+    .map(([f]) => {
+      const q = l.props[f] || {};
+      return { id: `${f}@${l.id}`, level: 'area', layer: l.id, field: f, label: q.description || labelCase(f), description: q.description || '',
+        unit: /_pct$/.test(f) ? 'percent' : q.type === 'integer' ? 'integer' : '', integer: q.type === 'integer', group: l.title };
+    }));
+  choices = [...hood, ...area];
+  const box = $('#indicator');
+  box.replaceChildren();
+  const groups = [];
+  for (const c of choices) {
+    const g = c.level === 'n' ? `${currentSet()?.title || 'Neighbourhoods'}: ${labelCase(c.group)}` : c.group;
+    let og = groups.find((x) => x.label === g);
+    if (!og) { og = el('optgroup', { label: g }); groups.push(og); box.append(og); }
+    og.append(el('option', { value: c.id, text: c.label }));
+  }
+  // A hash from before small-area fields had their layer's name still works.
+  if (!choices.some((c) => c.id === state.indicator)) {
+    const old = choices.find((c) => c.level === 'area' && c.field === state.indicator);
+    state.indicator = old ? old.id : defaultChoice()?.id || '';
+  }
+  box.value = state.indicator;
+}
+
+// defaultChoice: the first rate the catalogue lists (rates compare
+// neighbourhoods of different sizes fairly), else the first indicator.
+function defaultChoice() {
+  return choices.find((c) => c.level === 'n' && c.unit === 'rate') || choices[0];
+}
+
+const choice = () => choices.find((c) => c.id === state.indicator);
+
+// Values of an area layer's field for the chosen boroughs, for its classes.
+const areaValueCache = new Map();
+async function areaValues(c) {
+  const path = withBorough(`/collections/${encodeURIComponent(c.layer)}/items?limit=10000&properties=${encodeURIComponent(c.field)}`);
+  if (!areaValueCache.has(path)) {
+    areaValueCache.set(path, getFeatures(path, 4).then((fs) => fs.map((f) => f.properties[c.field])));
+  }
+  return areaValueCache.get(path);
+}
+
+let legendSeq = 0;
+async function applyIndicator() {
+  const c = choice();
+  if (!c) { renderLegend($('#legend'), '', null); return; }
+  state.indicator = c.id;
+  const seq = ++legendSeq;
+  const map = nbhd.map;
+  let classes, values, notes = [];
+  if (c.level === 'n') {
+    const r = await getJSON(withBorough(`/map/values.json?set=${encodeURIComponent(state.set)}&indicator=${encodeURIComponent(c.id)}`));
+    if (seq !== legendSeq) return;
+    const shown = r.values.map((v) => (v.suppressed ? null : v.value));
+    classes = classify({ id: c.id, description: c.description }, shown, c.unit);
+    values = shown;
+    map.setPaintProperty('n-fill', 'fill-color', codeExpression(classes, new Map(r.values.map((v) => [v.code, v.suppressed ? null : v.value]))));
+    map.setPaintProperty('n-fill', 'fill-opacity', 0.75);
+    for (const l of areaLayers()) map.setPaintProperty(`area-fill-${l.id}`, 'fill-opacity', 0);
+    notes = methodNotes(r.values, c.unit);
+  } else {
+    values = await areaValues(c);
+    if (seq !== legendSeq) return;
+    classes = classify({ id: c.field, description: c.description, integer: c.integer, context: layerOf(c.layer)?.description }, values, c.unit);
+    for (const l of areaLayers()) {
+      map.setPaintProperty(`area-fill-${l.id}`, 'fill-color', l.id === c.layer ? tileExpression(classes, c.field) : NODATA);
+      map.setPaintProperty(`area-fill-${l.id}`, 'fill-opacity', l.id === c.layer ? 0.8 : 0);
+      // Below its first band a grouped layer's tiles carry merged shapes
+      // with a few fields only: a colouring by another field starts there.
+      const g = api.grouped[l.id];
+      const from = g && l.id === c.layer && !g.fields.includes(c.field) ? g.below : 0;
+      map.setLayerZoomRange(`area-fill-${l.id}`, from, 24);
+      if (from) notes.push(`Shown from zoom ${from}: below it the tiles merge these areas into groups. Zoom in to see them.`);
+    }
+    map.setPaintProperty('n-fill', 'fill-opacity', 0.05);
+    if (classes.kind === 'change') {
+      const have = values.filter((v) => v !== null && v !== undefined).length;
+      notes.push(`${fmt(have, 'count')} of ${fmt(values.length, 'count')} areas have both values to compare.`);
+    }
+  }
+  renderLegend($('#legend'), c.level === 'n' ? (currentSet()?.title || 'Neighbourhoods') : layerOf(c.layer)?.title, c, classes, values, notes);
+  setVisibility();
   writeHash();
 }
 
-function renderLegend(ind, bks) {
-  const pal = ind.reverse ? [...VIRIDIS].reverse() : VIRIDIS;
-  const lg = $('#legend');
-  lg.replaceChildren(el('p', { class: 'hint', text: ind.label + (ind.fixed ? '' : ' (quintiles)') }));
-  const edges = [null, ...bks, null];
-  for (let i = 0; i < 5; i++) {
-    if (i > 0 && i < 5 && edges[i] !== null && edges[i + 1] !== null && edges[i] === edges[i + 1]) continue;
-    const lo = edges[i] === null ? 'below ' + fmt(edges[i + 1]) : fmt(edges[i]);
-    const hi = edges[i + 1] === null ? ' and above' : (edges[i] === null ? '' : ' to under ' + fmt(edges[i + 1]));
-    lg.append(el('div', { class: 'legend-row' }, el('span', { class: 'swatch', style: `background:${pal[i]}` }), el('span', { text: lo + hi })));
+// ---- Map layers ----
+
+function combine(...filters) {
+  const fs = filters.filter(Boolean);
+  return fs.length === 0 ? null : fs.length === 1 ? fs[0] : ['all', ...fs];
+}
+
+function setFilters() {
+  const map = nbhd.map;
+  const b = boroughFilter();
+  map.setFilter('n-fill', b);
+  map.setFilter('n-line', b);
+  map.setFilter('n-selected', combine(['==', ['get', 'code'], state.selected], b));
+  if (map.getLayer('n-boundary')) map.setFilter('n-boundary', b);
+  for (const l of areaLayers()) {
+    map.setFilter(`area-fill-${l.id}`, b);
+    map.setFilter(`area-line-${l.id}`, b);
   }
-  lg.append(el('div', { class: 'legend-row' }, el('span', { class: 'swatch', style: `background:${NODATA}` }),
-    el('span', { text: 'withheld or no data' })));
+  for (const l of pointLayers()) {
+    const hidden = [...state.hidden].filter((h) => h.startsWith(l.id + ':')).map((h) => h.slice(l.id.length + 1));
+    map.setFilter(`pt-${l.id}`, hidden.length && l.categories ? ['!', ['in', ['get', l.categoryField], ['literal', hidden]]] : null);
+  }
 }
 
 function setNeighbourhoodLayers() {
   const map = nbhd.map;
-  const sourceLayer = 'neighbourhoods-' + state.set;
-  for (const id of ['n-fill', 'n-line', 'n-selected']) {
+  const set = currentSet();
+  if (!set) return;
+  for (const id of ['n-fill', 'n-line', 'n-selected', 'n-boundary']) {
     const def = map.getStyle().layers.find((l) => l.id === id);
-    const before = map.getLayer('sa-line') ? 'sa-line' : undefined;
+    if (!def) continue;
     map.removeLayer(id);
-    map.addLayer({ ...def, 'source-layer': sourceLayer }, id === 'n-fill' ? before : undefined);
+    const layer = id === 'n-boundary' ? boundaryOf(set) : layerOf(set.collection);
+    if (!layer) continue;
+    delete def.filter;
+    map.addLayer({ ...def, 'source-layer': layer.id }, beforeOf(id));
   }
-  map.setFilter('n-selected', ['==', ['get', 'code'], state.selected]);
+  if (!map.getLayer('n-boundary') && boundaryOf(set)) addBoundaryLayer();
+  setFilters();
+  renderLayerList();
   setVisibility();
+}
+
+// beforeOf keeps the layers' order when one is added again.
+const ORDER = ['area-fill', 'n-fill', 'area-line', 'n-line', 'n-boundary', 'n-selected', 'sa-highlight', 'pt-'];
+function beforeOf(id) {
+  const rank = (lid) => ORDER.findIndex((p) => lid.startsWith(p));
+  const mine = rank(id);
+  return nbhd.map.getStyle().layers.find((l) => rank(l.id) > mine)?.id;
+}
+
+function addBoundaryLayer() {
+  const b = boundaryOf(currentSet());
+  if (!b) return;
+  nbhd.map.addLayer({ id: 'n-boundary', type: 'line', source: 'nbhd', 'source-layer': b.id, layout: { visibility: 'none' },
+    paint: { 'line-color': '#6a3d9a', 'line-width': 2, 'line-dasharray': [2, 1.5] } }, beforeOf('n-boundary'));
 }
 
 function setVisibility() {
   const map = nbhd.map;
   const vis = (on) => (on ? 'visible' : 'none');
+  const c = choice();
   const n = state.layers.has('neighbourhoods');
   for (const id of ['n-fill', 'n-line', 'n-selected']) map.setLayoutProperty(id, 'visibility', vis(n));
-  const sa = state.layers.has('small-areas') || INDICATORS.find((i) => i.id === state.indicator)?.level === 'sa';
-  for (const id of ['sa-fill', 'sa-line']) map.setLayoutProperty(id, 'visibility', vis(sa));
-  map.setLayoutProperty('gp-practices', 'visibility', vis(state.layers.has('gp-practices')));
-  map.setLayoutProperty('schools', 'visibility', vis(state.layers.has('schools')));
-  const cats = [...state.layers].filter((l) => l.startsWith('asset:')).map((l) => l.slice(6));
-  map.setFilter('assets', ['in', ['get', 'category'], ['literal', cats]]);
-  setLabelsVisible();
-  for (const box of document.querySelectorAll('input[name=layer]')) box.checked = state.layers.has(box.value);
-}
-
-async function pointSource(id) {
-  const fc = await getJSON(`/collections/${id}/items?limit=10000`);
-  nbhd.map.getSource(id).setData(fc);
-  return fc;
-}
-
-function profileRow(ind) {
-  const cmp = ind.borough || {};
-  const idx = cmp.index;
-  const bar = el('div', { class: 'barchart', role: 'img',
-    'aria-label': idx === null || idx === undefined ? 'no comparison' : `${idx} where the borough is 100` });
-  if (idx !== null && idx !== undefined) {
-    bar.append(el('span', { style: `width:${Math.min(100, idx / 2)}%` }), el('i', { style: 'left:50%' }));
+  if (map.getLayer('n-boundary')) map.setLayoutProperty('n-boundary', 'visibility', vis(state.layers.has('boundary')));
+  for (const l of areaLayers()) {
+    const on = state.layers.has(l.id) || c?.layer === l.id;
+    map.setLayoutProperty(`area-fill-${l.id}`, 'visibility', vis(on));
+    map.setLayoutProperty(`area-line-${l.id}`, 'visibility', vis(on));
   }
-  const value = ind.suppressed ? 'withheld' : fmt(ind.value, ind.unit);
-  const trend = ind.trend ? ` (${ind.trend.values.map((t) => `${t.vintage}: ${fmt(t.value, ind.unit)}`).join(', ')})` : '';
-  return el('tr', { title: ind.description + trend },
-    el('th', { scope: 'row', text: ind.label }),
-    el('td', { class: 'num', text: value }),
-    el('td', { class: 'num', text: fmt(cmp.value, ind.unit) }),
-    el('td', { class: 'bar-cell' }, bar),
-    el('td', { class: 'num', text: fmt(ind.england?.value, ind.unit) }),
-    el('td', { class: 'num', text: ind.rank ? `${ind.rank}/${ind.of}` : '–' }));
+  for (const l of pointLayers()) map.setLayoutProperty(`pt-${l.id}`, 'visibility', vis(state.layers.has(l.id)));
+  setLabels();
+  for (const box of document.querySelectorAll('input[name=layer]')) box.checked = state.layers.has(box.value);
+  for (const box of document.querySelectorAll('input[name=category]')) box.checked = !state.hidden.has(box.value);
 }
 
-// groupTitles name the profile's indicator groups; a group the API adds
-// later is shown under its own name.
-const groupTitles = { people: 'People', deprivation: 'Deprivation', demand: 'Demand', assets: 'Community assets',
-  services: 'GP practices and schools', access: 'Access (straight line)' };
+// ---- Points ----
 
-function section(title, rows, boroughLabel) {
-  const body = rows.filter(Boolean);
-  if (!body.length) return [];
-  return [el('h3', { text: title }), el('table', { class: 'ind' },
-    el('thead', {}, el('tr', {}, el('th', { text: '' }), el('th', { class: 'num', text: 'here' }),
-      el('th', { class: 'num', text: boroughLabel }), el('th', { text: 'vs borough' }),
-      el('th', { class: 'num', text: 'England' }), el('th', { class: 'num', text: 'rank' }))),
-    el('tbody', {}, ...body))];
+let pointData = []; // {layer, features}
+
+// Each point layer has a shape of its own, and each layer without
+// categories, or each category, a colour of its own: colours are handed
+// out in order and never reused while there are more in the palette.
+let colourCursor = 0;
+const nextColour = () => POINT_COLOURS[colourCursor++ % POINT_COLOURS.length];
+
+function stylePointLayers() {
+  pointLayers().forEach((l, i) => {
+    l.shape = SHAPES[i % SHAPES.length];
+    // A layer whose features have a category is shown, and switched, by category.
+    l.categoryField = 'category' in l.fields ? 'category' : null;
+    if (l.categoryField) Object.assign(l, { categories: [], categoryColours: new Map() });
+    else l.colour = nextColour();
+  });
 }
 
-function labelCase(s) { return s.replaceAll('_', ' ').replace(/^./, (c) => c.toUpperCase()); }
+// noteCategories gives the categories first seen in pointData their colours.
+function noteCategories() {
+  for (const { layer: l, features } of pointData) {
+    if (!l.categoryField) continue;
+    const fresh = [...new Set(features.map((f) => f.properties[l.categoryField]).filter(Boolean))].filter((c) => !l.categoryColours.has(c)).sort();
+    for (const c of fresh) l.categoryColours.set(c, nextColour());
+    l.categories = [...l.categoryColours.keys()].sort();
+  }
+}
 
-async function openProfile(code) {
+async function loadPoints() {
+  pointData = await Promise.all(pointLayers().map(async (l) => ({ layer: l,
+    features: await getFeatures(withBorough(`/collections/${encodeURIComponent(l.id)}/items?limit=10000`)) })));
+  noteCategories();
+}
+
+// icon is a point layer's icon-image, adding the images it needs.
+function icon(l) {
+  const map = nbhd.map;
+  const add = (name, colour) => { if (!map.hasImage(name)) map.addImage(name, image(l.shape, colour), { pixelRatio: 2 }); return name; };
+  if (!l.categoryField) return add(`sym-${l.id}`, l.colour);
+  const other = add(`sym-${l.id}-`, '#888888');
+  if (!l.categories.length) return other;
+  const expr = ['match', ['to-string', ['get', l.categoryField]]];
+  for (const c of l.categories) expr.push(c, add(`sym-${l.id}-${c}`, l.categoryColours.get(c)));
+  expr.push(other);
+  return expr;
+}
+
+function addPointLayers() {
+  const map = nbhd.map;
+  for (const { layer: l, features } of pointData) {
+    map.addSource(`pt-${l.id}`, { type: 'geojson', data: { type: 'FeatureCollection', features } });
+    map.addLayer({ id: `pt-${l.id}`, type: 'symbol', source: `pt-${l.id}`,
+      layout: { 'icon-image': icon(l), 'icon-allow-overlap': true, 'icon-ignore-placement': true,
+        'icon-size': ['interpolate', ['linear'], ['zoom'], 9, 0.55, 15, 1.1] } });
+  }
+}
+
+// New boroughs chosen: points again, for them.
+async function reloadPoints() {
+  await loadPoints();
+  for (const { layer: l, features } of pointData) {
+    nbhd.map.getSource(`pt-${l.id}`)?.setData({ type: 'FeatureCollection', features });
+    nbhd.map.setLayoutProperty(`pt-${l.id}`, 'icon-image', icon(l));
+  }
+}
+
+// ---- The layer list (with each point layer's symbol: the points' legend) ----
+
+function renderLayerList() {
+  const list = $('#layer-list');
+  const box = (value, text, symbol, attrs = {}) => el('label', {},
+    el('input', { type: 'checkbox', name: 'layer', value, ...attrs }), ' ', symbol || '', symbol ? ' ' : '', text);
+  const set = currentSet();
+  const kids = [box('neighbourhoods', set ? set.title : 'Neighbourhoods', el('span', { class: 'swatch line' }))];
+  const b = boundaryOf(set);
+  if (b) kids.push(box('boundary', b.title + ' (outline)', el('span', { class: 'swatch dashed' })));
+  for (const l of areaLayers()) kids.push(box(l.id, l.title, el('span', { class: 'swatch thin' })));
+  for (const l of pointLayers()) {
+    const sym = swatch(l.shape, l.categories ? '#ffffff' : l.colour);
+    if (!l.categories) { kids.push(box(l.id, l.title, sym)); continue; }
+    const cats = el('div', { class: 'categories', role: 'group', 'aria-label': l.title + ' by category' },
+      ...l.categories.map((c) => el('label', {},
+        el('input', { type: 'checkbox', name: 'category', value: `${l.id}:${c}` }), ' ', swatch(l.shape, l.categoryColours.get(c)), ' ' + labelCase(c))));
+    kids.push(box(l.id, l.title, swatch(l.shape, '#555555')), cats);
+  }
+  list.replaceChildren(...kids);
+  setVisibility();
+}
+
+// ---- Neighbourhoods: headlines, labels, the list to open ----
+
+let headlines = []; // the set's neighbourhoods (of the chosen boroughs), with their label points
+const labelMarkers = new Map();
+
+async function loadHeadlines() {
+  const r = await getJSON(withBorough(`/neighbourhoods/${encodeURIComponent(state.set)}`));
+  headlines = r.neighbourhoods;
+  for (const m of labelMarkers.values()) m.remove();
+  labelMarkers.clear();
+  const hood = $('#hood');
+  hood.replaceChildren(el('option', { value: '', text: `Choose one of ${fmt(headlines.length, 'count')}…` }),
+    ...[...headlines].sort((a, b) => a.name.localeCompare(b.name)).map((h) =>
+      el('option', { value: h.code, text: api.boroughs.length > 1 && h.borough ? `${h.name} (${h.borough})` : h.name })));
+  hood.value = headlines.some((h) => h.code === state.selected) ? state.selected : '';
+  setLabels();
+}
+
+// setLabels names the neighbourhoods in view (at most 300 at a time: the
+// labels are page elements, as the map has no font of its own).
+function setLabels() {
+  const map = nbhd.map;
+  const on = state.layers.has('neighbourhoods') && map.getZoom() >= 10;
+  const bounds = map.getBounds();
+  const want = on ? headlines.filter((h) => h.label_lon !== null && bounds.contains([h.label_lon, h.label_lat])).slice(0, 300) : [];
+  const keep = new Set(want.map((h) => h.code));
+  for (const [code, m] of labelMarkers) if (!keep.has(code)) { m.remove(); labelMarkers.delete(code); }
+  for (const h of want) {
+    if (labelMarkers.has(h.code)) continue;
+    labelMarkers.set(h.code, new maplibregl.Marker({ element: el('div', { class: 'nbhd-label', 'aria-hidden': 'true', text: h.name }) })
+      .setLngLat([h.label_lon, h.label_lat]).addTo(map));
+  }
+}
+
+// ---- The profile ----
+
+async function openProfile(code, focus = true) {
   state.selected = code;
-  nbhd.map.setFilter('n-selected', ['==', ['get', 'code'], code]);
+  setFilters();
   writeHash();
+  $('#hood').value = headlines.some((h) => h.code === code) ? code : '';
   const panel = $('#profile');
   const body = $('#profile-body');
   panel.hidden = false;
   body.replaceChildren(el('p', { text: 'Loading…' }));
   try {
     const p = await getJSON(`/neighbourhoods/${encodeURIComponent(state.set)}/${encodeURIComponent(code)}`);
-    const byId = Object.fromEntries(p.indicators.map((i) => [i.id, i]));
-    const groups = [];
-    for (const ind of p.indicators) {
-      let g = groups.find((x) => x.id === ind.group);
-      if (!g) groups.push(g = { id: ind.group, rows: [] });
-      g.rows.push(profileRow(ind));
-    }
-    const boroughLabel = p.comparators?.borough?.label || 'borough';
-    const demand = ['chaotic', 'just_coping'].map((s) => byId[s]).filter(Boolean);
-    const kids = [
-      el('h2', { id: 'profile-name', text: p.name }),
-      el('p', { class: 'hint', text: `${code} · ${p.borough?.name || ''} · population ${fmt(byId.population?.value)} · ` +
-        `bars compare with the ${boroughLabel} (red line = 100)` }),
-      el('p', { class: 'hint', text: `Drawn as ${p.geography?.drawn_as || 'its small areas'}.` }),
-      ...groups.flatMap((g) => section(groupTitles[g.id] || g.id, g.rows, boroughLabel)),
-      el('p', { class: 'hint' }, ...demand.map((d) => el('span', { class: 'tag ' + d.source, text: `${d.label}: ${d.source}` })),
-        ` ${demand[0]?.method || ''} (${demand[0]?.period || ''})`),
-      el('p', { class: 'hint', text: 'England: ' + (p.comparators?.england?.coverage || '') }),
-      el('p', {}, el('a', { href: `${base}/neighbourhoods/${state.set}/${code}?f=csv`, download: '', text: 'Download this profile (CSV)' })),
-      el('div', { id: 'outreach' }),
-    ];
-    body.replaceChildren(...kids);
-    panel.focus();
+    body.replaceChildren(...profileNodes(p, `${base}/neighbourhoods/${encodeURIComponent(state.set)}/${encodeURIComponent(code)}?f=csv`));
+    if (focus) panel.focus();
+    return p;
   } catch (e) {
     body.replaceChildren(el('p', { text: 'Could not load the profile: ' + e.message }));
     showMessage(e.message);
+    return null;
   }
 }
 
-// Staff: the key stays in this tab's session storage only.
+function closeProfile() {
+  $('#profile').hidden = true;
+  state.selected = '';
+  $('#hood').value = '';
+  setFilters();
+  writeHash();
+}
+
+// ---- Staff: the outreach list. The key stays in this tab's session storage only. ----
 function staffKey() { return sessionStorage.getItem('nbhd-staff-key') || ''; }
 
 async function showOutreach() {
@@ -307,8 +569,8 @@ async function showOutreach() {
     const rows = r.small_areas.map((a) => el('tr', {},
       el('td', { text: a.rank }), el('td', { text: `${a.name} (${a.code})` }), el('td', { text: fmt(a.score) }),
       el('td', { text: `${fmt(a.just_coping_per_1000, 'rate')} / ${fmt(a.chaotic_per_1000, 'rate')} (${a.just_coping_source})` }),
-      el('td', { text: (a.assets || []).map((x) => `${x.name} ${x.distance_m} m`).join('; ') }),
-      el('td', { text: a.gp_name ? `${a.gp_name} ${a.gp_distance_m} m` : '–' })));
+      el('td', { text: (a.assets || []).map((x) => `${x.name} ${fmt(x.distance_m, 'integer')} m`).join('; ') }),
+      el('td', { text: a.gp_name ? `${a.gp_name} ${fmt(a.gp_distance_m, 'integer')} m` : '–' })));
     const csv = el('button', { type: 'button', class: 'secondary', id: 'outreach-csv', text: 'Download CSV' });
     csv.addEventListener('click', () => downloadOutreach(query, key));
     box.replaceChildren(el('h3', { id: 'outreach-title', text: 'Outreach priority (staff only)' }),
@@ -349,18 +611,33 @@ async function downloadOutreach(query, key) {
   }
 }
 
+// ---- Popups ----
+
+const HIDDEN_PROPS = new Set(['id', 'cluster', 'point_count', 'lad_code', 'label_lon', 'label_lat']);
+
+// popupFor shows a feature's properties, named as the API describes them,
+// numbers whole where the field is whole.
 function popupFor(f, layer) {
   const p = f.properties;
-  const rows = Object.entries(p).filter(([k, v]) => v !== null && v !== '' && k !== 'id');
-  const title = p.name || p.code || layer;
-  const body = el('div', {}, el('strong', { text: title }),
-    el('table', { class: 'ind' }, ...rows.filter(([k]) => k !== 'name').map(([k, v]) =>
-      el('tr', {}, el('th', { scope: 'row', text: labelCase(k) }),
-        el('td', {}, k === 'url' && /^https?:/.test(v) ? el('a', { href: v, target: '_blank', rel: 'noopener', text: v }) : String(v))))));
-  return body;
+  const title = p.name || p.code || layer.title;
+  const c = choice();
+  const rows = Object.entries(p).filter(([k, v]) => v !== null && v !== '' && !HIDDEN_PROPS.has(k) && k !== 'name');
+  // The API's description names a field, up to its first aside.
+  const name = (k) => (layer.props[k]?.description || labelCase(k)).split(/ \(|, where/)[0];
+  const value = (k, v) => {
+    if (typeof v !== 'number') return String(v);
+    if (/(^|_)(release|year|vintage)$/.test(k)) return String(v); // a year, not a quantity
+    return fmt(v, layer.props[k]?.type === 'integer' || Number.isInteger(v) ? 'integer' : /_pct$/.test(k) ? 'percent' : '');
+  };
+  if (c?.layer === layer.id) rows.sort(([a], [b]) => (a === c.field ? -1 : b === c.field ? 1 : 0));
+  return el('div', { class: 'popup' }, el('strong', { text: title }),
+    p.lad_code ? el('p', { class: 'hint', text: `${layer.title} · ${boroughName(p.lad_code)}` }) : el('p', { class: 'hint', text: layer.title }),
+    el('table', { class: 'ind' }, ...rows.map(([k, v]) =>
+      el('tr', { 'data-field': k, title: layer.props[k]?.description || '' }, el('th', { scope: 'row', text: name(k) }),
+        el('td', {}, k === 'url' && /^https?:/.test(v) ? el('a', { href: v, target: '_blank', rel: 'noopener', text: v }) : value(k, v))))));
 }
 
-// Search: neighbourhood names, small-area codes and postcodes.
+// ---- Search: neighbourhood names, small-area codes and postcodes ----
 let results = [];
 async function search(q) {
   const list = $('#search-results');
@@ -370,8 +647,12 @@ async function search(q) {
   } catch (e) { showMessage(e.message); return; }
   list.replaceChildren(...results.map((r, i) => {
     const li = el('li', { role: 'option', id: 'result-' + i, tabindex: '-1', 'aria-selected': i === 0 ? 'true' : 'false', text: r.label });
-    li.addEventListener('click', () => choose(r));
-    li.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') choose(r); });
+    on(li, 'click', () => choose(r));
+    li.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') { ev.preventDefault(); track(choose(r)); }
+      const to = ev.key === 'ArrowDown' ? li.nextElementSibling : ev.key === 'ArrowUp' ? li.previousElementSibling : null;
+      if (to) { ev.preventDefault(); li.setAttribute('aria-selected', 'false'); to.setAttribute('aria-selected', 'true'); to.focus(); }
+    });
     return li;
   }));
   if (!results.length) list.replaceChildren(el('li', { text: 'Nothing found' }));
@@ -389,36 +670,94 @@ async function choose(r) {
   }
   if (r.kind === 'neighbourhood') {
     if (r.set !== state.set) { state.set = r.set; $('#set').value = r.set; await changeSet(); }
-    await openProfile(r.code);
+    const p = await openProfile(r.code);
+    // A neighbourhood of a borough not shown: show its borough.
+    if (p && !selection().codes.includes(p.borough.code)) {
+      state.borough = p.borough.code;
+      $('#borough').value = state.borough;
+      await changeBorough(false);
+    }
   }
+}
+
+// ---- Changing what is shown ----
+
+function fillSets() {
+  const codes = new Set(selection().codes);
+  const sets = api.sets.filter((s) => api.boroughs.some((b) => codes.has(b.code) && (b.neighbourhood_sets || []).includes(s.id)));
+  const shown = sets.length ? sets : api.sets;
+  $('#set').replaceChildren(...shown.map((s) => el('option', { value: s.id, text: s.title })));
+  // By default the coarsest set: the fewest neighbourhoods read best at first sight.
+  if (!shown.some((s) => s.id === state.set) && shown.length) state.set = [...shown].sort((a, b) => a.neighbourhoods - b.neighbourhoods)[0].id;
+  $('#set').value = state.set;
 }
 
 async function changeSet() {
-  state.selected = '';
-  $('#profile').hidden = true;
+  if (!currentSet()) return;
+  if (state.selected) closeProfile();
   setNeighbourhoodLayers();
-  await loadHeadlines();
+  await Promise.all([loadHeadlines(), buildChoices()]);
   await applyIndicator();
 }
 
+async function changeBorough(fit = true) {
+  const s = selection();
+  setTileQuery(nbhd.map.getSource('nbhd'), api.config, api.tilejson, boroughQuery());
+  fillSets();
+  setNeighbourhoodLayers();
+  await Promise.all([reloadPoints(), currentSet() ? loadHeadlines() : null, currentSet() ? buildChoices() : null]);
+  if (state.selected && !headlines.some((h) => h.code === state.selected)) closeProfile();
+  areaWords();
+  await applyIndicator();
+  if (fit && s.bbox) nbhd.map.fitBounds([[s.bbox[0], s.bbox[1]], [s.bbox[2], s.bbox[3]]], { padding: 20, duration: 0 });
+  writeHash();
+}
+
+// ---- Start ----
+
 async function main() {
-  let config, collections, sets;
+  let collections, sets, boroughs, catalogue, view;
   try {
-    [config, collections, sets] = await Promise.all([getJSON('/map/config.json'), getJSON('/collections'), getJSON('/neighbourhoods')]);
+    [api.config, collections, sets, boroughs, catalogue, view, api.tilejson] = await Promise.all([
+      getJSON('/map/config.json'), getJSON('/collections'), getJSON('/neighbourhoods'), getJSON('/boroughs'),
+      getJSON('/indicators'), getJSON('/map/view.json'), getJSON('/tiles/all.json')]);
+    api.sets = sets.sets || [];
+    api.boroughs = boroughs.boroughs || [];
+    api.catalogue = catalogue.indicators || [];
+    api.extents = new Map((view.boroughs || []).map((b) => [b.code, b.bbox]));
+    api.grouped = view.grouped || {};
+    await classifyLayers(collections.collections || []);
   } catch (e) {
-    showMessage(e.message);
+    showMessage('The map could not read what this server holds: ' + e.message);
     nbhd.errors.push(e.message);
     return;
   }
-  if (!sets.sets.some((s) => s.id === state.set) && sets.sets.length) state.set = sets.sets[0].id;
-  for (const s of sets.sets) $('#set').append(el('option', { value: s.id, text: s.title }));
-  $('#set').value = state.set;
-  for (const i of INDICATORS) $('#indicator').append(el('option', { value: i.id, text: i.label }));
-  if (!INDICATORS.some((i) => i.id === state.indicator)) state.indicator = INDICATORS[0].id;
-  $('#indicator').value = state.indicator;
+  if (!api.sets.length) {
+    showMessage('This server has no neighbourhoods loaded yet: import a neighbourhood set (see the README), then reload.', 'info');
+  }
+  // Combined authorities that hold two or more of the loaded boroughs.
+  const cas = new Map();
+  for (const b of api.boroughs) {
+    if (!b.combined_authority) continue;
+    const ca = cas.get(b.combined_authority.code) || { ...b.combined_authority, boroughs: [] };
+    ca.boroughs.push(b);
+    cas.set(ca.code, ca);
+  }
+  api.cauths = [...cas.values()].filter((c) => c.boroughs.length > 1);
+  if (state.borough && !api.boroughs.some((b) => b.code === state.borough) && !api.cauths.some((c) => c.code === state.borough)) {
+    showMessage(`No borough ${state.borough} is loaded here; showing all boroughs.`, 'info');
+    state.borough = '';
+  }
+  if (!state.borough && api.boroughs.length === 1) state.borough = '';
+  fillBoroughs();
+  fillSets();
+  if (state.layers === null) state.layers = new Set(['neighbourhoods', ...pointLayers().map((l) => l.id)]);
+  // Old links named every community asset category as asset:<category>.
+  if (state.layers.has('assets')) state.layers.delete('assets');
 
-  const ext = collections.collections.find((c) => c.id === 'small-areas')?.extent?.spatial?.bbox?.[0] || [-3, 53, -2, 54];
-  const style = config.basemap || {
+  const s = selection();
+  const ext = s.bbox || view.bounds || api.tilejson.bounds || [-6, 49.9, 1.8, 55.8];
+  const style = api.config.basemap || {
     version: 8, sources: {},
     layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f2ee' } }],
   };
@@ -442,67 +781,90 @@ async function main() {
   });
 
   await new Promise((resolve) => map.on('load', resolve));
-  map.addSource('nbhd', await tileSource(maplibregl, config, base)); // /tiles, or a PMTiles archive
-  map.addLayer({ id: 'sa-fill', type: 'fill', source: 'nbhd', 'source-layer': 'small-areas', paint: { 'fill-color': NODATA, 'fill-opacity': 0 } });
-  map.addLayer({ id: 'n-fill', type: 'fill', source: 'nbhd', 'source-layer': 'neighbourhoods-' + state.set, paint: { 'fill-color': NODATA, 'fill-opacity': 0.75 } });
-  map.addLayer({ id: 'sa-line', type: 'line', source: 'nbhd', 'source-layer': 'small-areas', paint: { 'line-color': '#666', 'line-width': 0.4 } });
-  map.addLayer({ id: 'n-line', type: 'line', source: 'nbhd', 'source-layer': 'neighbourhoods-' + state.set, paint: { 'line-color': '#222', 'line-width': 1.2 } });
-  map.addLayer({ id: 'n-selected', type: 'line', source: 'nbhd', 'source-layer': 'neighbourhoods-' + state.set, paint: { 'line-color': '#d55e00', 'line-width': 3.5 }, filter: ['==', ['get', 'code'], ''] });
-  map.addLayer({ id: 'sa-highlight', type: 'line', source: 'nbhd', 'source-layer': 'small-areas', layout: { visibility: 'none' }, paint: { 'line-color': '#cc79a7', 'line-width': 3 }, filter: ['==', ['get', 'code'], ''] });
-  for (const id of ['community-assets', 'gp-practices', 'schools']) map.addSource(id, { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addSource('nbhd', await tileSource(maplibregl, api.config, api.tilejson, boroughQuery())); // /tiles, or a PMTiles archive
+  const set = currentSet();
+  for (const l of areaLayers()) {
+    map.addLayer({ id: `area-fill-${l.id}`, type: 'fill', source: 'nbhd', 'source-layer': l.id, paint: { 'fill-color': NODATA, 'fill-opacity': 0 } });
+  }
+  const hoodLayer = set ? set.collection : 'none';
+  map.addLayer({ id: 'n-fill', type: 'fill', source: 'nbhd', 'source-layer': hoodLayer, paint: { 'fill-color': NODATA, 'fill-opacity': 0.75 } });
+  for (const l of areaLayers()) {
+    map.addLayer({ id: `area-line-${l.id}`, type: 'line', source: 'nbhd', 'source-layer': l.id, paint: { 'line-color': '#666', 'line-width': 0.4 } });
+  }
+  map.addLayer({ id: 'n-line', type: 'line', source: 'nbhd', 'source-layer': hoodLayer, paint: { 'line-color': '#222', 'line-width': 1.2 } });
+  addBoundaryLayer();
+  map.addLayer({ id: 'n-selected', type: 'line', source: 'nbhd', 'source-layer': hoodLayer, paint: { 'line-color': '#d55e00', 'line-width': 3.5 }, filter: ['==', ['get', 'code'], ''] });
+  const highlight = areaLayers()[0];
+  map.addLayer({ id: 'sa-highlight', type: 'line', source: 'nbhd', 'source-layer': highlight ? highlight.id : 'none', layout: { visibility: 'none' }, paint: { 'line-color': '#cc79a7', 'line-width': 3 }, filter: ['==', ['get', 'code'], ''] });
 
-  const [assets] = await Promise.all([pointSource('community-assets'), pointSource('gp-practices'), pointSource('schools'), loadHeadlines()]);
-  const categories = [...new Set(assets.features.map((f) => f.properties.category))].sort();
-  const colour = ['match', ['get', 'category']];
-  categories.forEach((c, i) => colour.push(c, OKABE_ITO[i % OKABE_ITO.length]));
-  colour.push('#999');
-  map.addLayer({ id: 'assets', type: 'circle', source: 'community-assets', paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 9, 2.5, 15, 7], 'circle-color': colour, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
-  map.addLayer({ id: 'schools', type: 'circle', source: 'schools', paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 9, 3, 15, 8], 'circle-color': '#fff', 'circle-stroke-color': '#0072B2', 'circle-stroke-width': 2 } });
-  map.addLayer({ id: 'gp-practices', type: 'circle', source: 'gp-practices', paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 9, 3.5, 15, 9], 'circle-color': '#D55E00', 'circle-stroke-color': '#000', 'circle-stroke-width': 1.5 } });
-  if (state.layers.has('assets')) { state.layers.delete('assets'); for (const c of categories) state.layers.add('asset:' + c); }
-  const group = $('#asset-categories');
-  group.append(el('p', { class: 'hint', text: 'Community assets' }));
-  categories.forEach((c, i) => group.append(el('label', {},
-    el('input', { type: 'checkbox', name: 'layer', value: 'asset:' + c }), ' ',
-    el('span', { class: 'swatch', style: `background:${OKABE_ITO[i % OKABE_ITO.length]};width:.8rem;height:.8rem;border-radius:50%` }), ' ' + labelCase(c))));
-
-  setVisibility();
+  stylePointLayers();
+  await Promise.all([loadPoints(), set ? loadHeadlines() : null, set ? buildChoices() : null]);
+  addPointLayers();
+  renderLayerList();
+  setFilters();
+  areaWords();
   await applyIndicator();
 
-  $('#indicator').addEventListener('change', async (e) => { state.indicator = e.target.value; setVisibility(); await applyIndicator(); });
-  $('#set').addEventListener('change', async (e) => { state.set = e.target.value; await changeSet(); });
+  on($('#indicator'), 'change', async (e) => { state.indicator = e.target.value; await applyIndicator(); });
+  on($('#set'), 'change', async (e) => { state.set = e.target.value; await changeSet(); });
+  on($('#borough'), 'change', async (e) => { state.borough = e.target.value; await changeBorough(); });
+  on($('#hood'), 'change', async (e) => {
+    const h = headlines.find((x) => x.code === e.target.value);
+    if (!h) return;
+    if (h.label_lon !== null) map.flyTo({ center: [h.label_lon, h.label_lat], zoom: Math.max(map.getZoom(), 12) });
+    await openProfile(h.code);
+  });
   $('#layers').addEventListener('change', (e) => {
-    if (e.target.name !== 'layer') return;
-    if (e.target.checked) state.layers.add(e.target.value); else state.layers.delete(e.target.value);
+    if (e.target.name === 'layer') {
+      if (e.target.checked) state.layers.add(e.target.value); else state.layers.delete(e.target.value);
+    } else if (e.target.name === 'category') {
+      if (e.target.checked) state.hidden.delete(e.target.value); else state.hidden.add(e.target.value);
+      setFilters();
+    } else return;
     setVisibility();
     writeHash();
   });
-  map.on('moveend', writeHash);
-  map.on('zoomend', setLabelsVisible);
+  map.on('moveend', () => { setLabels(); writeHash(); });
   map.on('click', (e) => {
-    const points = map.queryRenderedFeatures(e.point, { layers: ['gp-practices', 'schools', 'assets'] });
+    const pts = pointLayers().map((l) => `pt-${l.id}`).filter((id) => map.getLayoutProperty(id, 'visibility') !== 'none');
+    const points = map.queryRenderedFeatures(e.point, { layers: pts });
     if (points.length) {
-      new maplibregl.Popup({ maxWidth: '20rem' }).setLngLat(points[0].geometry.coordinates).setDOMContent(popupFor(points[0], points[0].layer.id)).addTo(map);
+      const l = layerOf(points[0].layer.id.slice(3));
+      new maplibregl.Popup({ maxWidth: '20rem' }).setLngLat(points[0].geometry.coordinates).setDOMContent(popupFor(points[0], l)).addTo(map);
       return;
     }
+    const c = choice();
+    if (c?.level === 'area') {
+      const area = map.queryRenderedFeatures(e.point, { layers: [`area-fill-${c.layer}`] });
+      if (area.length) new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(e.lngLat).setDOMContent(popupFor(area[0], layerOf(c.layer))).addTo(map);
+    }
     const hood = map.queryRenderedFeatures(e.point, { layers: ['n-fill'] });
-    if (hood.length) openProfile(hood[0].properties.code);
+    if (hood.length) track(openProfile(hood[0].properties.code));
   });
-  for (const id of ['n-fill', 'gp-practices', 'schools', 'assets']) {
+  for (const id of ['n-fill', ...pointLayers().map((l) => `pt-${l.id}`)]) {
     map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
   }
-  $('#close-profile').addEventListener('click', () => { $('#profile').hidden = true; state.selected = ''; map.setFilter('n-selected', ['==', ['get', 'code'], '']); writeHash(); });
-  document.addEventListener('keydown', (e) => { if (e.key === 'Escape') { $('#profile').hidden = true; $('#search-results').hidden = true; } });
-  $('#search').addEventListener('submit', (e) => { e.preventDefault(); search($('#search-input').value).then(() => { if (results.length === 1) choose(results[0]); else $('#search-results li')?.focus(); }); });
-  $('#outreach-button').addEventListener('click', showOutreach);
+  $('#close-profile').addEventListener('click', () => { closeProfile(); map.getCanvas().focus(); });
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    if (!$('#search-results').hidden) { $('#search-results').hidden = true; $('#search-input').focus(); return; }
+    for (const p of document.querySelectorAll('.maplibregl-popup')) p.remove();
+    if (!$('#profile').hidden) closeProfile();
+  });
+  $('#search').addEventListener('submit', (e) => {
+    e.preventDefault();
+    track(search($('#search-input').value).then(() => (results.length === 1 ? choose(results[0]) : $('#search-results li')?.focus())));
+  });
+  on($('#outreach-button'), 'click', showOutreach);
   $('#forget-key').addEventListener('click', () => { sessionStorage.removeItem('nbhd-staff-key'); showMessage('The staff key is forgotten.', 'info'); });
   if (staffKey()) $('#staff-key').placeholder = 'key kept for this tab';
 
-  if (state.selected) await openProfile(state.selected);
+  if (state.selected) await openProfile(state.selected, false);
   map.once('idle', () => {
     document.querySelector('.maplibregl-ctrl-attrib')?.classList.remove('maplibregl-compact-show');
-    nbhd.ready = true; document.body.dataset.ready = 'true'; writeHash(); });
+    nbhd.ready = true; document.body.dataset.ready = 'true'; writeHash();
+  });
 }
 
 // idle resolves when the map has drawn everything it has asked for.

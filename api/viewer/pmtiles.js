@@ -6,13 +6,32 @@
 // /tiles/all.json. The reader (the pmtiles package) is loaded only then.
 let registered = false;
 
-// tileSource is the MapLibre source of the boundary layers.
-export async function tileSource(maplibregl, config, base) {
-  if (!config.pmtiles) return { type: 'vector', url: base + '/tiles/all.json' };
+// liveTiles are the tile URLs of the live endpoints (from their TileJSON),
+// with query (e.g. "borough=" and a borough code) added: the server then sends only
+// that borough's features.
+function liveTiles(tilejson, query) {
+  return tilejson.tiles.map((t) => (query ? t + (t.includes('?') ? '&' : '?') + query : t));
+}
+
+// tileSource is the MapLibre source of the boundary layers: the live
+// endpoints as their TileJSON describes them, or the archive.
+export async function tileSource(maplibregl, config, tilejson, query) {
+  if (!config.pmtiles) {
+    const src = { type: 'vector', tiles: liveTiles(tilejson, query), minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom,
+      attribution: tilejson.attribution };
+    if (tilejson.bounds) src.bounds = tilejson.bounds;
+    return src;
+  }
   const { Protocol } = await import('./vendor/pmtiles.mjs');
   if (!registered) {
     maplibregl.addProtocol('pmtiles', new Protocol({ metadata: true }).tile);
     registered = true;
   }
   return { type: 'vector', url: 'pmtiles://' + new URL(config.pmtiles, location.href).href };
+}
+
+// setTileQuery points the live source at tiles with a new query. An archive
+// holds every borough's features; the map's layer filters pick them.
+export function setTileQuery(source, config, tilejson, query) {
+  if (!config.pmtiles) source.setTiles(liveTiles(tilejson, query));
 }
