@@ -224,8 +224,15 @@ func sweepRequests(seed uint64, n int, token string, codes map[string][]string) 
 		func() string { return "/outreach" },
 		func() string { return "/outreach" },
 		func() string { return "/search" },
+		func() string { return "/boroughs" },
+		func() string { return "/boroughs/" + seg("E08000010", "E08000001") },
+		func() string { return "/indicators" },
+		func() string { return "/insights/investment" },
+		func() string { return "/gp-practices/" + seg(codes["feature"]...) + "/doorstep" },
+		func() string { return "/schools/" + seg(codes["school"]...) + "/doorstep" },
 		func() string {
-			return "/map/" + seg("", "app.js", "style.css", "config.json", "index.html", "vendor/maplibre-gl.css")
+			return "/map/" + seg("", "app.js", "style.css", "config.json", "index.html", "vendor/maplibre-gl.css",
+				"view.json", "indicators.json", "values.json")
 		},
 		func() string { return "/tiles/" + seg(layers...) + ".json" },
 		func() string {
@@ -269,6 +276,7 @@ func sweepRequests(seed uint64, n int, token string, codes map[string][]string) 
 		"crs": {"http://www.opengis.net/def/crs/EPSG/0/27700"}, "bbox-crs": {"http://www.opengis.net/def/crs/EPSG/0/27700"},
 		"bbox": {"-2.7,53.4,-2.4,53.6", "170,50,-2.5,56", "350000,395000,375000,415000"}, "sortby": {"name", "-population"},
 		"properties": {"name", "name,code"}, "imd_decile": {"1", "10"}, "category": {"library"},
+		"indicator": {"population", "asset:library", "no_such"}, "borough": {"E08000010", "E99999999"},
 		"filter": sweepFilters, "filter-lang": {"cql2-text", "cql2-json"},
 		"filter-crs": {"http://www.opengis.net/def/crs/OGC/1.3/CRS84", "http://www.opengis.net/def/crs/EPSG/0/27700"}}
 	var out []sweepRequest
@@ -340,6 +348,7 @@ func TestChaosBadInputSweep(t *testing.T) {
 		"ward":    "SELECT code FROM nbhd.neighbourhoods WHERE set_id = 'ward' ORDER BY code LIMIT 5",
 		"msoa":    "SELECT code FROM nbhd.neighbourhoods WHERE set_id = 'msoa' ORDER BY code LIMIT 5",
 		"feature": "(SELECT code FROM nbhd.small_areas ORDER BY code LIMIT 3) UNION ALL (SELECT code FROM nbhd.gp_practices ORDER BY code LIMIT 3)",
+		"school":  "SELECT id::text FROM nbhd.schools ORDER BY id LIMIT 3",
 	} {
 		codes[kind] = dbtest.Strings(t, e.dbURL, sql)
 	}
