@@ -82,7 +82,15 @@ func (s *Store) defaultSettings(ctx context.Context) (Settings, error) {
 // BoroughSettings reads the settings in force for a borough: England's
 // defaults merged with the borough's own ("" reads the defaults alone).
 func (s *Store) BoroughSettings(ctx context.Context, lad string) (Settings, error) {
-	rows, err := s.pool(Public).Query(ctx, "SELECT key, value FROM api.settings WHERE borough = $1", lad)
+	return readSettings(ctx, s.pool(Public), lad)
+}
+
+// readSettings is BoroughSettings through q: a request that already holds
+// a connection reads them on it, never waiting for a second one (with every
+// connection held by a request waiting for another, the pool deadlocks
+// until the acquire timeout: England's profiles under load did).
+func readSettings(ctx context.Context, q Querier, lad string) (Settings, error) {
+	rows, err := q.Query(ctx, "SELECT key, value FROM api.settings WHERE borough = $1", lad)
 	if err != nil {
 		return nil, fmt.Errorf("read settings: %w", err)
 	}
@@ -104,7 +112,7 @@ func (s *Store) BoroughSettings(ctx context.Context, lad string) (Settings, erro
 		return nil, fmt.Errorf("read settings: %w", err)
 	}
 	if len(out) == 0 && lad != "" {
-		return s.BoroughSettings(ctx, "")
+		return readSettings(ctx, q, "")
 	}
 	return out, nil
 }

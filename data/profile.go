@@ -258,7 +258,7 @@ func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile
 	if err != nil {
 		return p, fmt.Errorf("read set sizes: %w", err)
 	}
-	settings, err := s.BoroughSettings(ctx, p.Borough.Code)
+	settings, err := readSettings(ctx, c, p.Borough.Code)
 	if err != nil {
 		return p, err
 	}
@@ -687,7 +687,7 @@ func (s *Store) BoroughProfile(ctx context.Context, lad string) (BoroughProfile,
 			}
 		}
 	}
-	settings, err := s.BoroughSettings(ctx, lad)
+	settings, err := readSettings(ctx, c, lad)
 	if err != nil {
 		return p, err
 	}
