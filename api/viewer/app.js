@@ -14,6 +14,7 @@ import { profileNodes } from './profile.js';
 import { NODATA, classify, tileExpression, codeExpression } from './classes.js';
 import { methodNotes, renderLegend } from './legend.js';
 import { POINT_COLOURS, SHAPES, image, swatch } from './symbols.js';
+import { doorstepPanel, keepIds } from './doorstep.js';
 
 const base = new URL('..', location.href).href.replace(/\/$/, '');
 const state = readHash();
@@ -425,7 +426,7 @@ function noteCategories() {
 
 async function loadPoints() {
   pointData = await Promise.all(pointLayers().map(async (l) => ({ layer: l,
-    features: await getFeatures(withBorough(`/collections/${encodeURIComponent(l.id)}/items?limit=10000`)) })));
+    features: keepIds(await getFeatures(withBorough(`/collections/${encodeURIComponent(l.id)}/items?limit=10000`))) })));
   noteCategories();
 }
 
@@ -800,6 +801,7 @@ async function main() {
   stylePointLayers();
   await Promise.all([loadPoints(), set ? loadHeadlines() : null, set ? buildChoices() : null]);
   addPointLayers();
+  const doorstep = doorstepPanel({ map, getJSON, showMessage });
   renderLayerList();
   setFilters();
   areaWords();
@@ -831,6 +833,8 @@ async function main() {
     if (points.length) {
       const l = layerOf(points[0].layer.id.slice(3));
       new maplibregl.Popup({ maxWidth: '20rem' }).setLngLat(points[0].geometry.coordinates).setDOMContent(popupFor(points[0], l)).addTo(map);
+      const d = doorstep.open(points[0], l.id); // a GP practice's or school's doorstep
+      if (d) track(d);
       return;
     }
     const c = choice();
