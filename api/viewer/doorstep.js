@@ -126,19 +126,32 @@ export function doorstepPanel({ map, getJSON, showMessage }) {
     if (e.key === 'Escape' && document.querySelector('#search-results')?.hidden !== false) hide(panel.contains(document.activeElement));
   }, { capture: true }); // before app.js hides the results
 
-  // showCircle brings the whole circle into view, clear of the panel
-  // where the panel lies over the map, if it is not in view already.
+  // showCircle brings the circle (and the place's popup) into view, clear
+  // of the panel where the panel lies over the map: as they are if they
+  // are in view, else moved by the least that shows them, else zoomed out
+  // to the circle. It never zooms in.
   function showCircle(c) {
     const ring = c.geometry.coordinates[0];
-    const lons = ring.map((p) => p[0]), lats = ring.map((p) => p[1]);
-    const box = [[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]];
+    const px = ring.map((p) => map.project(p));
     const m = map.getContainer().getBoundingClientRect(), r = panel.getBoundingClientRect();
+    const xs = px.map((p) => p.x), ys = px.map((p) => p.y);
+    for (const p of map.getContainer().querySelectorAll('.maplibregl-popup')) {
+      const q = p.getBoundingClientRect();
+      xs.push(q.left - m.left, q.right - m.left);
+      ys.push(q.top - m.top, q.bottom - m.top);
+    }
+    const box = { l: Math.min(...xs), r: Math.max(...xs), t: Math.min(...ys), b: Math.max(...ys) };
     const over = r.left < m.right && r.right > m.left && r.top < m.bottom && r.bottom > m.top;
-    const left = over && m.width - (r.right - m.left) > 240 ? r.right - m.left + 20 : 30;
-    const view = map.getBounds();
-    const seen = (p) => { const px = map.project(p); return px.x >= left && px.x <= m.width && px.y >= 0 && px.y <= m.height && view.contains(p); };
-    if (seen(box[0]) && seen(box[1])) return;
-    map.fitBounds(box, { padding: { top: 30, bottom: 30, right: 50, left }, maxZoom: 16 });
+    const free = { l: over && m.width - (r.right - m.left) > 240 ? r.right - m.left + 20 : 20, r: m.width - 50, t: 20, b: m.height - 30 };
+    if (box.r - box.l > free.r - free.l || box.b - box.t > free.b - free.t) {
+      const lons = ring.map((p) => p[0]), lats = ring.map((p) => p[1]);
+      map.fitBounds([[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]],
+        { padding: { left: free.l, right: m.width - free.r, top: free.t, bottom: m.height - free.b } });
+      return;
+    }
+    const dx = box.l < free.l ? box.l - free.l : box.r > free.r ? box.r - free.r : 0;
+    const dy = box.t < free.t ? box.t - free.t : box.b > free.b ? box.b - free.b : 0;
+    if (dx || dy) map.panBy([dx, dy]);
   }
 
   async function show(place, key) {
