@@ -15,6 +15,7 @@ import { NODATA, classify, tileExpression, codeExpression } from './classes.js';
 import { methodNotes, renderLegend } from './legend.js';
 import { POINT_COLOURS, SHAPES, image, swatch } from './symbols.js';
 import { doorstepPanel, keepIds } from './doorstep.js';
+import { startRegister } from './register.js';
 
 const base = new URL('..', location.href).href.replace(/\/$/, '');
 const state = readHash();
@@ -86,7 +87,7 @@ function showMessage(text, kind = 'error') {
 async function getJSON(path, headers = {}) {
   let resp;
   try {
-    resp = await fetch(path.startsWith('http') ? path : base + path, { headers: { Accept: 'application/json', ...headers } });
+    resp = await fetch(path.startsWith('http') ? path : base + path, { headers: { Accept: 'application/json', ...headers }, cache: revalidate ? 'no-cache' : 'default' });
   } catch (e) {
     throw new Error('The nbhd API is not reachable. Is the server running? (' + e.message + ')');
   }
@@ -97,6 +98,24 @@ async function getJSON(path, headers = {}) {
     throw err;
   }
   return body;
+}
+
+// After a change made in this tab (the asset register), every request
+// asks the server whether the copy browsers keep for a minute (max-age)
+// is still current, so the map shows the new data version at once.
+let revalidate = false;
+
+// afterChange refetches what a change to the data alters: the tiles, the
+// points, the colours and the open profile.
+async function afterChange() {
+  revalidate = true;
+  nbhd.map.setTransformRequest((url) => (url.startsWith(base) ? { url, cache: 'no-cache' } : { url }));
+  setTileQuery(nbhd.map.getSource('nbhd'), api.config, api.tilejson, boroughQuery());
+  await reloadPoints();
+  renderLayerList();
+  setFilters();
+  await applyIndicator();
+  if (state.selected && !$('#profile').hidden) await openProfile(state.selected, false);
 }
 
 // getFeatures reads a collection's items, every page (up to a limit).
@@ -828,6 +847,7 @@ async function main() {
   });
   map.on('moveend', () => { setLabels(); writeHash(); });
   map.on('click', (e) => {
+    if (nbhd.register?.click(e)) return;
     const pts = pointLayers().map((l) => `pt-${l.id}`).filter((id) => map.getLayoutProperty(id, 'visibility') !== 'none');
     const points = map.queryRenderedFeatures(e.point, { layers: pts });
     if (points.length) {
@@ -863,6 +883,9 @@ async function main() {
   on($('#outreach-button'), 'click', showOutreach);
   $('#forget-key').addEventListener('click', () => { sessionStorage.removeItem('nbhd-staff-key'); showMessage('The staff key is forgotten.', 'info'); });
   if (staffKey()) $('#staff-key').placeholder = 'key kept for this tab';
+  nbhd.register = startRegister({ maplibregl, map, base, say: showMessage, track, afterChange,
+    assets: () => pointData.find((d) => d.layer.id === 'community-assets')?.features || [],
+    categories: () => layerOf('community-assets')?.categories || [] });
 
   if (state.selected) await openProfile(state.selected, false);
   map.once('idle', () => {
