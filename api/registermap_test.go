@@ -113,7 +113,8 @@ func TestMapAssetRegisterInABrowser(t *testing.T) {
 	}
 
 	// Adding: click the map at the pixel of a point inside a small area.
-	js[bool](t, ctx, fmt.Sprintf(`(async () => { nbhd.map.jumpTo({ center: [%f, %f], zoom: 16 }); await nbhd.settled(); return true; })()`, sp.lon, sp.lat))
+	js[bool](t, ctx, fmt.Sprintf(`(async () => { nbhd.map.fitBounds([[%f, %f], [%f, %f]], { maxZoom: 16, duration: 0 }); await nbhd.settled(); return true; })()`,
+		sp.lon-1e-4, sp.lat-1e-4, sp.lon+1e-4, sp.lat+1e-4))
 	run("add", chromedp.Click("#register-add", chromedp.ByID), chromedp.WaitVisible("#register-form", chromedp.ByID))
 	n0 := e.dbCount(t, "SELECT count(*) FROM nbhd.community_assets")
 	clickAt(t, ctx, sp.lon, sp.lat)
