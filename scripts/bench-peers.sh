@@ -81,7 +81,7 @@ fi
 
 echo "# nbhd side by side with pg_tileserv and pg_featureserv, $(date -u +%FT%TZ)"
 echo
-echo "$(nproc) CPUs; PostgreSQL $(psql_db -c 'SHOW server_version' | cut -d' ' -f1), PostGIS $(psql_db -c 'SELECT postgis_lib_version()'); database $db: $(psql_db -c 'SELECT count(*) FROM nbhd.small_areas') small areas, $(psql_db -c 'SELECT count(*) FROM nbhd.schools') schools; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$(nproc) CPUs; PostgreSQL $(psql_db -c 'SHOW server_version' | cut -d' ' -f1), PostGIS $(psql_db -c 'SELECT postgis_lib_version()'); database $(psql_db -c 'SELECT current_database()'): $(psql_db -c 'SELECT count(*) FROM nbhd.small_areas') small areas, $(psql_db -c 'SELECT count(*) FROM nbhd.schools') schools; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "- nbhd $(git describe --always --dirty 2>/dev/null || echo '?'): serve --tile-cache-mb 0 --prerender-max-zoom -1 (pool of 8)"
 [ -n "$tileserv" ] && echo "- $("$tileserv" --version 2>&1 | head -n 1) ($tileserv), pool of ${peer_conns:-4}"
@@ -154,6 +154,7 @@ start_nbhd() {
 	for _ in $(seq 300); do
 		nbhd_base=$(sed -nE 's/^nbhd is serving on (http:[^ ]+)$/\1/p' "$work/nbhd.out")
 		[ -n "$nbhd_base" ] && break
+		kill -0 "${servers[-1]}" 2>/dev/null || break
 		sleep 0.1
 	done
 	[ -n "$nbhd_base" ] || { cat "$work/nbhd.err" >&2; log "nbhd did not start"; exit 1; }
@@ -226,11 +227,15 @@ field() { sed -E "s/.*[ ]$1=([^ ]+).*/\1/" <<<"$2"; }
 
 # run SERVER TEST BASE LIST: one wrk run; appends "server|test|rps|p50|p99|errors".
 run() {
-	local out line rps
+	local out line rps p50 p99
 	out=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --timeout 30s --latency -s scripts/bench-tiles.lua "$3" -- "$4" 2>&1) || true
 	line=$(grep '^RESULT' <<<"$out") || { log "wrk failed for $1 $2: $out"; echo "$1|$2|0|0|0|1" >>"$work/results"; return; }
 	rps=$(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' <<<"$out")
-	echo "$1|$2|${rps:-$(field rps "$line")}|$(field p50_ms "$line")|$(field p99_ms "$line")|$(field errors "$line")" >>"$work/results"
+	p50=$(field p50_ms "$line") p99=$(field p99_ms "$line")
+	# No request finished within the run (slow pages, a short DURATION):
+	# there is no latency to report.
+	if [ "$(field requests "$line")" = 0 ]; then p50=– p99=–; fi
+	echo "$1|$2|${rps:-$(field rps "$line")}|$p50|$p99|$(field errors "$line")" >>"$work/results"
 }
 
 # geometry_of LOG TABLE: which geometry column of nbhd.TABLE a peer's --debug
