@@ -164,8 +164,16 @@ func TestMapAssetRegisterInABrowser(t *testing.T) {
 	}
 	shot(t, ctx, "map-register-added")
 
-	// Editing: click the asset, the form shows it; rename it.
-	clickAt(t, ctx, sp.lon, sp.lat)
+	// Editing: click the asset, the form shows it; rename it. The map may
+	// still be redrawing after the save (its tiles and points reload), so a
+	// click that lands before the point is drawn again is made again.
+	for try := 0; try < 3; try++ {
+		clickAt(t, ctx, sp.lon, sp.lat)
+		if strings.Contains(text("#register-title"), name) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
 	if v := value("#register-name"); v != name || !strings.Contains(text("#register-title"), name) {
 		t.Fatalf("clicking the asset opened %q (%q)", v, text("#register-title"))
 	}
