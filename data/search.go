@@ -24,8 +24,8 @@ type Place struct {
 // name or code and small areas by code or name prefix; score 0 is exact.
 // Prefixes are byte ranges [$2, $2 || U+10FFFF) read from an index
 // (0011_search.sql, 48_publish.sql) rather than LIKE, which a generic plan
-// cannot read from one. Neighbourhoods (thousands, not
-// millions) are matched anywhere in the name.
+// cannot read from one. Neighbourhood names match anywhere, through a
+// trigram index (0012_search_names.sql), with LIKE's wildcards escaped.
 const searchSQL = `(
 	  SELECT 'postcode' AS kind, postcode AS label, '' AS set_id, postcode AS code, geom,
 	         CASE WHEN replace(postcode, ' ', '') = $2 THEN 0 ELSE 1 END AS score
@@ -34,10 +34,11 @@ const searchSQL = `(
 	  ORDER BY replace(postcode, ' ', '') COLLATE "C" LIMIT $3)
 	UNION ALL (
 	  SELECT 'neighbourhood', n.name || ' (' || s.title || ')', n.set_id, n.code, n.geom,
-	         CASE WHEN lower(n.name) = lower($1) OR upper(n.code) = $2 THEN 0
+	         CASE WHEN lower(n.name) = lower($1) OR n.code = $2 THEN 0
 	              WHEN starts_with(lower(n.name), lower($1)) THEN 1 ELSE 2 END
 	  FROM api.neighbourhoods n JOIN api.neighbourhood_sets s ON s.id = n.set_id
-	  WHERE strpos(lower(n.name), lower($1)) > 0 OR upper(n.code) = $2
+	  WHERE lower(n.name) LIKE '%' || replace(replace(replace(lower($1), '\', '\\'), '%', '\%'), '_', '\_') || '%'
+	     OR n.code = $2
 	  ORDER BY 6, 2 LIMIT $3)
 	UNION ALL (
 	  SELECT 'small_area', name || ' (' || code || ')', '', code, geom, CASE WHEN code = $2 THEN 0 ELSE 3 END

@@ -131,6 +131,10 @@ CREATE INDEX ON api.neighbourhoods USING gist (geom_z10);
 CREATE INDEX ON api.neighbourhoods USING gist (geom_z12);
 CREATE INDEX ON api.neighbourhoods USING gist (geom_z13);
 CREATE INDEX ON api.neighbourhoods (set_id, lad_code);
+-- /search: names anywhere in the name (pg_trgm, 0012_search_names.sql) and
+-- codes exactly (data/search.go).
+CREATE INDEX ON api.neighbourhoods USING gin (lower(name) public.gin_trgm_ops);
+CREATE INDEX ON api.neighbourhoods (code);
 
 CREATE TABLE api.neighbourhood_boundaries AS
 SELECT s.*, NULL::geometry AS geom_z5, NULL::geometry AS geom_z7, NULL::geometry AS geom_z8, NULL::geometry AS geom_z10,

@@ -1,0 +1,117 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+
+	"nbhd/data"
+	"nbhd/data/dbtest"
+)
+
+// search asks /search and decodes its places.
+func (e *env) search(t *testing.T, q string) []data.Place {
+	t.Helper()
+	r, b := e.get(t, "/search?q="+url.QueryEscape(q))
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("search %q: %d %s", q, r.StatusCode, b)
+	}
+	var out []data.Place
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func ofKind(ps []data.Place, kind string) []data.Place {
+	var out []data.Place
+	for _, p := range ps {
+		if p.Kind == kind {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Search finds postcodes by prefix with or without their space, exact
+// first; neighbourhoods by any part of their name, whatever the case, and
+// with LIKE's wildcards taken literally; small areas by code and by the
+// start of their name. Expectations come from the loaded rows, filtered
+// here in Go.
+func TestSearchFindsPostcodesNamesAndCodes(t *testing.T) {
+	e := newEnv(t)
+	postcodes := dbtest.Strings(t, e.dbURL, "SELECT postcode FROM nbhd.postcodes ORDER BY postcode")
+	pc := postcodes[len(postcodes)/2]
+	compact := strings.ReplaceAll(pc, " ", "")
+	for _, q := range []string{pc, compact, strings.ToLower(pc)} {
+		got := ofKind(e.search(t, q), "postcode")
+		if len(got) == 0 || got[0].Label != pc || got[0].Code != pc {
+			t.Errorf("search %q: postcodes %+v, want %s first", q, got, pc)
+		}
+	}
+	// An outward code: the first ten postcodes whose spaceless form starts
+	// with it, in that order.
+	outward := strings.Fields(pc)[0]
+	var want []string
+	for _, p := range postcodes {
+		if strings.HasPrefix(strings.ReplaceAll(p, " ", ""), outward) {
+			want = append(want, p)
+		}
+	}
+	sort.Slice(want, func(i, j int) bool { return strings.ReplaceAll(want[i], " ", "") < strings.ReplaceAll(want[j], " ", "") })
+	if len(want) > 10 {
+		want = want[:10]
+	}
+	var labels []string
+	for _, p := range ofKind(e.search(t, outward), "postcode") {
+		labels = append(labels, p.Label)
+	}
+	if strings.Join(labels, ",") != strings.Join(want[:len(labels)], ",") || len(labels) == 0 {
+		t.Errorf("search %q: postcodes %v, want a prefix of %v", outward, labels, want)
+	}
+
+	// Neighbourhoods by a piece from the middle of a name, in another case.
+	names := dbtest.Rows(t, e.dbURL, "SELECT set_id || '|' || code || '|' || name FROM nbhd.neighbourhoods WHERE length(name) > 8 ORDER BY set_id, code")
+	for _, row := range names[:3] {
+		f := strings.SplitN(row, "|", 3)
+		piece := strings.ToUpper(f[2][2:7])
+		found := false
+		for _, p := range ofKind(e.search(t, piece), "neighbourhood") {
+			if p.Set == f[0] && p.Code == f[1] {
+				found = true
+			}
+			if !strings.Contains(strings.ToLower(p.Label), strings.ToLower(piece)) {
+				t.Errorf("search %q found %q, which does not contain it", piece, p.Label)
+			}
+		}
+		if !found {
+			t.Errorf("search %q did not find %s %s (%s)", piece, f[0], f[1], f[2])
+		}
+	}
+	// Wildcards are text: no name holds % or _, so nothing matches them.
+	for _, q := range []string{"%", "_", "a%b", "__"} {
+		if got := ofKind(e.search(t, q), "neighbourhood"); len(got) != 0 {
+			t.Errorf("search %q matched neighbourhoods %+v", q, got)
+		}
+	}
+
+	// Small areas by code, and by the start of their name.
+	areas := dbtest.Rows(t, e.dbURL, "SELECT code || '|' || name FROM nbhd.small_areas ORDER BY code LIMIT 1")
+	f := strings.SplitN(areas[0], "|", 2)
+	if got := ofKind(e.search(t, f[0]), "small_area"); len(got) == 0 || got[0].Code != f[0] {
+		t.Errorf("search %q: small areas %+v", f[0], got)
+	}
+	prefix := strings.ToLower(f[1][:len(f[1])-1])
+	got := ofKind(e.search(t, prefix), "small_area")
+	if len(got) == 0 {
+		t.Errorf("search %q found no small area", prefix)
+	}
+	for _, p := range got {
+		if !strings.HasPrefix(strings.ToLower(p.Label), prefix) {
+			t.Errorf("search %q found %q", prefix, p.Label)
+		}
+	}
+}
