@@ -244,15 +244,17 @@ func TestEnglandImportsWithTodaysImporters(t *testing.T) {
 	conn := load(t, ctx, url, dir)
 	checkImports(t, ctx, conn, s)
 	for q, want := range map[string]int{
-		"SELECT count(*) FROM nbhd.small_areas":                            s.Counts["lsoas"],
-		"SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id = 'ward'":   s.Counts["wards"],
-		"SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id = 'msoa'":   s.Counts["msoas"],
-		"SELECT count(*) FROM nbhd.neighbourhood_members":                  2 * s.Counts["lsoas"],
-		"SELECT count(*) FROM nbhd.deprivation WHERE imd_rank IS NOT NULL": s.Counts["lsoas"],
-		"SELECT count(*) FROM nbhd.postcodes":                              s.Counts["postcodes_with_coordinates"],
-		"SELECT count(*) FROM nbhd.gp_practices":                           s.Counts["gp_practices"],
-		"SELECT count(*) FROM nbhd.schools":                                s.Counts["schools"],
-		"SELECT count(*) FROM nbhd.community_assets":                       s.Counts["community_assets"],
+		"SELECT count(*) FROM nbhd.small_areas":                          s.Counts["lsoas"],
+		"SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id = 'ward'": s.Counts["wards"],
+		"SELECT count(*) FROM nbhd.neighbourhoods WHERE set_id = 'msoa'": s.Counts["msoas"],
+		"SELECT count(*) FROM nbhd.neighbourhood_members":                2 * s.Counts["lsoas"],
+		// Both releases, each for every LSOA: IoD2019 through the lookup, IoD2025 on 2021 codes.
+		"SELECT count(*) FROM nbhd.deprivation WHERE imd_rank IS NOT NULL AND release = 2019": s.Counts["lsoas"],
+		"SELECT count(*) FROM nbhd.deprivation WHERE imd_rank IS NOT NULL AND release = 2025": s.Counts["lsoas"],
+		"SELECT count(*) FROM nbhd.postcodes":                                                 s.Counts["postcodes_with_coordinates"],
+		"SELECT count(*) FROM nbhd.gp_practices":                                              s.Counts["gp_practices"],
+		"SELECT count(*) FROM nbhd.schools":                                                   s.Counts["schools"],
+		"SELECT count(*) FROM nbhd.community_assets":                                          s.Counts["community_assets"],
 	} {
 		var got int
 		if err := conn.QueryRow(ctx, q).Scan(&got); err != nil {
@@ -264,13 +266,17 @@ func TestEnglandImportsWithTodaysImporters(t *testing.T) {
 	}
 	checkGeometry(t, ctx, conn, filepath.Join(dir, fileOf(t, dir, "boundaries", "Lower_layer")), s.Counts["lsoas"])
 	checkPointsInside(t, ctx, conn)
-	// IMD ranks come through the 2011 -> 2021 lookup with every change type.
-	var methods string
-	if err := conn.QueryRow(ctx, `SELECT string_agg(DISTINCT method, ',' ORDER BY method) FROM nbhd.deprivation`).Scan(&methods); err != nil {
-		t.Fatal(err)
-	}
-	if methods != "merged,split,unchanged" {
-		t.Errorf("deprivation methods %q, want merged, split and unchanged", methods)
+	// IoD2019 ranks come through the 2011 -> 2021 lookup with every change
+	// type; IoD2025's are on 2021 codes already.
+	for release, want := range map[int]string{2019: "merged,split,unchanged", 2025: "direct"} {
+		var methods string
+		if err := conn.QueryRow(ctx, `SELECT string_agg(DISTINCT method, ',' ORDER BY method) FROM nbhd.deprivation WHERE release = $1`,
+			release).Scan(&methods); err != nil {
+			t.Fatal(err)
+		}
+		if methods != want {
+			t.Errorf("IoD%d methods %q, want %q", release, methods, want)
+		}
 	}
 }
 
