@@ -61,7 +61,9 @@ func TestSearchFindsPostcodesNamesAndCodes(t *testing.T) {
 			want = append(want, p)
 		}
 	}
-	sort.Slice(want, func(i, j int) bool { return strings.ReplaceAll(want[i], " ", "") < strings.ReplaceAll(want[j], " ", "") })
+	sort.Slice(want, func(i, j int) bool {
+		return strings.ReplaceAll(want[i], " ", "") < strings.ReplaceAll(want[j], " ", "")
+	})
 	if len(want) > 10 {
 		want = want[:10]
 	}
