@@ -80,7 +80,7 @@ func showOnly(t *testing.T, ctx context.Context, layer string, lon, lat float64)
 			if (b.value !== 'neighbourhoods' && b.checked !== (b.value === %q)) b.click();
 		}
 		for (const p of document.querySelectorAll('.maplibregl-popup')) p.remove();
-		nbhd.map.jumpTo({ center: [%f, %f], zoom: 15 });
+		nbhd.map.fitBounds([[%[2]f - 0.002, %[3]f - 0.001], [%[2]f + 0.002, %[3]f + 0.001]], { maxZoom: 15, duration: 0 });
 		await nbhd.settled(); return true; })()`, layer, lon, lat))
 }
 
@@ -180,7 +180,11 @@ func TestMapDoorstepAndInvestmentInABrowser(t *testing.T) {
 	links := js[[]string](t, ctx, `[...document.querySelectorAll('.doorstep-links a')].map((a) => a.textContent + '=' + a.href)`)
 	for _, l := range links {
 		_, href, _ := strings.Cut(l, "=")
-		resp, err := http.Get(href)
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, href, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
