@@ -40,11 +40,7 @@ first if it has none, or older ones.`,
 	}
 	defer db.Close(ctx)
 	// A database without nbhd's schema (or with an older one) gets it first.
-	applied, err := db.Migrate(ctx)
-	for _, name := range applied {
-		fmt.Fprintf(stdout, "applied %s\n", name)
-	}
-	if err != nil {
+	if _, err := migrate(ctx, db, stdout); err != nil {
 		return err
 	}
 	if *ifEmpty {

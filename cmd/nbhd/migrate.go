@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"nbhd/data"
 )
 
 func cmdMigrate(ctx context.Context, args []string, stdout, _ io.Writer) error {
@@ -26,10 +28,7 @@ its own transaction, and says which. Concurrent runs wait for each other.`,
 		return err
 	}
 	defer db.Close(ctx)
-	applied, err := db.Migrate(ctx)
-	for _, name := range applied {
-		fmt.Fprintf(stdout, "applied %s\n", name)
-	}
+	applied, err := migrate(ctx, db, stdout)
 	if err != nil {
 		return err
 	}
@@ -37,4 +36,14 @@ its own transaction, and says which. Concurrent runs wait for each other.`,
 		fmt.Fprintln(stdout, "database is up to date")
 	}
 	return nil
+}
+
+// migrate applies the pending migrations, naming each one applied (even
+// when a later one fails).
+func migrate(ctx context.Context, db *data.Admin, stdout io.Writer) ([]string, error) {
+	applied, err := db.Migrate(ctx)
+	for _, name := range applied {
+		fmt.Fprintf(stdout, "applied %s\n", name)
+	}
+	return applied, err
 }

@@ -217,3 +217,24 @@ CREATE AGGREGATE logic.latest_period(text) (SFUNC = logic.later_period, STYPE = 
 CREATE FUNCTION logic.utc(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
 $$;
+
+-- watch_rows runs fn, a statement trigger function that reads the
+-- transition tables new_rows and old_rows, after each of ops on nbhd.tbl
+-- (triggers tbl_inserted, tbl_updated, tbl_deleted): how every table that
+-- makes derived figures stale is watched (20_stale.sql).
+CREATE FUNCTION logic.watch_rows(tbl text, fn text, ops text[] DEFAULT ARRAY['INSERT', 'UPDATE', 'DELETE'])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF 'INSERT' = ANY(ops) THEN
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON nbhd.%I REFERENCING NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION logic.%I()', tbl || '_inserted', tbl, fn);
+  END IF;
+  IF 'UPDATE' = ANY(ops) THEN
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON nbhd.%I REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION logic.%I()', tbl || '_updated', tbl, fn);
+  END IF;
+  IF 'DELETE' = ANY(ops) THEN
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON nbhd.%I REFERENCING OLD TABLE AS old_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION logic.%I()', tbl || '_deleted', tbl, fn);
+  END IF;
+END $$;

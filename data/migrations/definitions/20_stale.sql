@@ -57,12 +57,7 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER small_areas_inserted AFTER INSERT ON nbhd.small_areas
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION logic.small_areas_changed();
-CREATE TRIGGER small_areas_updated AFTER UPDATE ON nbhd.small_areas
-  REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION logic.small_areas_changed();
-CREATE TRIGGER small_areas_deleted AFTER DELETE ON nbhd.small_areas
-  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION logic.small_areas_changed();
+SELECT logic.watch_rows('small_areas', 'small_areas_changed');
 
 -- Tables keyed by small area (population, deprivation, demand): their
 -- small areas' figures are stale.
@@ -88,24 +83,9 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-DO $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['small_area_population', 'deprivation'] LOOP
-    EXECUTE format('CREATE TRIGGER %1$s_inserted AFTER INSERT ON nbhd.%1$s REFERENCING NEW TABLE AS new_rows
-                      FOR EACH STATEMENT EXECUTE FUNCTION logic.small_area_rows_changed()', t);
-    EXECUTE format('CREATE TRIGGER %1$s_updated AFTER UPDATE ON nbhd.%1$s REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-                      FOR EACH STATEMENT EXECUTE FUNCTION logic.small_area_rows_changed()', t);
-    EXECUTE format('CREATE TRIGGER %1$s_deleted AFTER DELETE ON nbhd.%1$s REFERENCING OLD TABLE AS old_rows
-                      FOR EACH STATEMENT EXECUTE FUNCTION logic.small_area_rows_changed()', t);
-  END LOOP;
-END $$;
-CREATE TRIGGER demand_inserted AFTER INSERT ON nbhd.demand REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.demand_changed();
-CREATE TRIGGER demand_updated AFTER UPDATE ON nbhd.demand REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.demand_changed();
-CREATE TRIGGER demand_deleted AFTER DELETE ON nbhd.demand REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.demand_changed();
+SELECT logic.watch_rows('small_area_population', 'small_area_rows_changed');
+SELECT logic.watch_rows('deprivation', 'small_area_rows_changed');
+SELECT logic.watch_rows('demand', 'demand_changed');
 
 -- Points (assets, GP practices, schools) and postcodes: new ones are noted
 -- to be placed, by table and dataset; a moved one loses its place and is
@@ -119,14 +99,8 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-DO $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['asset_places', 'gp_places', 'school_places', 'postcode_places'] LOOP
-    EXECUTE format('CREATE TRIGGER %1$s_deleted AFTER DELETE ON nbhd.%1$s REFERENCING OLD TABLE AS old_rows
-                      FOR EACH STATEMENT EXECUTE FUNCTION logic.places_changed()', t);
-  END LOOP;
-END $$;
+SELECT logic.watch_rows(t, 'places_changed', ARRAY['DELETE'])
+FROM unnest(ARRAY['asset_places', 'gp_places', 'school_places', 'postcode_places']) t;
 
 -- layer_of names a point table's layer and its place table and key.
 CREATE FUNCTION logic.layer_of(tbl text, OUT layer text, OUT places text, OUT key text) LANGUAGE sql IMMUTABLE AS $$
@@ -166,18 +140,7 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-DO $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['community_assets', 'gp_practices', 'schools', 'postcodes'] LOOP
-    EXECUTE format('CREATE TRIGGER %1$s_inserted AFTER INSERT ON nbhd.%1$s REFERENCING NEW TABLE AS new_rows
-                      FOR EACH STATEMENT EXECUTE FUNCTION logic.points_changed()', t);
-    EXECUTE format('CREATE TRIGGER %1$s_updated AFTER UPDATE ON nbhd.%1$s REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-                      FOR EACH STATEMENT EXECUTE FUNCTION logic.points_changed()', t);
-    EXECUTE format('CREATE TRIGGER %1$s_deleted AFTER DELETE ON nbhd.%1$s REFERENCING OLD TABLE AS old_rows
-                      FOR EACH STATEMENT EXECUTE FUNCTION logic.points_changed()', t);
-  END LOOP;
-END $$;
+SELECT logic.watch_rows(t, 'points_changed') FROM unnest(ARRAY['community_assets', 'gp_practices', 'schools', 'postcodes']) t;
 
 -- List sizes change their practices' small areas' patient counts.
 CREATE FUNCTION logic.list_sizes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -190,10 +153,7 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER gp_list_sizes_inserted AFTER INSERT ON nbhd.gp_list_sizes REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.list_sizes_changed();
-CREATE TRIGGER gp_list_sizes_deleted AFTER DELETE ON nbhd.gp_list_sizes REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.list_sizes_changed();
+SELECT logic.watch_rows('gp_list_sizes', 'list_sizes_changed', ARRAY['INSERT', 'DELETE']);
 
 -- Neighbourhoods and their membership: the neighbourhood's shape, figures
 -- and its borough's disclosure groups are stale.
@@ -208,12 +168,7 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER neighbourhoods_inserted AFTER INSERT ON nbhd.neighbourhoods REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.neighbourhoods_changed();
-CREATE TRIGGER neighbourhoods_updated AFTER UPDATE ON nbhd.neighbourhoods REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.neighbourhoods_changed();
-CREATE TRIGGER neighbourhoods_deleted AFTER DELETE ON nbhd.neighbourhoods REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.neighbourhoods_changed();
+SELECT logic.watch_rows('neighbourhoods', 'neighbourhoods_changed');
 
 CREATE FUNCTION logic.members_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -229,10 +184,7 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER members_inserted AFTER INSERT ON nbhd.neighbourhood_members REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.members_changed();
-CREATE TRIGGER members_deleted AFTER DELETE ON nbhd.neighbourhood_members REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.members_changed();
+SELECT logic.watch_rows('neighbourhood_members', 'members_changed', ARRAY['INSERT', 'DELETE']);
 
 -- Settings: a borough's own change makes that borough stale; a change to
 -- the England-wide defaults makes everything stale.

@@ -94,12 +94,7 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER grant_places_inserted AFTER INSERT ON nbhd.grant_places REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.grant_places_changed();
-CREATE TRIGGER grant_places_updated AFTER UPDATE ON nbhd.grant_places REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.grant_places_changed();
-CREATE TRIGGER grant_places_deleted AFTER DELETE ON nbhd.grant_places REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.grant_places_changed();
+SELECT logic.watch_rows('grant_places', 'grant_places_changed');
 
 -- investment_values gives logic.unit_values the investment indicators of
 -- the units in pg_temp.units (neighbourhoods or boroughs), for units in a
