@@ -11,18 +11,35 @@ import (
 	"nbhd/tiles"
 )
 
+// ExportStats says what an export wrote: how many tiles with features, and
+// the largest (uncompressed, as a client decodes it; the 500 KB guide of
+// tippecanoe and of issue 14 applies to those bytes) with how many tiles
+// went over OversizeBytes.
+type ExportStats struct {
+	Tiles        int
+	Largest      maptile.Tile
+	LargestBytes int
+	LargestGzip  int
+	Oversize     int
+}
+
+// OversizeBytes is the tile size worth reporting: MapLibre and tippecanoe
+// treat 500 KB as the most a vector tile should weigh.
+const OversizeBytes = 500 * 1000
+
 // ExportArchive renders every tile at tj's zooms that covers src's extent,
 // with a few workers, into a PMTiles archive at path, and returns how many
-// tiles it holds. Tiles are compressed with tiles.Gzip, as the server
+// tiles it holds and the largest. Tiles are compressed with tiles.Gzip, as the server
 // compresses them, so an archived tile and a served one are the same bytes.
 // An import during the export would mix two versions of the data in one
 // archive, so then nothing is written. done, if not nil, is called once per
 // tile rendered (a progress bar).
 func (s *Store) ExportArchive(ctx context.Context, layers []*Layer, src tiles.Source, tj tiles.TileJSON, path string,
-	workers int, version int64, done func()) (int, error) {
+	workers int, version int64, done func()) (ExportStats, error) {
+	var stats ExportStats
 	a, err := tiles.CreateArchive(path)
 	if err != nil {
-		return 0, err
+		return stats, err
 	}
 	defer a.Abort()
 	todo := make(chan maptile.Tile)
@@ -54,6 +71,7 @@ func (s *Store) ExportArchive(ctx context.Context, layers []*Layer, src tiles.So
 				gz := tiles.Gzip(mvt)
 				mu.Lock()
 				err = a.Add(t, gz)
+				stats.note(t, len(mvt), len(gz))
 				mu.Unlock()
 				if err != nil {
 					return err
@@ -66,17 +84,39 @@ func (s *Store) ExportArchive(ctx context.Context, layers []*Layer, src tiles.So
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return 0, err
+		return stats, err
 	}
 	now, err := s.RefreshVersion(ctx)
 	if err != nil {
-		return 0, err
+		return stats, err
 	}
 	if now != version {
-		return 0, fmt.Errorf("the data changed during the export (version %d, now %d); run it again", version, now)
+		return stats, fmt.Errorf("the data changed during the export (version %d, now %d); run it again", version, now)
 	}
 	if err := a.Finish(tj); err != nil {
-		return 0, err
+		return stats, err
 	}
-	return a.Tiles(), nil
+	stats.Tiles = a.Tiles()
+	return stats, nil
+}
+
+// note counts one rendered tile; ties for the largest go to the first in
+// z/x/y order, so the report does not depend on the workers' timing.
+func (s *ExportStats) note(t maptile.Tile, size, gz int) {
+	if size > OversizeBytes {
+		s.Oversize++
+	}
+	if size > s.LargestBytes || (size == s.LargestBytes && size > 0 && tileLess(t, s.Largest)) {
+		s.Largest, s.LargestBytes, s.LargestGzip = t, size, gz
+	}
+}
+
+func tileLess(a, b maptile.Tile) bool {
+	if a.Z != b.Z {
+		return a.Z < b.Z
+	}
+	if a.X != b.X {
+		return a.X < b.X
+	}
+	return a.Y < b.Y
 }

@@ -70,12 +70,17 @@ attribution in its metadata. An import during the export spoils it, so then noth
 	tj.Tiles = nil
 	out := pos[1]
 	bar := newTileBar(stderr, tiles.CoverCount(src.Extent, maptile.Zoom(tj.MinZoom), maptile.Zoom(tj.MaxZoom)))
-	n, err := store.ExportArchive(ctx, layers, src, tj, out, *workers, cat.Version, bar.add)
+	stats, err := store.ExportArchive(ctx, layers, src, tj, out, *workers, cat.Version, bar.add)
 	bar.finish()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d tiles with features at z%d-z%d (data version %d)\n", out, n, *minZoom, *maxZoom, cat.Version)
+	fmt.Fprintf(stdout, "wrote %s: %d tiles with features at z%d-z%d (data version %d)\n", out, stats.Tiles, *minZoom, *maxZoom, cat.Version)
+	if stats.Tiles > 0 {
+		t := stats.Largest
+		fmt.Fprintf(stdout, "largest tile %d/%d/%d: %d bytes (%d gzip); %d tiles over %d bytes\n",
+			t.Z, t.X, t.Y, stats.LargestBytes, stats.LargestGzip, stats.Oversize, data.OversizeBytes)
+	}
 	return nil
 }
 

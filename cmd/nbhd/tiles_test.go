@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -267,5 +268,22 @@ func TestExportPMTilesHoldsTheServedTiles(t *testing.T) {
 	}
 	if served != len(archived) || served < 100 {
 		t.Errorf("server has %d tiles with features, archive %d", served, len(archived))
+	}
+	// The report names the largest tile as the archive holds it, and
+	// counts the tiles over 500 KB (none on the sample).
+	var largest maptile.Tile
+	size, gz := 0, 0
+	for tl, b := range archived {
+		mvt, err := tiles.Gunzip(b, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mvt) > size || (len(mvt) == size && (tl.Z < largest.Z || tl.Z == largest.Z && (tl.X < largest.X || tl.X == largest.X && tl.Y < largest.Y))) {
+			largest, size, gz = tl, len(mvt), len(b)
+		}
+	}
+	want := fmt.Sprintf("largest tile %d/%d/%d: %d bytes (%d gzip); 0 tiles over 500000 bytes\n", largest.Z, largest.X, largest.Y, size, gz)
+	if !strings.Contains(stdout, want) {
+		t.Errorf("export said %q, want %q", stdout, want)
 	}
 }
