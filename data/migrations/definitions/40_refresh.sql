@@ -100,14 +100,18 @@ END $$;
 -- its figures were made is noted, with its neighbourhoods.
 CREATE FUNCTION logic.settle_lads() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+  -- from the small areas that may need it (no borough yet, or changed),
+  -- not from every postcode of England
+  WITH cand AS (
+    SELECT sa.code FROM nbhd.small_areas sa WHERE sa.lad_code IS NULL
+    UNION SELECT sa.code FROM nbhd.stale s JOIN nbhd.small_areas sa ON sa.code = s.code WHERE s.what = 'small_area'
+  )
   INSERT INTO nbhd.small_area_lads (code, lad_code, trust, dataset_id)
   SELECT DISTINCT ON (pp.small_area_code) pp.small_area_code, p.la_code, 4, p.dataset_id
-  FROM nbhd.postcode_places pp
+  FROM cand JOIN nbhd.postcode_places pp ON pp.small_area_code = cand.code
   JOIN nbhd.postcodes p ON p.postcode = pp.postcode
-  JOIN nbhd.small_areas sa ON sa.code = pp.small_area_code
   WHERE p.la_code ~ '^[EWSN][0-9]{8}$'
     AND NOT EXISTS (SELECT 1 FROM nbhd.small_area_lads l WHERE l.code = pp.small_area_code AND l.trust < 4)
-    AND (sa.lad_code IS NULL OR EXISTS (SELECT 1 FROM nbhd.stale s WHERE s.what = 'small_area' AND s.code = sa.code))
   GROUP BY pp.small_area_code, p.la_code, p.dataset_id
   ORDER BY pp.small_area_code, count(*) DESC, p.la_code
   ON CONFLICT (code, dataset_id) DO UPDATE SET lad_code = EXCLUDED.lad_code, trust = EXCLUDED.trust;
@@ -143,36 +147,43 @@ DECLARE
   layer record;
   touched text[];
 BEGIN
+  -- keyed by borough code, '' for a small area of no known borough, so the
+  -- join below hashes instead of comparing every postcode with every borough
   DROP TABLE IF EXISTS pg_temp.access_distances;
   CREATE TEMP TABLE access_distances ON COMMIT DROP AS
   SELECT b.code AS lad, coalesce((logic.setting(b.code, 'access')->>'distance_m')::float8, 800) AS dist FROM nbhd.boroughs b
-  UNION ALL SELECT NULL, coalesce((logic.setting(NULL, 'access')->>'distance_m')::float8, 800);
+  UNION ALL SELECT '', coalesce((logic.setting(NULL, 'access')->>'distance_m')::float8, 800);
   FOR layer IN SELECT * FROM (VALUES ('asset', 'community_assets', 'd_asset'), ('gp', 'gp_practices', 'd_gp'),
                                      ('school', 'schools', 'd_school')) v(name, tbl, col) LOOP
     IF NOT EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'access' AND set_id = layer.name) THEN
       CONTINUE;
     END IF;
+    -- The postcodes to measure, in a table of their own so the plan knows
+    -- a one-row import's few hundred from England's 1.7 million.
+    DROP TABLE IF EXISTS pg_temp.access_todo;
+    IF EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'access' AND set_id = layer.name AND code = '*') THEN
+      CREATE TEMP TABLE access_todo ON COMMIT DROP AS SELECT p.postcode FROM nbhd.postcode_places p;
+    ELSE
+      CREATE TEMP TABLE access_todo ON COMMIT DROP AS
+      SELECT s.code AS postcode FROM nbhd.stale s WHERE s.what = 'access' AND s.set_id = layer.name;
+    END IF;
+    ANALYZE access_todo;
     EXECUTE format($q$
-      WITH todo AS (
-        SELECT p.postcode FROM nbhd.postcode_places p
-        WHERE EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'access' AND set_id = $1 AND code = '*')
-        UNION
-        SELECT s.code FROM nbhd.stale s WHERE s.what = 'access' AND s.set_id = $1 AND s.code <> '*'
-      ), measured AS (
+      WITH measured AS (
         SELECT p.postcode,
                (SELECT ST_Distance(p.geom_bng, a.geom_bng) FROM nbhd.%1$I a ORDER BY a.geom_bng <-> p.geom_bng LIMIT 1) AS d,
                ad.dist
-        FROM nbhd.postcodes p JOIN todo USING (postcode)
+        FROM pg_temp.access_todo todo JOIN nbhd.postcodes p USING (postcode)
         JOIN nbhd.postcode_places pp ON pp.postcode = p.postcode
         LEFT JOIN nbhd.small_areas sa ON sa.code = pp.small_area_code
-        JOIN pg_temp.access_distances ad ON ad.lad IS NOT DISTINCT FROM sa.lad_code
+        JOIN pg_temp.access_distances ad ON ad.lad = coalesce(sa.lad_code, '')
       ), updated AS (
         UPDATE nbhd.postcode_places p SET %2$I = CASE WHEN m.d <= m.dist THEN m.d END FROM measured m
         WHERE p.postcode = m.postcode AND p.%2$I IS DISTINCT FROM (CASE WHEN m.d <= m.dist THEN m.d END)
         RETURNING p.small_area_code
       )
       SELECT array_agg(DISTINCT small_area_code) FROM updated$q$, layer.tbl, layer.col)
-    USING layer.name INTO touched;
+    INTO touched;
     PERFORM logic.note('small_area', touched);
   END LOOP;
 END $$;
@@ -330,7 +341,10 @@ BEGIN
   FROM agg a;
 END $$;
 
--- Demand per neighbourhood as the public may see it, for whole sets.
+-- Demand per neighbourhood as the public may see it, for the given sets'
+-- neighbourhoods in the given boroughs (a borough is the unit of
+-- disclosure control: each borough's total is published, so its cells are
+-- always recomputed together).
 -- Recorded counts (the latest recorded period of the neighbourhood's
 -- borough, per segment) take precedence over estimates. A recorded count
 -- is withheld when it is 1..min_count-1 or the neighbourhood has fewer than
@@ -344,13 +358,28 @@ END $$;
 -- `rounding`; rates use the rounded counts. Cells already published for a
 -- period (nbhd.demand_releases) keep what was published while the
 -- neighbourhood's membership is unchanged. Estimates are model outputs,
--- labelled so, rounded to whole people.
-CREATE FUNCTION logic.refresh_demand(sets text[]) RETURNS TABLE (set_id text, code text) LANGUAGE plpgsql AS $$
+-- labelled so, rounded to whole people. A set whose recorded cells span
+-- boroughs is also checked as a whole, so every borough with recorded
+-- demand joins the given ones; estimated cells never take part in
+-- suppression, so the other boroughs' are left as they are.
+CREATE FUNCTION logic.refresh_demand(sets text[], lads text[]) RETURNS TABLE (set_id text, code text) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   rounds integer := 0;
   picked integer;
+  recorded text[] := ARRAY(SELECT DISTINCT coalesce(sa.lad_code, '') FROM nbhd.demand d
+                           JOIN nbhd.small_areas sa ON sa.code = d.small_area_code WHERE d.kind = 'recorded');
+  todo text[] := lads;
 BEGIN
+  IF cardinality(recorded) > 1 THEN
+    todo := ARRAY(SELECT unnest(lads) UNION SELECT unnest(recorded));
+  END IF;
+  DROP TABLE IF EXISTS pg_temp.demand_nbs;
+  CREATE TEMP TABLE demand_nbs ON COMMIT DROP AS
+  SELECT n.set_id, n.code FROM nbhd.neighbourhoods n
+  WHERE n.set_id = ANY(sets) AND coalesce(n.lad_code, '') = ANY(todo);
+  ANALYZE demand_nbs;
+
   DROP TABLE IF EXISTS pg_temp.demand_cells;
   CREATE TEMP TABLE demand_cells ON COMMIT DROP AS
   WITH nb AS (
@@ -359,7 +388,7 @@ BEGIN
     FROM nbhd.neighbourhoods n
     JOIN nbhd.neighbourhood_members m ON m.set_id = n.set_id AND m.neighbourhood_code = n.code
     LEFT JOIN nbhd.neighbourhood_stats st ON st.set_id = n.set_id AND st.code = n.code
-    WHERE n.set_id = ANY(sets)
+    WHERE n.set_id = ANY(sets) AND coalesce(n.lad_code, '') = ANY(todo)
     GROUP BY n.set_id, n.code, n.lad_code, st.population
   ), latest AS (
     SELECT coalesce(sa.lad_code, '') AS lad, d.segment, logic.latest_period(d.period) AS period,
@@ -445,8 +474,8 @@ BEGIN
 
   DROP TABLE IF EXISTS pg_temp.demand_before;
   CREATE TEMP TABLE demand_before ON COMMIT DROP AS
-  SELECT * FROM nbhd.neighbourhood_demand d WHERE d.set_id = ANY(sets);
-  DELETE FROM nbhd.neighbourhood_demand d WHERE d.set_id = ANY(sets);
+  SELECT d.* FROM nbhd.neighbourhood_demand d JOIN demand_nbs k ON k.set_id = d.set_id AND k.code = d.code;
+  DELETE FROM nbhd.neighbourhood_demand d USING demand_nbs k WHERE k.set_id = d.set_id AND k.code = d.code;
   INSERT INTO nbhd.neighbourhood_demand (set_id, code, segment, period, source, method, suppressed, count, per_1000)
   SELECT c.set_id, c.code, c.segment, c.period, c.source, c.method, c.suppressed, c.published,
          round(1000 * c.published / nullif(c.population, 0), 2)
@@ -454,13 +483,13 @@ BEGIN
   -- The neighbourhoods whose published demand changed.
   RETURN QUERY
   SELECT DISTINCT x.set_id, x.code FROM (
-    (SELECT d.set_id, d.code, d.segment, d.period, d.source, d.method, d.suppressed, d.count, d.per_1000
-     FROM nbhd.neighbourhood_demand d WHERE d.set_id = ANY(sets)
+    (SELECT c.set_id, c.code, c.segment, c.period, c.source, c.method, c.suppressed, c.published,
+            round(1000 * c.published / nullif(c.population, 0), 2) FROM demand_cells c
      EXCEPT SELECT b.set_id, b.code, b.segment, b.period, b.source, b.method, b.suppressed, b.count, b.per_1000 FROM demand_before b)
     UNION ALL
     (SELECT b.set_id, b.code, b.segment, b.period, b.source, b.method, b.suppressed, b.count, b.per_1000 FROM demand_before b
-     EXCEPT SELECT d.set_id, d.code, d.segment, d.period, d.source, d.method, d.suppressed, d.count, d.per_1000
-     FROM nbhd.neighbourhood_demand d WHERE d.set_id = ANY(sets))) x
+     EXCEPT SELECT c.set_id, c.code, c.segment, c.period, c.source, c.method, c.suppressed, c.published,
+            round(1000 * c.published / nullif(c.population, 0), 2) FROM demand_cells c)) x
   WHERE EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = x.set_id AND n.code = x.code);
 END $$;
 
@@ -837,7 +866,15 @@ BEGIN
   -- Demand is disclosure-controlled set by set; a neighbourhood whose
   -- published demand changed is refreshed too.
   SELECT nb_sets || coalesce(array_agg(d.set_id), '{}'), nb_codes || coalesce(array_agg(d.code), '{}') INTO nb_sets, nb_codes
-  FROM logic.refresh_demand(ARRAY(SELECT DISTINCT s FROM unnest(nb_sets) s)) d;
+  FROM logic.refresh_demand(ARRAY(SELECT DISTINCT s FROM unnest(nb_sets) s),
+                            ARRAY(SELECT DISTINCT coalesce(n.lad_code, '') FROM unnest(nb_sets, nb_codes) k(s, c)
+                                  JOIN nbhd.neighbourhoods n ON n.set_id = k.s AND n.code = k.c
+                                  UNION SELECT unnest(lads)
+                                  -- a neighbourhood of another borough holding one of their small areas
+                                  UNION SELECT coalesce(n.lad_code, '') FROM nbhd.small_areas sa
+                                  JOIN nbhd.neighbourhood_members m ON m.small_area_code = sa.code
+                                  JOIN nbhd.neighbourhoods n ON n.set_id = m.set_id AND n.code = m.neighbourhood_code
+                                  WHERE coalesce(sa.lad_code, '') = ANY(lads))) d;
   PERFORM logic.timed('demand');
   PERFORM logic.refresh_indicators(nb_sets, nb_codes);
   PERFORM logic.timed('indicators');
