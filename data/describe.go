@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Settings are the settings in force for one borough (or England's
@@ -90,29 +92,45 @@ func (s *Store) BoroughSettings(ctx context.Context, lad string) (Settings, erro
 // connection held by a request waiting for another, the pool deadlocks
 // until the acquire timeout: England's profiles under load did).
 func readSettings(ctx context.Context, q Querier, lad string) (Settings, error) {
-	rows, err := q.Query(ctx, "SELECT key, value FROM api.settings WHERE borough = $1", lad)
+	rows, err := q.Query(ctx, "SELECT borough, key, value FROM api.settings WHERE borough = $1 OR borough = ''", lad)
 	if err != nil {
 		return nil, fmt.Errorf("read settings: %w", err)
 	}
-	out := Settings{}
-	defer rows.Close()
-	for rows.Next() {
-		var key string
-		var raw []byte
-		if err := rows.Scan(&key, &raw); err != nil {
-			return nil, fmt.Errorf("read settings: %w", err)
-		}
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, fmt.Errorf("setting %s: %w", key, err)
-		}
-		out[key] = v
-	}
-	if err := rows.Err(); err != nil {
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[settingRow])
+	if err != nil {
 		return nil, fmt.Errorf("read settings: %w", err)
 	}
-	if len(out) == 0 && lad != "" {
-		return readSettings(ctx, q, "")
+	return settingsOf(got, lad)
+}
+
+// settingRow is one row of api.settings.
+type settingRow struct {
+	Borough, Key string
+	Value        []byte
+}
+
+// settingsOf picks lad's settings from rows holding them and England's
+// (borough ”): a borough's rows are whole (merged over England's), and a
+// borough without rows of its own has England's.
+func settingsOf(rows []settingRow, lad string) (Settings, error) {
+	own := false
+	for _, r := range rows {
+		own = own || (lad != "" && r.Borough == lad)
+	}
+	want := ""
+	if own {
+		want = lad
+	}
+	out := Settings{}
+	for _, r := range rows {
+		if r.Borough != want {
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			return nil, fmt.Errorf("setting %s: %w", r.Key, err)
+		}
+		out[r.Key] = v
 	}
 	return out, nil
 }

@@ -162,17 +162,98 @@ func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile
 	}
 	defer c.Release()
 	p := Profile{Set: set, Code: code, Vintage: vintage}
-	var lad, boroughName, regionCode, regionName, cauthCode, cauthName *string
-	err = c.QueryRow(ctx, `SELECT n.name, coalesce(n.worst_domain, ''), n.small_areas, n.official_area_share::float8,
+	// Every read takes the set and code alone (the borough, region and
+	// combined authority come from the neighbourhood's row in SQL), so all
+	// of them go to PostgreSQL in one round trip: on England a profile is
+	// seven small reads, and their round trips cost more than their work.
+	var (
+		found                                                          bool
+		lad, boroughName, regionCode, regionName, cauthCode, cauthName *string
+		cat                                                            []catalogueEntry
+		values                                                         []indicatorRow
+		settingRows                                                    []settingRow
+	)
+	comps := map[string]map[[2]string]comparatorRow{}
+	coverage := map[string]string{}
+	sizes := map[string]int{}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT n.name, coalesce(n.worst_domain, ''), n.small_areas, n.official_area_share::float8,
 		n.official_population_share::float8, n.lad_code, b.name, b.region_code, b.region_name, b.cauth_code, b.cauth_name
 		FROM api.neighbourhoods n LEFT JOIN api.boroughs b ON b.code = n.lad_code
-		WHERE n.set_id = $1 AND n.code = $2`, set, code).Scan(&p.Name, &p.WorstDomain, &p.Geography.SmallAreas,
-		&p.Geography.AreaShare, &p.Geography.PeopleShare, &lad, &boroughName, &regionCode, &regionName, &cauthCode, &cauthName)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, ErrNotFound
+		WHERE n.set_id = $1 AND n.code = $2`, set, code).QueryRow(func(r pgx.Row) error {
+		err := r.Scan(&p.Name, &p.WorstDomain, &p.Geography.SmallAreas, &p.Geography.AreaShare, &p.Geography.PeopleShare,
+			&lad, &boroughName, &regionCode, &regionName, &cauthCode, &cauthName)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		found = err == nil
+		return err
+	})
+	b.Queue(indicatorCatalogueSQL).Query(func(rows pgx.Rows) (err error) {
+		cat, err = collectCatalogue(rows)
+		return err
+	})
+	b.Queue(`SELECT indicator, vintage, value::float8, suppressed, source, method, period, rank, coalesce(ranked, 0)
+		FROM api.neighbourhood_indicators WHERE set_id = $1 AND code = $2`, set, code).Query(func(rows pgx.Rows) (err error) {
+		values, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (indicatorRow, error) {
+			var v indicatorRow
+			err := r.Scan(&v.id, &v.vintage, &v.value, &v.suppressed, &v.source, &v.method, &v.period, &v.rank, &v.ranked)
+			return v, err
+		})
+		return err
+	})
+	// Comparators: the neighbourhood's borough, region, combined authority
+	// and England.
+	b.Queue(`SELECT s.scope, c.indicator, c.vintage, c.num::float8, c.value::float8, c.suppressed, c.coverage
+		FROM api.neighbourhoods n LEFT JOIN api.boroughs b ON b.code = n.lad_code
+		CROSS JOIN LATERAL (VALUES ('borough', n.lad_code), ('region', b.region_code), ('cauth', b.cauth_code),
+		                           ('england', 'E92000001')) s(scope, scope_code)
+		JOIN api.comparators c ON c.scope = s.scope AND c.scope_code = s.scope_code
+		WHERE n.set_id = $1 AND n.code = $2`, set, code).Query(func(rows pgx.Rows) error {
+		var scope, ind, vin, cov string
+		var cr comparatorRow
+		_, err := pgx.ForEachRow(rows, []any{&scope, &ind, &vin, &cr.num, &cr.value, &cr.suppressed, &cov}, func() error {
+			if comps[scope] == nil {
+				comps[scope] = map[[2]string]comparatorRow{}
+			}
+			comps[scope][[2]string{ind, vin}] = cr
+			if ind == "population" && vin == "" {
+				coverage[scope] = cov
+			}
+			return nil
+		})
+		return err
+	})
+	// How many of the set's neighbourhoods each of those areas has.
+	b.Queue(`WITH x AS (SELECT n.lad_code, b.region_code, b.cauth_code FROM api.neighbourhoods n
+		  LEFT JOIN api.boroughs b ON b.code = n.lad_code WHERE n.set_id = $1 AND n.code = $2)
+		SELECT 'borough', sum(z.neighbourhoods)::integer FROM api.set_sizes z JOIN x ON z.lad_code = x.lad_code WHERE z.set_id = $1
+		UNION ALL SELECT 'region', sum(z.neighbourhoods)::integer FROM api.set_sizes z JOIN api.boroughs b ON b.code = z.lad_code
+		  JOIN x ON b.region_code = x.region_code WHERE z.set_id = $1
+		UNION ALL SELECT 'cauth', sum(z.neighbourhoods)::integer FROM api.set_sizes z JOIN api.boroughs b ON b.code = z.lad_code
+		  JOIN x ON b.cauth_code = x.cauth_code WHERE z.set_id = $1
+		UNION ALL SELECT 'england', sum(neighbourhoods)::integer FROM api.set_sizes WHERE set_id = $1 AND lad_code LIKE 'E%'`,
+		set, code).Query(func(rows pgx.Rows) error {
+		var scope string
+		var n *int
+		_, err := pgx.ForEachRow(rows, []any{&scope, &n}, func() error {
+			sizes[scope] = deref(n)
+			return nil
+		})
+		return err
+	})
+	// The borough's settings and England's, to fall back on.
+	b.Queue(`SELECT t.borough, t.key, t.value FROM api.settings t
+		WHERE t.borough = '' OR t.borough = (SELECT n.lad_code FROM api.neighbourhoods n WHERE n.set_id = $1 AND n.code = $2)`,
+		set, code).Query(func(rows pgx.Rows) (err error) {
+		settingRows, err = pgx.CollectRows(rows, pgx.RowToStructByPos[settingRow])
+		return err
+	})
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		return p, fmt.Errorf("read profile: %w", err)
 	}
-	if err != nil {
-		return p, fmt.Errorf("read neighbourhood: %w", err)
+	if !found {
+		return p, ErrNotFound
 	}
 	p.Borough = Area{Code: deref(lad), Name: deref(boroughName)}
 	if p.Borough.Name == "" {
@@ -185,80 +266,7 @@ func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile
 		p.Cauth = &Area{Code: *cauthCode, Name: deref(cauthName)}
 	}
 	p.Geography.DrawnAs = fmt.Sprintf("the union of its %d small areas: the area these figures describe", p.Geography.SmallAreas)
-
-	cat, err := readIndicatorCatalogue(ctx, c)
-	if err != nil {
-		return p, err
-	}
-	rows, err := c.Query(ctx, `SELECT indicator, vintage, value::float8, suppressed, source, method, period, rank, coalesce(ranked, 0)
-		FROM api.neighbourhood_indicators WHERE set_id = $1 AND code = $2`, set, code)
-	if err != nil {
-		return p, fmt.Errorf("read indicators: %w", err)
-	}
-	values, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (indicatorRow, error) {
-		var v indicatorRow
-		err := r.Scan(&v.id, &v.vintage, &v.value, &v.suppressed, &v.source, &v.method, &v.period, &v.rank, &v.ranked)
-		return v, err
-	})
-	if err != nil {
-		return p, fmt.Errorf("read indicators: %w", err)
-	}
-
-	// Comparators, and how many of the set's neighbourhoods each area has.
-	scopes := map[string]string{"borough": p.Borough.Code, "england": "E92000001"}
-	if p.Region != nil {
-		scopes["region"] = p.Region.Code
-	}
-	if p.Cauth != nil {
-		scopes["cauth"] = p.Cauth.Code
-	}
-	comps := map[string]map[[2]string]comparatorRow{}
-	coverage := map[string]string{}
-	for scope, scopeCode := range scopes {
-		rows, err := c.Query(ctx, `SELECT indicator, vintage, num::float8, value::float8, suppressed, coverage
-			FROM api.comparators WHERE scope = $1 AND scope_code = $2`, scope, scopeCode)
-		if err != nil {
-			return p, fmt.Errorf("read comparators: %w", err)
-		}
-		m := map[[2]string]comparatorRow{}
-		var ind, vin, cov string
-		var cr comparatorRow
-		_, err = pgx.ForEachRow(rows, []any{&ind, &vin, &cr.num, &cr.value, &cr.suppressed, &cov}, func() error {
-			m[[2]string{ind, vin}] = cr
-			if ind == "population" && vin == "" {
-				coverage[scope] = cov
-			}
-			return nil
-		})
-		if err != nil {
-			return p, fmt.Errorf("read comparators: %w", err)
-		}
-		comps[scope] = m
-	}
-	sizes := map[string]int{}
-	err = func() error {
-		rows, err := c.Query(ctx, `SELECT 'borough', sum(neighbourhoods)::integer FROM api.set_sizes WHERE set_id = $1 AND lad_code = $2
-			UNION ALL SELECT 'region', sum(z.neighbourhoods)::integer FROM api.set_sizes z JOIN api.boroughs b ON b.code = z.lad_code
-			  WHERE z.set_id = $1 AND b.region_code = $3
-			UNION ALL SELECT 'cauth', sum(z.neighbourhoods)::integer FROM api.set_sizes z JOIN api.boroughs b ON b.code = z.lad_code
-			  WHERE z.set_id = $1 AND b.cauth_code = $4
-			UNION ALL SELECT 'england', sum(neighbourhoods)::integer FROM api.set_sizes WHERE set_id = $1 AND lad_code LIKE 'E%'`,
-			set, p.Borough.Code, scopes["region"], scopes["cauth"])
-		if err != nil {
-			return err
-		}
-		var scope string
-		var n *int
-		_, err = pgx.ForEachRow(rows, []any{&scope, &n}, func() error {
-			sizes[scope] = deref(n)
-			return nil
-		})
-		return err
-	}()
-	if err != nil {
-		return p, fmt.Errorf("read set sizes: %w", err)
-	}
-	settings, err := readSettings(ctx, c, p.Borough.Code)
+	settings, err := settingsOf(settingRows, p.Borough.Code)
 	if err != nil {
 		return p, err
 	}
@@ -517,10 +525,16 @@ func deref[T any](p *T) T {
 func readIndicatorCatalogue(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }) ([]catalogueEntry, error) {
-	rows, err := q.Query(ctx, "SELECT id, kind, label, description, grp, position FROM api.indicators ORDER BY position")
+	rows, err := q.Query(ctx, indicatorCatalogueSQL)
 	if err != nil {
 		return nil, fmt.Errorf("read indicator catalogue: %w", err)
 	}
+	return collectCatalogue(rows)
+}
+
+const indicatorCatalogueSQL = "SELECT id, kind, label, description, grp, position FROM api.indicators ORDER BY position"
+
+func collectCatalogue(rows pgx.Rows) ([]catalogueEntry, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalogueEntry, error) {
 		var e catalogueEntry
 		err := r.Scan(&e.id, &e.kind, &e.label, &e.description, &e.group, &e.position)
