@@ -33,9 +33,11 @@ BEGIN
            logic.iod_percentile(coalesce(dep.barriers_rank, dep.imd_rank), dep.release) AS barriers,
            logic.iod_percentile(coalesce(dep.living_env_rank, dep.imd_rank), dep.release) AS living_env
     FROM areas a JOIN pop USING (code) JOIN dep USING (code)
-  ), models AS (
+  ), models AS MATERIALIZED (
+    -- once per borough: inlined, the setting was read again for every
+    -- small area and weight (110 s for England)
     SELECT l AS lad, logic.setting(nullif(l, ''), 'demand_model') AS model FROM unnest(lads) l
-  ), segment AS (
+  ), segment AS MATERIALIZED (
     SELECT m.lad, m.model, s AS segment,
            (m.model->'shares'->>s)::float8 AS share,
            (m.model->'steepness'->>s)::float8 AS steepness,

@@ -193,10 +193,12 @@ END $$;
 -- the small areas asked for.
 CREATE FUNCTION logic.refresh_small_area_stats(codes text[]) RETURNS void LANGUAGE sql AS $$
   WITH c AS (SELECT DISTINCT code FROM unnest(codes) code),
-  sa AS (
-    SELECT s.code, s.lad_code, s.geom_bng,
-           coalesce((logic.setting(s.lad_code, 'access')->>'distance_m')::float8, 800) AS dist
-    FROM nbhd.small_areas s JOIN c USING (code)
+  sa0 AS MATERIALIZED (SELECT s.code, s.lad_code, s.geom_bng FROM nbhd.small_areas s JOIN c USING (code)),
+  dists AS MATERIALIZED (
+    SELECT l.lad_code, coalesce((logic.setting(l.lad_code, 'access')->>'distance_m')::float8, 800) AS dist
+    FROM (SELECT DISTINCT lad_code FROM sa0) l
+  ), sa AS (
+    SELECT sa0.*, d.dist FROM sa0 JOIN dists d ON d.lad_code IS NOT DISTINCT FROM sa0.lad_code
   ), pop AS (
     SELECT DISTINCT ON (p.code) p.* FROM nbhd.small_area_population p JOIN c USING (code)
     ORDER BY p.code, logic.period_end(p.period) DESC NULLS LAST, p.period DESC
@@ -395,10 +397,13 @@ BEGIN
            string_agg(DISTINCT d.source, '; ') AS sources
     FROM nbhd.demand d JOIN nbhd.small_areas sa ON sa.code = d.small_area_code
     WHERE d.kind = 'recorded' GROUP BY 1, 2
+  ), disclosure AS MATERIALIZED (
+    SELECT l AS lad, logic.setting(nullif(l, ''), 'disclosure') AS cfg FROM unnest(todo) l
   ), cells AS (
-    SELECT nb.*, g.segment, l.period AS recorded_period, l.sources
+    SELECT nb.*, g.segment, l.period AS recorded_period, l.sources, dc.cfg
     FROM nb CROSS JOIN (VALUES ('chaotic'), ('just_coping')) g(segment)
     LEFT JOIN latest l ON l.lad = nb.lad AND l.segment = g.segment
+    LEFT JOIN disclosure dc ON dc.lad = nb.lad
   )
   SELECT c.set_id, c.code, c.lad, c.population, c.members, c.segment,
          CASE WHEN c.recorded_period IS NULL THEN 'estimated' ELSE 'recorded' END AS source,
@@ -418,9 +423,9 @@ BEGIN
               ELSE coalesce((SELECT sum(d.count) FROM nbhd.demand d JOIN nbhd.neighbourhood_members m
                       ON m.small_area_code = d.small_area_code AND m.set_id = c.set_id AND m.neighbourhood_code = c.code
                     WHERE d.kind = 'recorded' AND d.segment = c.segment AND d.period = c.recorded_period), 0) END AS n,
-         (logic.setting(nullif(c.lad, ''), 'disclosure')->>'min_count')::int AS min_count,
-         (logic.setting(nullif(c.lad, ''), 'disclosure')->>'rounding')::int AS base,
-         (logic.setting(nullif(c.lad, ''), 'disclosure')->>'min_neighbourhood_population')::int AS min_pop,
+         (c.cfg->>'min_count')::int AS min_count,
+         (c.cfg->>'rounding')::int AS base,
+         (c.cfg->>'min_neighbourhood_population')::int AS min_pop,
          false AS suppressed, false AS frozen, NULL::numeric AS published
   FROM cells c;
 
