@@ -367,3 +367,41 @@ func TestRecordedDemandImportRefusesPersonLevelAndBadRows(t *testing.T) {
 		t.Errorf("%d recorded neighbourhood rows, want %d", n, 2*(25+40))
 	}
 }
+
+// TestBulkLoadBuildsThePostcodeIndexesAgain loads the sample into an empty
+// database, where the postcode files load without their spatial indexes:
+// afterwards the table has exactly the indexes its migrations made.
+func TestBulkLoadBuildsThePostcodeIndexesAgain(t *testing.T) {
+	conn := dbtest.Conn(t, dbtest.New(t, false))
+	defs := func() []string {
+		rows, err := conn.Query(context.Background(),
+			"SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = 'nbhd' AND tablename = 'postcodes' ORDER BY 1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := defs()
+	gist := 0
+	for _, d := range before {
+		if strings.Contains(d, "USING gist") {
+			gist++
+		}
+	}
+	if gist != 3 {
+		t.Fatalf("want the 3 GiST indexes of the migrations before the load, have %v", before)
+	}
+	if err := ingest.LoadSample(context.Background(), conn, sample.FS, sample.Dir, data.LockWait{}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if after := defs(); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Errorf("indexes after the load:\n%s\nbefore:\n%s", strings.Join(after, "\n"), strings.Join(before, "\n"))
+	}
+	if n := count(t, conn, "SELECT count(*) FROM nbhd.postcodes"); n == 0 {
+		t.Error("the sample loaded no postcodes")
+	}
+}

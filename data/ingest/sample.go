@@ -179,10 +179,31 @@ func LoadSample(ctx context.Context, db Beginner, fsys fs.FS, dir string, lock d
 		if err := data.LockData(ctx, tx, "load of "+m.Name, lock); err != nil {
 			return err
 		}
-		for _, e := range m.Imports {
+		// A run of postcode files into an empty table loads without its
+		// spatial indexes, built again before anything else is imported
+		// (later imports may look postcodes up by place).
+		var deferred deferredIndexes
+		deferring := false
+		for i, e := range m.Imports {
+			if bulkPostcodes[e.Kind] && (i == 0 || !bulkPostcodes[m.Imports[i-1].Kind]) {
+				var err error
+				if deferred, err = deferIndexes(ctx, tx); err != nil {
+					return err
+				}
+				deferring = true
+			}
+			if deferring && !bulkPostcodes[e.Kind] {
+				if err := deferred.restore(ctx, tx); err != nil {
+					return err
+				}
+				deferred, deferring = nil, false
+			}
 			if err := loadEntry(ctx, tx, fsys, dir, e, open, wrap, report); err != nil {
 				return err
 			}
+		}
+		if err := deferred.restore(ctx, tx); err != nil {
+			return err
 		}
 		return data.Refresh(ctx, tx)
 	})
