@@ -152,6 +152,20 @@ func TestIncrementalRefreshEqualsFullRefresh(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"drop a neighbourhood set", func(int) {
+			// its neighbourhoods are deleted: the refresh must unpublish them
+			var id int64
+			err := conn.QueryRow(ctx, `SELECT id FROM nbhd.datasets WHERE kind = 'neighbourhood_set' ORDER BY id DESC LIMIT 1`).Scan(&id)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := admin.DropDataset(ctx, id, data.LockWait{}); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"drop a dataset", func(int) {
 			var id int64
 			err := conn.QueryRow(ctx, `SELECT id FROM nbhd.datasets WHERE kind IN ('community_assets', 'schools', 'demand')
@@ -194,5 +208,53 @@ func TestIncrementalRefreshEqualsFullRefresh(t *testing.T) {
 			}
 		}
 		t.Logf("step %d (%s): %d derived rows agree", i, s.name, len(full))
+	}
+}
+
+// TestEmptyStatementsMakeNothingStale: every import replaces its earlier
+// rows table by table, so statements that change no rows are common; they
+// must not make anything stale (an empty delete of the region lookup once
+// made every borough of England stale on each import). A statement that
+// changes a row still does.
+func TestEmptyStatementsMakeNothingStale(t *testing.T) {
+	ctx := context.Background()
+	conn := dbtest.Conn(t, dbtest.New(t, true))
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a test's transaction, never committed
+	stale := func() string {
+		var s string
+		if err := tx.QueryRow(ctx, "SELECT coalesce(string_agg(what || ':' || code, ',' ORDER BY what, code), '') FROM nbhd.stale").Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := stale(); s != "" {
+		t.Fatalf("stale before the test: %s", s)
+	}
+	for tbl, col := range map[string]string{"borough_regions": "dataset_id", "borough_cauths": "dataset_id",
+		"neighbourhoods": "dataset_id", "small_areas": "dataset_id", "settings": "borough", "demand": "dataset_id"} {
+		for _, sql := range []string{
+			"DELETE FROM nbhd." + tbl + " WHERE false",
+			"UPDATE nbhd." + tbl + " SET " + col + " = " + col + " WHERE false",
+			"INSERT INTO nbhd." + tbl + " (" + col + ") SELECT " + col + " FROM nbhd." + tbl + " WHERE false",
+		} {
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+			if s := stale(); s != "" {
+				t.Fatalf("%s made %s stale", sql, s)
+			}
+		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO nbhd.borough_regions (lad_code, region_code, region_name, dataset_id)
+		SELECT 'E08000010', 'E12000002', 'North West', min(id) FROM nbhd.datasets
+		ON CONFLICT (lad_code) DO UPDATE SET region_name = EXCLUDED.region_name`); err != nil {
+		t.Fatal(err)
+	}
+	if s := stale(); s != "borough:*" {
+		t.Errorf("a changed region lookup row made %q stale, want borough:*", s)
 	}
 }

@@ -166,6 +166,10 @@ BEGIN
   IF TG_OP IN ('DELETE', 'UPDATE') THEN
     PERFORM logic.note('borough', ARRAY(SELECT DISTINCT lad_code FROM old_rows));
   END IF;
+  IF TG_OP = 'DELETE' THEN
+    -- gone: the refresh unpublishes it
+    INSERT INTO nbhd.stale (what, set_id, code) SELECT DISTINCT 'neighbourhood', set_id, code FROM old_rows ON CONFLICT DO NOTHING;
+  END IF;
   RETURN NULL;
 END $$;
 SELECT logic.watch_rows('neighbourhoods', 'neighbourhoods_changed');
@@ -213,7 +217,7 @@ CREATE TRIGGER settings_updated AFTER UPDATE ON nbhd.settings REFERENCING NEW TA
   FOR EACH STATEMENT EXECUTE FUNCTION logic.settings_changed();
 CREATE FUNCTION logic.settings_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF logic.noting() THEN
+  IF logic.noting() AND EXISTS (SELECT 1 FROM old_rows) THEN
     PERFORM logic.note('borough', ARRAY(SELECT borough FROM old_rows WHERE borough <> ''));
     PERFORM logic.note('access', ARRAY['*'], 'asset');
     PERFORM logic.note('access', ARRAY['*'], 'gp');
@@ -226,14 +230,20 @@ CREATE TRIGGER settings_deleted AFTER DELETE ON nbhd.settings REFERENCING OLD TA
   FOR EACH STATEMENT EXECUTE FUNCTION logic.settings_deleted();
 
 -- Region and combined-authority lookups change their boroughs' comparators.
+-- Only a statement that changed rows counts: every import replaces its
+-- earlier rows table by table, and an empty delete here made every
+-- borough of England stale (a one-row import on England took 87 s).
 CREATE FUNCTION logic.lad_lookup_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF logic.noting() THEN
+  IF NOT logic.noting() THEN RETURN NULL; END IF;
+  IF TG_OP = 'DELETE' THEN
+    IF EXISTS (SELECT 1 FROM old_rows) THEN
+      PERFORM logic.note('borough', ARRAY['*']);
+    END IF;
+  ELSIF EXISTS (SELECT 1 FROM new_rows) THEN
     PERFORM logic.note('borough', ARRAY['*']);
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER borough_regions_changed AFTER INSERT OR UPDATE OR DELETE ON nbhd.borough_regions
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.lad_lookup_changed();
-CREATE TRIGGER borough_cauths_changed AFTER INSERT OR UPDATE OR DELETE ON nbhd.borough_cauths
-  FOR EACH STATEMENT EXECUTE FUNCTION logic.lad_lookup_changed();
+SELECT logic.watch_rows('borough_regions', 'lad_lookup_changed');
+SELECT logic.watch_rows('borough_cauths', 'lad_lookup_changed');

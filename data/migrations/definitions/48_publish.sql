@@ -151,12 +151,16 @@ CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z10);
 CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z12);
 CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z13);
 
--- publish_small_areas republishes the given small areas (and unpublishes
--- those no longer loaded).
-CREATE FUNCTION logic.publish_small_areas(codes text[]) RETURNS void LANGUAGE plpgsql AS $$
+-- publish_small_areas republishes the given small areas (a code no longer
+-- loaded is unpublished). A refresh passes the small areas it deleted;
+-- everything (a full refresh) also sweeps for any not loaded, which reads
+-- the whole table.
+CREATE FUNCTION logic.publish_small_areas(codes text[], everything boolean) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM api.small_areas t USING unnest(codes) c(code) WHERE t.code = c.code;
-  DELETE FROM api.small_areas t WHERE NOT EXISTS (SELECT 1 FROM nbhd.small_areas s WHERE s.code = t.code);
+  IF everything THEN
+    DELETE FROM api.small_areas t WHERE NOT EXISTS (SELECT 1 FROM nbhd.small_areas s WHERE s.code = t.code);
+  END IF;
   INSERT INTO api.small_areas
   SELECT s.*, logic.generalise(s.geom_3857, 8), logic.generalise(s.geom_3857, 10), logic.generalise(s.geom_3857, 12),
          logic.generalise(s.geom_3857, 13), ST_AsGeoJSON(s.geom, 6, 0)
@@ -171,21 +175,26 @@ CREATE FUNCTION logic.publish_groups(lads text[]) RETURNS void LANGUAGE plpgsql 
 BEGIN
   DELETE FROM api.small_area_groups g USING unnest(lads) l(lad) WHERE coalesce(g.lad_code, '') = l.lad;
   DELETE FROM api.small_area_groups g WHERE NOT EXISTS (SELECT 1 FROM api.small_areas s WHERE s.lad_code IS NOT DISTINCT FROM g.lad_code);
+  -- lad_code itself in the condition (not coalesced), so its index is used
   INSERT INTO api.small_area_groups
   SELECT s.lad_code, max(s.borough), s.imd_decile, count(*), sum(s.population),
          ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 5)), logic.tile_tolerance(5) / 4), 3)),
          ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 7)), logic.tile_tolerance(7) / 4), 3))
-  FROM api.small_areas s JOIN (SELECT DISTINCT l FROM unnest(lads) l) k ON k.l = coalesce(s.lad_code, '')
+  FROM api.small_areas s
+  WHERE s.lad_code = ANY(lads) OR (s.lad_code IS NULL AND '' = ANY(lads))
   GROUP BY s.lad_code, s.imd_decile;
 END $$;
 
 -- publish_neighbourhoods republishes the given neighbourhoods and their
--- official boundaries (and unpublishes those gone).
-CREATE FUNCTION logic.publish_neighbourhoods(sets text[], codes text[]) RETURNS void LANGUAGE plpgsql AS $$
+-- official boundaries (one gone is unpublished: a refresh passes those it
+-- deleted); everything sweeps for any gone, as publish_small_areas does.
+CREATE FUNCTION logic.publish_neighbourhoods(sets text[], codes text[], everything boolean) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM api.neighbourhoods t USING unnest(sets, codes) k(set_id, code) WHERE t.set_id = k.set_id AND t.code = k.code;
-  DELETE FROM api.neighbourhoods t
-  WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_areas a WHERE a.set_id = t.set_id AND a.code = t.code);
+  IF everything THEN
+    DELETE FROM api.neighbourhoods t
+    WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_areas a WHERE a.set_id = t.set_id AND a.code = t.code);
+  END IF;
   INSERT INTO api.neighbourhoods
   SELECT s.*, logic.generalise(s.geom_3857, 5), logic.generalise(s.geom_3857, 7), logic.generalise(s.geom_3857, 8),
          logic.generalise(s.geom_3857, 10), logic.generalise(s.geom_3857, 12), logic.generalise(s.geom_3857, 13),
@@ -193,8 +202,10 @@ BEGIN
   FROM logic.neighbourhoods_src s JOIN (SELECT DISTINCT * FROM unnest(sets, codes)) k(set_id, code)
     ON k.set_id = s.set_id AND k.code = s.code;
   DELETE FROM api.neighbourhood_boundaries t USING unnest(sets, codes) k(set_id, code) WHERE t.set_id = k.set_id AND t.code = k.code;
-  DELETE FROM api.neighbourhood_boundaries t
-  WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = t.set_id AND n.code = t.code);
+  IF everything THEN
+    DELETE FROM api.neighbourhood_boundaries t
+    WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = t.set_id AND n.code = t.code);
+  END IF;
   INSERT INTO api.neighbourhood_boundaries
   SELECT s.*, logic.generalise(s.geom_3857, 5), logic.generalise(s.geom_3857, 7), logic.generalise(s.geom_3857, 8),
          logic.generalise(s.geom_3857, 10), logic.generalise(s.geom_3857, 12), logic.generalise(s.geom_3857, 13),
