@@ -228,10 +228,10 @@ func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile
 	b.Queue(`WITH x AS (SELECT n.lad_code, b.region_code, b.cauth_code FROM api.neighbourhoods n
 		  LEFT JOIN api.boroughs b ON b.code = n.lad_code WHERE n.set_id = $1 AND n.code = $2)
 		SELECT 'borough', sum(z.neighbourhoods)::integer FROM api.set_sizes z JOIN x ON z.lad_code = x.lad_code WHERE z.set_id = $1
-		UNION ALL SELECT 'region', sum(z.neighbourhoods)::integer FROM api.set_sizes z JOIN api.boroughs b ON b.code = z.lad_code
-		  JOIN x ON b.region_code = x.region_code WHERE z.set_id = $1
-		UNION ALL SELECT 'cauth', sum(z.neighbourhoods)::integer FROM api.set_sizes z JOIN api.boroughs b ON b.code = z.lad_code
-		  JOIN x ON b.cauth_code = x.cauth_code WHERE z.set_id = $1
+		UNION ALL SELECT 'region', sum(z.neighbourhoods)::integer FROM api.set_sizes z
+		  JOIN x ON z.region_code = x.region_code WHERE z.set_id = $1
+		UNION ALL SELECT 'cauth', sum(z.neighbourhoods)::integer FROM api.set_sizes z
+		  JOIN x ON z.cauth_code = x.cauth_code WHERE z.set_id = $1
 		UNION ALL SELECT 'england', sum(neighbourhoods)::integer FROM api.set_sizes WHERE set_id = $1 AND lad_code LIKE 'E%'`,
 		set, code).Query(func(rows pgx.Rows) error {
 		var scope string
