@@ -101,14 +101,16 @@ END $$;
 CREATE FUNCTION logic.settle_lads() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   -- from the small areas that may need it (no borough yet, or changed),
-  -- not from every postcode of England
-  WITH cand AS (
-    SELECT sa.code FROM nbhd.small_areas sa WHERE sa.lad_code IS NULL
-    UNION SELECT sa.code FROM nbhd.stale s JOIN nbhd.small_areas sa ON sa.code = s.code WHERE s.what = 'small_area'
-  )
+  -- not from every postcode of England; a table of their own, analysed, so
+  -- a few are looked up by index and a whole country is hashed
+  DROP TABLE IF EXISTS pg_temp.lad_cand;
+  CREATE TEMP TABLE lad_cand ON COMMIT DROP AS
+  SELECT sa.code FROM nbhd.small_areas sa WHERE sa.lad_code IS NULL
+  UNION SELECT sa.code FROM nbhd.stale s JOIN nbhd.small_areas sa ON sa.code = s.code WHERE s.what = 'small_area';
+  ANALYZE lad_cand;
   INSERT INTO nbhd.small_area_lads (code, lad_code, trust, dataset_id)
   SELECT DISTINCT ON (pp.small_area_code) pp.small_area_code, p.la_code, 4, p.dataset_id
-  FROM cand JOIN nbhd.postcode_places pp ON pp.small_area_code = cand.code
+  FROM pg_temp.lad_cand cand JOIN nbhd.postcode_places pp ON pp.small_area_code = cand.code
   JOIN nbhd.postcodes p ON p.postcode = pp.postcode
   WHERE p.la_code ~ '^[EWSN][0-9]{8}$'
     AND NOT EXISTS (SELECT 1 FROM nbhd.small_area_lads l WHERE l.code = pp.small_area_code AND l.trust < 4)
