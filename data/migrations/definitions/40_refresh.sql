@@ -127,14 +127,21 @@ BEGIN
   SELECT sa.code, NULL, sa.lad_code FROM nbhd.small_areas sa
   WHERE sa.lad_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM nbhd.small_area_stats st WHERE st.code = sa.code);
   IF NOT EXISTS (SELECT 1 FROM lad_moves) THEN RETURN; END IF;
+  -- Their postcodes now keep distances within another borough's reach:
+  -- noted one by one for a few small areas, as every postcode past a
+  -- thousand (a national load gave 5.1 million notes, 36 s), and not at
+  -- all for a layer already measured whole.
+  IF (SELECT count(*) FROM lad_moves) > 1000 THEN
+    PERFORM logic.note('access', ARRAY['*'], l) FROM unnest(ARRAY['asset', 'gp', 'school']) l;
+  END IF;
   INSERT INTO nbhd.stale (what, set_id, code)
   SELECT 'small_area', '', code FROM lad_moves
   UNION SELECT 'borough', '', old_lad FROM lad_moves WHERE old_lad IS NOT NULL
   UNION SELECT 'neighbourhood', m.set_id, m.neighbourhood_code FROM lad_moves x
         JOIN nbhd.neighbourhood_members m ON m.small_area_code = x.code
-  -- their postcodes now keep distances within another borough's reach
   UNION SELECT 'access', l, p.postcode FROM lad_moves x JOIN nbhd.postcode_places p ON p.small_area_code = x.code
-        CROSS JOIN unnest(ARRAY['asset', 'gp', 'school']) l
+        CROSS JOIN unnest(ARRAY(SELECT y FROM unnest(ARRAY['asset', 'gp', 'school']) y
+                                WHERE NOT EXISTS (SELECT 1 FROM nbhd.stale s WHERE s.what = 'access' AND s.set_id = y AND s.code = '*'))) l
   ON CONFLICT DO NOTHING;
 END $$;
 
