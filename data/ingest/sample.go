@@ -207,9 +207,10 @@ func LoadSample(ctx context.Context, db Beginner, fsys fs.FS, dir string, lock d
 		}
 		// The refresh plans its joins from table statistics, and autovacuum
 		// cannot see rows this transaction has not committed: on a fresh
-		// national load every table would look empty.
-		if _, err := tx.Exec(ctx, "ANALYZE"); err != nil {
-			return fmt.Errorf("analyze the loaded tables: %w", err)
+		// national load every table would look empty. (PostgreSQL takes
+		// either spelling.)
+		if _, err := tx.Exec(ctx, "ANALYSE"); err != nil {
+			return fmt.Errorf("analyse the loaded tables: %w", err)
 		}
 		return data.Refresh(ctx, tx)
 	})
