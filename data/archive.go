@@ -29,8 +29,9 @@ const OversizeBytes = 500 * 1000
 
 // ExportArchive renders every tile at tj's zooms that covers src's extent,
 // with a few workers, into a PMTiles archive at path, and returns how many
-// tiles it holds and the largest. Tiles are compressed with tiles.Gzip, as the server
-// compresses them, so an archived tile and a served one are the same bytes.
+// tiles it holds and the largest. Tiles are compressed with tiles.Gzip, as
+// the server compresses them, so an archived tile and a served one are the
+// same bytes.
 // An import during the export would mix two versions of the data in one
 // archive, so then nothing is written. done, if not nil, is called once per
 // tile rendered (a progress bar).

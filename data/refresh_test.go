@@ -116,6 +116,21 @@ func TestIncrementalRefreshEqualsFullRefresh(t *testing.T) {
 			t.Fatalf("import %s %s: %v", kind, name, err)
 		}
 	}
+	// dropOne drops the dataset the query names, if any.
+	dropOne := func(query string, args ...any) {
+		t.Helper()
+		var id int64
+		err := conn.QueryRow(ctx, query, args...).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.DropDataset(ctx, id, data.LockWait{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	steps := []struct {
 		name string
 		do   func(i int)
@@ -154,31 +169,11 @@ func TestIncrementalRefreshEqualsFullRefresh(t *testing.T) {
 		}},
 		{"drop a neighbourhood set", func(int) {
 			// its neighbourhoods are deleted: the refresh must unpublish them
-			var id int64
-			err := conn.QueryRow(ctx, `SELECT id FROM nbhd.datasets WHERE kind = 'neighbourhood_set' ORDER BY id DESC LIMIT 1`).Scan(&id)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := admin.DropDataset(ctx, id, data.LockWait{}); err != nil {
-				t.Fatal(err)
-			}
+			dropOne(`SELECT id FROM nbhd.datasets WHERE kind = 'neighbourhood_set' ORDER BY id DESC LIMIT 1`)
 		}},
 		{"drop a dataset", func(int) {
-			var id int64
-			err := conn.QueryRow(ctx, `SELECT id FROM nbhd.datasets WHERE kind IN ('community_assets', 'schools', 'demand')
-				ORDER BY id OFFSET $1 LIMIT 1`, r.IntN(4)).Scan(&id)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := admin.DropDataset(ctx, id, data.LockWait{}); err != nil {
-				t.Fatal(err)
-			}
+			dropOne(`SELECT id FROM nbhd.datasets WHERE kind IN ('community_assets', 'schools', 'demand')
+				ORDER BY id OFFSET $1 LIMIT 1`, r.IntN(4))
 		}},
 	}
 	// Every kind of step twice, in a random order.

@@ -372,18 +372,11 @@ func TestRecordedDemandImportRefusesPersonLevelAndBadRows(t *testing.T) {
 // database, where the postcode files load without their spatial indexes:
 // afterwards the table has exactly the indexes its migrations made.
 func TestBulkLoadBuildsThePostcodeIndexesAgain(t *testing.T) {
-	conn := dbtest.Conn(t, dbtest.New(t, false))
+	url := dbtest.New(t, false)
+	conn := dbtest.Conn(t, url)
 	defs := func() []string {
-		rows, err := conn.Query(context.Background(),
+		return dbtest.Strings(t, url,
 			"SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = 'nbhd' AND tablename = 'postcodes' ORDER BY 1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
 	}
 	before := defs()
 	gist := 0

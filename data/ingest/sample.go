@@ -183,20 +183,17 @@ func LoadSample(ctx context.Context, db Beginner, fsys fs.FS, dir string, lock d
 		// spatial indexes, built again before anything else is imported
 		// (later imports may look postcodes up by place).
 		var deferred deferredIndexes
-		deferring := false
 		for i, e := range m.Imports {
-			if bulkPostcodes[e.Kind] && (i == 0 || !bulkPostcodes[m.Imports[i-1].Kind]) {
-				var err error
-				if deferred, err = deferIndexes(ctx, tx); err != nil {
-					return err
-				}
-				deferring = true
+			var err error
+			switch {
+			case !postcodeKinds[e.Kind]:
+				err = deferred.restore(ctx, tx)
+				deferred = nil
+			case i == 0 || !postcodeKinds[m.Imports[i-1].Kind]:
+				deferred, err = deferPostcodeIndexes(ctx, tx)
 			}
-			if deferring && !bulkPostcodes[e.Kind] {
-				if err := deferred.restore(ctx, tx); err != nil {
-					return err
-				}
-				deferred, deferring = nil, false
+			if err != nil {
+				return err
 			}
 			if err := loadEntry(ctx, tx, fsys, dir, e, open, wrap, report); err != nil {
 				return err

@@ -416,10 +416,9 @@ BEGIN
   WITH nb AS (
     SELECT n.set_id, n.code, coalesce(n.lad_code, '') AS lad, coalesce(st.population, 0) AS population,
            md5(string_agg(m.small_area_code, ',' ORDER BY m.small_area_code)) AS members
-    FROM nbhd.neighbourhoods n
+    FROM demand_nbs k JOIN nbhd.neighbourhoods n ON n.set_id = k.set_id AND n.code = k.code
     JOIN nbhd.neighbourhood_members m ON m.set_id = n.set_id AND m.neighbourhood_code = n.code
     LEFT JOIN nbhd.neighbourhood_stats st ON st.set_id = n.set_id AND st.code = n.code
-    WHERE n.set_id = ANY(sets) AND coalesce(n.lad_code, '') = ANY(todo)
     GROUP BY n.set_id, n.code, n.lad_code, st.population
   ), latest AS (
     SELECT coalesce(sa.lad_code, '') AS lad, d.segment, logic.latest_period(d.period) AS period,
@@ -517,13 +516,11 @@ BEGIN
   -- The neighbourhoods whose published demand changed.
   RETURN QUERY
   SELECT DISTINCT x.set_id, x.code FROM (
-    (SELECT c.set_id, c.code, c.segment, c.period, c.source, c.method, c.suppressed, c.published,
-            round(1000 * c.published / nullif(c.population, 0), 2) FROM demand_cells c
-     EXCEPT SELECT b.set_id, b.code, b.segment, b.period, b.source, b.method, b.suppressed, b.count, b.per_1000 FROM demand_before b)
+    (SELECT d.* FROM nbhd.neighbourhood_demand d JOIN demand_nbs k ON k.set_id = d.set_id AND k.code = d.code
+     EXCEPT SELECT * FROM demand_before)
     UNION ALL
-    (SELECT b.set_id, b.code, b.segment, b.period, b.source, b.method, b.suppressed, b.count, b.per_1000 FROM demand_before b
-     EXCEPT SELECT c.set_id, c.code, c.segment, c.period, c.source, c.method, c.suppressed, c.published,
-            round(1000 * c.published / nullif(c.population, 0), 2) FROM demand_cells c)) x
+    (SELECT * FROM demand_before
+     EXCEPT SELECT d.* FROM nbhd.neighbourhood_demand d JOIN demand_nbs k ON k.set_id = d.set_id AND k.code = d.code)) x
   WHERE EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = x.set_id AND n.code = x.code);
 END $$;
 
