@@ -100,6 +100,26 @@ func TestSearchFindsPostcodesNamesAndCodes(t *testing.T) {
 		}
 	}
 
+	// Too short for a trigram: names by their start, the first of them in
+	// name order.
+	first := strings.SplitN(names[0], "|", 3)
+	short := strings.ToLower(first[2][:2])
+	var starts []string
+	for _, row := range dbtest.Rows(t, e.dbURL, "SELECT name FROM nbhd.neighbourhoods ORDER BY name") {
+		if strings.HasPrefix(strings.ToLower(row), short) {
+			starts = append(starts, row)
+		}
+	}
+	got2 := ofKind(e.search(t, strings.ToUpper(short)), "neighbourhood")
+	if len(got2) == 0 || !strings.HasPrefix(got2[0].Label, starts[0]+" (") {
+		t.Errorf("search %q: neighbourhoods %+v, want %q first", short, got2, starts[0])
+	}
+	for _, p := range got2 {
+		if !strings.HasPrefix(strings.ToLower(p.Label), short) {
+			t.Errorf("search %q found %q, which does not start with it", short, p.Label)
+		}
+	}
+
 	// Small areas by code, and by the start of their name.
 	areas := dbtest.Rows(t, e.dbURL, "SELECT code || '|' || name FROM nbhd.small_areas ORDER BY code LIMIT 1")
 	f := strings.SplitN(areas[0], "|", 2)

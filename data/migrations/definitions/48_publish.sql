@@ -131,9 +131,11 @@ CREATE INDEX ON api.neighbourhoods USING gist (geom_z10);
 CREATE INDEX ON api.neighbourhoods USING gist (geom_z12);
 CREATE INDEX ON api.neighbourhoods USING gist (geom_z13);
 CREATE INDEX ON api.neighbourhoods (set_id, lad_code);
--- /search: names anywhere in the name (pg_trgm, 0012_search_names.sql) and
--- codes exactly (data/search.go).
+-- /search (51_search.sql): names anywhere in the name (pg_trgm,
+-- 0012_search_names.sql) or, for queries too short for a trigram, by
+-- prefix; codes exactly.
 CREATE INDEX ON api.neighbourhoods USING gin (lower(name) public.gin_trgm_ops);
+CREATE INDEX ON api.neighbourhoods ((lower(name) COLLATE "C"));
 CREATE INDEX ON api.neighbourhoods (code);
 
 CREATE TABLE api.neighbourhood_boundaries AS

@@ -8,6 +8,8 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA logic FROM PUBLIC;
 GRANT USAGE ON SCHEMA api, logic TO nbhd_public, nbhd_staff;
 GRANT SELECT ON ALL TABLES IN SCHEMA api TO nbhd_public, nbhd_staff;
 GRANT EXECUTE ON FUNCTION logic.jsonb_merge(jsonb, jsonb) TO nbhd_public, nbhd_staff;
+REVOKE EXECUTE ON FUNCTION api.search(text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.search(text, text, integer) TO nbhd_public, nbhd_staff;
 GRANT USAGE ON SCHEMA nbhd, staff TO nbhd_staff;
 GRANT SELECT ON ALL TABLES IN SCHEMA nbhd TO nbhd_staff;
 GRANT SELECT ON ALL TABLES IN SCHEMA staff TO nbhd_staff;
