@@ -105,13 +105,25 @@ type Profile struct {
 // ErrNoSet means the neighbourhood set does not exist.
 var ErrNoSet = errors.New("no such neighbourhood set")
 
-// CheckSet reports ErrNoSet for an unknown set.
+// CheckSet reports ErrNoSet for an unknown set. The sets are read once per
+// data version, so a profile or list costs no round trip for it.
 func (s *Store) CheckSet(ctx context.Context, set string) error {
-	var ok bool
-	if err := s.public.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM api.neighbourhood_sets WHERE id = $1)", set).Scan(&ok); err != nil {
+	ids, err := s.setIDs.get(ctx, s.Version(), func(ctx context.Context) (map[string]bool, error) {
+		ids, err := s.public.Query(ctx, "SELECT id FROM api.neighbourhood_sets")
+		if err != nil {
+			return nil, err
+		}
+		list, err := pgx.CollectRows(ids, pgx.RowTo[string])
+		out := map[string]bool{}
+		for _, id := range list {
+			out[id] = true
+		}
+		return out, err
+	})
+	if err != nil {
 		return fmt.Errorf("check set: %w", err)
 	}
-	if !ok {
+	if !ids[set] {
 		return ErrNoSet
 	}
 	return nil
@@ -156,6 +168,10 @@ type comparatorRow struct {
 // the vintage shown as each indicator's value where it has one ("" is the
 // latest each small area has); every vintage is in the trend.
 func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile, error) {
+	cat, err := s.indicatorCatalogue(ctx)
+	if err != nil {
+		return Profile{}, fmt.Errorf("profile: %w", err)
+	}
 	c, err := s.public.acquire(ctx)
 	if err != nil {
 		return Profile{}, fmt.Errorf("profile: %w", err)
@@ -165,11 +181,11 @@ func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile
 	// Every read takes the set and code alone (the borough, region and
 	// combined authority come from the neighbourhood's row in SQL), so all
 	// of them go to PostgreSQL in one round trip: on England a profile is
-	// seven small reads, and their round trips cost more than their work.
+	// five small reads, and their round trips cost more than their work.
+	// The indicator catalogue is read once per data version.
 	var (
 		found                                                          bool
 		lad, boroughName, regionCode, regionName, cauthCode, cauthName *string
-		cat                                                            []catalogueEntry
 		values                                                         []indicatorRow
 		settingRows                                                    []settingRow
 	)
@@ -187,10 +203,6 @@ func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile
 			return nil
 		}
 		found = err == nil
-		return err
-	})
-	b.Queue(indicatorCatalogueSQL).Query(func(rows pgx.Rows) (err error) {
-		cat, err = collectCatalogue(rows)
 		return err
 	})
 	b.Queue(`SELECT indicator, vintage, value::float8, suppressed, source, method, period, rank, coalesce(ranked, 0)
@@ -521,29 +533,24 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// readIndicatorCatalogue reads the profile's indicators, in order.
-func readIndicatorCatalogue(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}) ([]catalogueEntry, error) {
-	rows, err := q.Query(ctx, indicatorCatalogueSQL)
-	if err != nil {
-		return nil, fmt.Errorf("read indicator catalogue: %w", err)
-	}
-	return collectCatalogue(rows)
-}
-
-const indicatorCatalogueSQL = "SELECT id, kind, label, description, grp, position FROM api.indicators ORDER BY position"
-
-func collectCatalogue(rows pgx.Rows) ([]catalogueEntry, error) {
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalogueEntry, error) {
-		var e catalogueEntry
-		err := r.Scan(&e.id, &e.kind, &e.label, &e.description, &e.group, &e.position)
-		return e, err
+// indicatorCatalogue is the profile's indicators, in order, read once per
+// data version. Call it before acquiring a connection (versioned.get).
+func (s *Store) indicatorCatalogue(ctx context.Context) ([]catalogueEntry, error) {
+	return s.indicatorCat.get(ctx, s.Version(), func(ctx context.Context) ([]catalogueEntry, error) {
+		rows, err := s.public.Query(ctx, "SELECT id, kind, label, description, grp, position FROM api.indicators ORDER BY position")
+		if err != nil {
+			return nil, fmt.Errorf("read indicator catalogue: %w", err)
+		}
+		out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalogueEntry, error) {
+			var e catalogueEntry
+			err := r.Scan(&e.id, &e.kind, &e.label, &e.description, &e.group, &e.position)
+			return e, err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read indicator catalogue: %w", err)
+		}
+		return out, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("read indicator catalogue: %w", err)
-	}
-	return out, nil
 }
 
 // IndicatorInfo describes one indicator for clients choosing what to map.
@@ -557,7 +564,7 @@ type IndicatorInfo struct {
 
 // Indicators lists the catalogue, with England's settings filled in.
 func (s *Store) Indicators(ctx context.Context) ([]IndicatorInfo, error) {
-	cat, err := readIndicatorCatalogue(ctx, s.public)
+	cat, err := s.indicatorCatalogue(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -638,15 +645,15 @@ func (s *Store) BoroughProfile(ctx context.Context, lad string) (BoroughProfile,
 	if !found {
 		return p, ErrNotFound
 	}
+	cat, err := s.indicatorCatalogue(ctx)
+	if err != nil {
+		return p, err
+	}
 	c, err := s.public.acquire(ctx)
 	if err != nil {
 		return p, fmt.Errorf("borough profile: %w", err)
 	}
 	defer c.Release()
-	cat, err := readIndicatorCatalogue(ctx, c)
-	if err != nil {
-		return p, err
-	}
 	read := func(scope, code string) (map[[2]string]comparatorRow, []indicatorRow, string, error) {
 		rows, err := c.Query(ctx, `SELECT indicator, vintage, num::float8, value::float8, suppressed, source, method, period, coverage
 			FROM api.comparators WHERE scope = $1 AND scope_code = $2`, scope, code)

@@ -122,6 +122,9 @@ type Store struct {
 	movedMu  sync.Mutex
 	moved    chan struct{}
 	cats     catalogueCache
+	// setIDs and indicatorCat are read once per data version.
+	setIDs       versioned[map[string]bool]
+	indicatorCat versioned[[]catalogueEntry]
 	// registerGate holds back all but one asset register change at a
 	// time (data/register.go).
 	registerGate registerGate
