@@ -57,6 +57,10 @@ func (s *Server) mapView(c *gin.Context) error {
 type groupedLayer struct {
 	Below  int      `json:"below"`
 	Fields []string `json:"fields"`
+	// DenseBelow and DenseAbove: below that zoom, a tile that would hold
+	// more than DenseAbove features carries the groups too.
+	DenseBelow int `json:"dense_below,omitempty"`
+	DenseAbove int `json:"dense_above,omitempty"`
 }
 
 // groupedLayers lists the layers drawn as groups at small zooms, by id.
@@ -67,7 +71,7 @@ func groupedLayers(cat *data.Catalogue) map[string]groupedLayer {
 		if g == nil || len(l.Bands) == 0 {
 			continue
 		}
-		gl := groupedLayer{Below: int(l.Bands[0])}
+		gl := groupedLayer{Below: int(l.Bands[0]), DenseBelow: int(g.DenseBelow), DenseAbove: g.DenseAbove}
 		for _, f := range append(append([]data.Field{}, g.By...), g.Totals...) {
 			gl.Fields = append(gl.Fields, f.Name)
 		}

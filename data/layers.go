@@ -79,6 +79,13 @@ type Groups struct {
 	// same for a group as for each of its features: a filter on them alone
 	// can select groups. Totals are the group's sums. Both are in tile order.
 	By, Totals []Field
+	// DenseAbove, when set, also draws the groups in a tile below zoom
+	// DenseBelow that would hold more than DenseAbove features, as
+	// tippecanoe's coalesce-densest-as-needed does: where small areas are
+	// densest a tile of them all, with every attribute, passes 500 KB (a
+	// z8 tile over London holds 7,000 of them: 1 MB).
+	DenseAbove int
+	DenseBelow maptile.Zoom
 }
 
 // polygonBands are the generalisation bands of the published polygon
@@ -92,14 +99,16 @@ var (
 var smallAreaGroups = &Groups{
 	View:  pgx.Identifier{"api", "small_area_groups"},
 	Key:   "coalesce(t.lad_code, '') || ':' || coalesce(t.imd_decile::text, '')",
-	Bands: []maptile.Zoom{5, 7},
+	Bands: []maptile.Zoom{5, 7, 10},
+	// 2,500 small areas with every attribute are about 400 KB of tile.
+	DenseAbove: 2500, DenseBelow: 11,
 	By: []Field{
 		boroughField,
 		{Name: "imd_decile", Type: Integer, Description: "IMD decile (1 = most deprived 10%)"},
 	},
 	Totals: []Field{
 		{Name: "population", Type: Integer, Description: "Residents of the small areas merged"},
-		{Name: "small_areas", Type: Integer, Description: "Below zoom 8 only: how many of the borough's small areas in this IMD decile the shape merges (their other attributes are drawn from zoom 8)"},
+		{Name: "small_areas", Type: Integer, Description: "On merged shapes only (below zoom 8, and up to zoom 10 in a tile that would hold more than 2,500 small areas): how many of the borough's small areas in this IMD decile the shape merges; their other attributes are on the small areas themselves"},
 	},
 }
 
@@ -227,12 +236,15 @@ var staticLayers = []Layer{
 // neighbourhoodLayer is one neighbourhood set as served: each neighbourhood
 // drawn as the union of its member small areas, the area its figures
 // describe.
+// neighbourhoodLayerID is the layer of a neighbourhood set's areas.
+func neighbourhoodLayerID(setID string) string { return "neighbourhoods-" + setID }
+
 func neighbourhoodLayer(setID, title, description string) Layer {
 	if description == "" {
 		description = "Neighbourhoods of the set " + title + ", with the small areas and residents in each."
 	}
 	return Layer{
-		ID:          "neighbourhoods-" + setID,
+		ID:          neighbourhoodLayerID(setID),
 		Title:       "Neighbourhoods: " + title,
 		Description: description + " Each neighbourhood is drawn as the union of its member small areas: the area its figures describe.",
 		Keywords:    []string{"neighbourhoods", setID, title},

@@ -86,7 +86,9 @@ func envelope(margin float64) string {
 //   - layers with Bands read the stored geometry of the first band at or
 //     above the zoom (the full geometry past the last), simplified on
 //     import; below the first band a layer with Groups draws its groups
-//     instead, unless a filter reads more than what they were grouped by;
+//     instead (and below Groups.DenseBelow, in a tile that would hold more
+//     than Groups.DenseAbove features), unless a filter reads more than
+//     what they were grouped by;
 //   - other polygon layers are simplified per request with a tolerance tied
 //     to the zoom's pixel size (tiles.Tolerance);
 //   - points below tiles.ClusterBelowZoom are clustered per grid cell
@@ -100,8 +102,14 @@ func envelope(margin float64) string {
 // id so a tile's bytes are reproducible.
 func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) string {
 	name := a.add(l.ID)
-	if g := l.Groups; g != nil && len(l.Bands) > 0 && z < l.Bands[0] && (filter == nil || filter.readsOnly(g.By)) {
-		return g.tileSQL(a, name, z, filter)
+	var dense *Groups
+	if g := l.Groups; g != nil && len(l.Bands) > 0 && (filter == nil || filter.readsOnly(g.By)) {
+		if z < l.Bands[0] {
+			return g.tileSQL(a, name, z, filter)
+		}
+		if g.DenseAbove > 0 && z < g.DenseBelow {
+			dense = g
+		}
 	}
 	where, args := l.scope(a.args)
 	a.args = args
@@ -129,7 +137,14 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 		}
 		geom = fmt.Sprintf("ST_Simplify(t.geom_3857, %s, true)", a.tol)
 	}
-	return featuresSQL(name, l.View.Sanitize(), where, geom, column, props)
+	features := featuresSQL(name, l.View.Sanitize(), where, geom, column, props)
+	if dense == nil {
+		return features
+	}
+	// Counting stops one past the limit; only the branch taken is run.
+	return fmt.Sprintf(`(CASE WHEN (SELECT count(*) FROM (SELECT FROM %s t %s AND %s && %s LIMIT %d) d) > %d
+  THEN %s ELSE %s END)`, l.View.Sanitize(), where, column, envelope(float64(tiles.Buffer)/tiles.Extent),
+		dense.DenseAbove+1, dense.DenseAbove, dense.tileSQL(a, name, z, filter), features)
 }
 
 // bandColumn is the column of the first band at or above z, the first band

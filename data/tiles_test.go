@@ -188,6 +188,53 @@ func TestPointsAreClusteredBelowTheClusterZoom(t *testing.T) {
 	}
 }
 
+// TestDenseTilesDrawGroups lowers the small-area layer's density limit to
+// just under and at the number of small areas meeting the borough's z8
+// tile: over the limit the tile holds exactly the groups meeting it, at
+// the limit every small area; a tile past DenseBelow never merges.
+func TestDenseTilesDrawGroups(t *testing.T) {
+	url := dbtest.New(t, true)
+	s := open(t, url)
+	conn := dbtest.Conn(t, url)
+	l, ok := catalogue(t, s).Layer("small-areas")
+	if !ok || l.Groups == nil || l.Groups.DenseAbove == 0 {
+		t.Fatal("small-areas has no density limit")
+	}
+	meeting := "t.%s && ST_TileEnvelope($1, $2, $3, margin => 64.0/4096)"
+	areas := ids(t, conn, l, fmt.Sprintf(meeting, "geom_z8"), borough)
+	groups := dbtest.Strings(t, url, `SELECT coalesce(lad_code, '') || ':' || coalesce(imd_decile::text, '')
+		FROM api.small_area_groups t WHERE `+fmt.Sprintf(meeting, "geom_z10")+` ORDER BY 1`, borough.Z, borough.X, borough.Y)
+	tileIDs := func(limit int, tl maptile.Tile) []string {
+		g := *l.Groups
+		g.DenseAbove = limit
+		dense := *l
+		dense.Groups = &g
+		b, err := s.Tile(context.Background(), []*data.Layer{&dense}, tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range decode(t, b)[0].Features {
+			out = append(out, f.Properties["id"].(string))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := tileIDs(len(areas)-1, borough); !slices.Equal(got, groups) || len(groups) < 2 {
+		t.Errorf("over the limit: %v, want the groups %v", got, groups)
+	}
+	if got := tileIDs(len(areas), borough); !slices.Equal(got, areas) {
+		t.Errorf("at the limit: %d features, want the %d small areas", len(got), len(areas))
+	}
+	past := hindley
+	for past.Z > l.Groups.DenseBelow {
+		past = past.Parent()
+	}
+	if got, want := tileIDs(1, past), ids(t, conn, l, fmt.Sprintf(meeting, "geom_z12"), past); !slices.Equal(got, want) {
+		t.Errorf("z%d with a limit of 1: %v, want the small areas %v", past.Z, got, want)
+	}
+}
+
 func TestTilesAreReproducibleAndEmptyWhereThereIsNoData(t *testing.T) {
 	s := open(t, dbtest.New(t, true))
 	cat := catalogue(t, s)

@@ -325,6 +325,7 @@ async function applyIndicator() {
       const from = g && l.id === c.layer && !g.fields.includes(c.field) ? g.below : 0;
       map.setLayerZoomRange(`area-fill-${l.id}`, from, 24);
       if (from) notes.push(`Shown from zoom ${from}: below it the tiles merge these areas into groups. Zoom in to see them.`);
+      if (from && g.dense_below > from) notes.push(`Where areas are densest (more than ${fmt(g.dense_above, 'count')} in a tile) they are merged up to zoom ${g.dense_below - 1}.`);
     }
     map.setPaintProperty('n-fill', 'fill-opacity', 0.05);
     if (classes.kind === 'change') {

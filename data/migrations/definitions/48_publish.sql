@@ -7,7 +7,8 @@
 -- tile at zoom z reads the band at or above z). Below zoom 8 small areas
 -- are drawn as groups of a borough's small areas in the same IMD decile
 -- (api.small_area_groups): an England map at those zooms would otherwise
--- carry every LSOA's attributes for shapes smaller than a pixel.
+-- carry every LSOA's attributes for shapes smaller than a pixel. Up to zoom
+-- 10 so is a tile that would hold more than 2,500 small areas (London).
 
 -- tile_tolerance is 4 tile units at zoom z, in Web Mercator metres.
 CREATE FUNCTION logic.tile_tolerance(z integer) RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
@@ -111,10 +112,12 @@ CREATE TABLE api.small_area_groups (
   population bigint,
   geom_z5    geometry NOT NULL,
   geom_z7    geometry NOT NULL,
+  geom_z10   geometry NOT NULL,
   UNIQUE NULLS NOT DISTINCT (lad_code, imd_decile)
 );
 CREATE INDEX ON api.small_area_groups USING gist (geom_z5);
 CREATE INDEX ON api.small_area_groups USING gist (geom_z7);
+CREATE INDEX ON api.small_area_groups USING gist (geom_z10);
 
 CREATE TABLE api.neighbourhoods AS
 SELECT s.*, NULL::geometry AS geom_z5, NULL::geometry AS geom_z7, NULL::geometry AS geom_z8, NULL::geometry AS geom_z10,
@@ -170,7 +173,8 @@ BEGIN
 END $$;
 
 -- publish_groups redraws the low-zoom groups of the given boroughs: each
--- borough's small areas of one IMD decile, dissolved at two zoom bands.
+-- borough's small areas of one IMD decile, dissolved at three zoom bands
+-- (z10 for the densest tiles up to zoom 10, data/tiles.go).
 -- The union snaps to a grid a quarter of the band's tolerance: simplified
 -- neighbours can overlap slightly, which defeats an exact overlay.
 CREATE FUNCTION logic.publish_groups(lads text[]) RETURNS void LANGUAGE plpgsql AS $$
@@ -181,7 +185,8 @@ BEGIN
   INSERT INTO api.small_area_groups
   SELECT s.lad_code, max(s.borough), s.imd_decile, count(*), sum(s.population),
          ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 5)), logic.tile_tolerance(5) / 4), 3)),
-         ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 7)), logic.tile_tolerance(7) / 4), 3))
+         ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 7)), logic.tile_tolerance(7) / 4), 3)),
+         ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(s.geom_z10), logic.tile_tolerance(10) / 4), 3))
   FROM api.small_areas s
   WHERE s.lad_code = ANY(lads) OR (s.lad_code IS NULL AND '' = ANY(lads))
   GROUP BY s.lad_code, s.imd_decile;
