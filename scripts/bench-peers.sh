@@ -29,7 +29,7 @@
 #   DURATION=2s ROUNDS=1 PG_TILESERV=... scripts/bench-peers.sh
 #
 # ROUNDS (3), DURATION (15s) and CONNS (32) are wrk's; PEER_MAX_CONNS sets
-# the peers' database pools (default: their own, 4; nbhd's --max-conns is 8).
+# the peers' database pools (default: their own, 4, as nbhd's --max-conns).
 set -euo pipefail
 
 # Peer paths are resolved before the cd, so relative ones work.
