@@ -37,6 +37,9 @@ type Field struct {
 	// every feature or that only places a label. Each property costs every
 	// tile encoding time; features, CSV and profiles still carry it.
 	NotInTiles bool
+	// TilesFrom leaves the field out of tiles below this zoom, where a tile
+	// holds too many features to carry every attribute of each.
+	TilesFrom maptile.Zoom
 }
 
 // Layer is one public layer: an OGC API collection and a vector tile layer,
@@ -233,16 +236,33 @@ var staticLayers = []Layer{
 	},
 }
 
-// neighbourhoodLayer is one neighbourhood set as served: each neighbourhood
-// drawn as the union of its member small areas, the area its figures
-// describe.
 // neighbourhoodLayerID is the layer of a neighbourhood set's areas.
 func neighbourhoodLayerID(setID string) string { return "neighbourhoods-" + setID }
 
+// neighbourhoodDetailZoom is the first zoom whose neighbourhood tiles carry
+// every attribute; below it they carry the code, name and borough only (a
+// z5 tile of England's 6,800 MSOA-like neighbourhoods with all of them is
+// 957 KB, 403 KB without). The map colours neighbourhoods by code
+// (/map/values.json), so nothing it draws needs more.
+const neighbourhoodDetailZoom maptile.Zoom = 8
+
+// neighbourhoodLayer is one neighbourhood set as served: each neighbourhood
+// drawn as the union of its member small areas, the area its figures
+// describe.
 func neighbourhoodLayer(setID, title, description string) Layer {
 	if description == "" {
 		description = "Neighbourhoods of the set " + title + ", with the small areas and residents in each."
 	}
+	l := neighbourhoodFields(setID, title, description)
+	for i, f := range l.Fields {
+		if f.Name != "code" && f.Name != "name" && f.Name != boroughField.Name {
+			l.Fields[i].TilesFrom = neighbourhoodDetailZoom
+		}
+	}
+	return l
+}
+
+func neighbourhoodFields(setID, title, description string) Layer {
 	return Layer{
 		ID:          neighbourhoodLayerID(setID),
 		Title:       "Neighbourhoods: " + title,

@@ -118,7 +118,7 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 		cond, a.args = filter.SQL("t", a.args)
 		where += " AND " + cond
 	}
-	props := l.tileColumns()
+	props := l.tileColumns(z)
 	if l.GeometryType == "Point" && tiles.Clustered(z) {
 		if a.cell == "" {
 			a.cell = a.add(tiles.CellSize(z))
@@ -229,12 +229,18 @@ type tileColumn struct{ name, expr string }
 // tileColumns are the layer's MVT properties: "id" (the key as text, unless
 // a field has that name) and every catalogue field, cast to the type its
 // TileJSON field type promises.
-func (l *Layer) tileColumns() []tileColumn {
+func (l *Layer) tileColumns(z maptile.Zoom) []tileColumn {
 	var cols []tileColumn
 	if _, ok := l.Field("id"); !ok {
 		cols = append(cols, tileColumn{`"id"`, "t." + pgx.Identifier{l.Key}.Sanitize() + "::text"})
 	}
-	return append(cols, fieldColumns(l.Fields)...)
+	var fields []Field
+	for _, f := range l.Fields {
+		if z >= f.TilesFrom {
+			fields = append(fields, f)
+		}
+	}
+	return append(cols, fieldColumns(fields)...)
 }
 
 // fieldColumns are the fields in tiles, over alias t.
@@ -269,9 +275,13 @@ func (l *Layer) TileFields() []Field {
 		out = append(out, Field{Name: "id", Type: String, Description: "Feature id (as in /collections/" + l.ID + "/items/{id})"})
 	}
 	for _, f := range l.Fields {
-		if !f.NotInTiles {
-			out = append(out, f)
+		if f.NotInTiles {
+			continue
 		}
+		if f.TilesFrom > 0 {
+			f.Description += fmt.Sprintf(" (in tiles from zoom %d)", f.TilesFrom)
+		}
+		out = append(out, f)
 	}
 	if l.Groups != nil {
 		for _, f := range l.Groups.Totals {

@@ -235,6 +235,55 @@ func TestDenseTilesDrawGroups(t *testing.T) {
 	}
 }
 
+// TestNeighbourhoodTilesCarryDetailFromZoom8 checks the thin low-zoom
+// neighbourhood tiles: below zoom 8 a feature has its id, code, name and
+// borough only; from zoom 8 every tile field, on the same features.
+func TestNeighbourhoodTilesCarryDetailFromZoom8(t *testing.T) {
+	s := open(t, dbtest.New(t, true))
+	var hoods *data.Layer
+	for _, l := range catalogue(t, s).Layers {
+		if l.SetID != "" && strings.HasPrefix(l.ID, "neighbourhoods-") && !strings.HasSuffix(l.ID, "-boundary") {
+			hoods = l
+			break
+		}
+	}
+	if hoods == nil {
+		t.Fatal("no neighbourhood layer in the sample")
+	}
+	props := func(tl maptile.Tile) (keys []string, ids []string) {
+		b, err := s.Tile(context.Background(), []*data.Layer{hoods}, tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, f := range decode(t, b)[0].Features {
+			ids = append(ids, f.Properties["id"].(string))
+			for k := range f.Properties {
+				if !seen[k] {
+					seen[k] = true
+					keys = append(keys, k)
+				}
+			}
+		}
+		slices.Sort(keys)
+		slices.Sort(ids)
+		return keys, ids
+	}
+	thin, thinIDs := props(borough.Parent())
+	if want := []string{"code", "id", "lad_code", "name"}; !slices.Equal(thin, want) {
+		t.Errorf("z7 properties %v, want %v", thin, want)
+	}
+	full, fullIDs := props(borough)
+	var want []string
+	for _, f := range hoods.TileFields() {
+		want = append(want, f.Name)
+	}
+	slices.Sort(want)
+	if !slices.Equal(full, want) || !slices.Equal(thinIDs, fullIDs) || len(fullIDs) == 0 {
+		t.Errorf("z8: properties %v (want %v), features %v (z7: %v)", full, want, fullIDs, thinIDs)
+	}
+}
+
 func TestTilesAreReproducibleAndEmptyWhereThereIsNoData(t *testing.T) {
 	s := open(t, dbtest.New(t, true))
 	cat := catalogue(t, s)
