@@ -253,17 +253,7 @@ func neighbourhoodLayer(setID, title, description string) Layer {
 	if description == "" {
 		description = "Neighbourhoods of the set " + title + ", with the small areas and residents in each."
 	}
-	l := neighbourhoodFields(setID, title, description)
-	for i, f := range l.Fields {
-		if f.Name != "code" && f.Name != "name" && f.Name != boroughField.Name {
-			l.Fields[i].TilesFrom = neighbourhoodDetailZoom
-		}
-	}
-	return l
-}
-
-func neighbourhoodFields(setID, title, description string) Layer {
-	return Layer{
+	l := Layer{
 		ID:          neighbourhoodLayerID(setID),
 		Title:       "Neighbourhoods: " + title,
 		Description: description + " Each neighbourhood is drawn as the union of its member small areas: the area its figures describe.",
@@ -302,6 +292,12 @@ func neighbourhoodFields(setID, title, description string) Layer {
 			{Name: "label_lat", Type: Number, Description: "Latitude of a point inside the neighbourhood, for its label", NotInTiles: true},
 		},
 	}
+	for i, f := range l.Fields {
+		if f.Name != "code" && f.Name != "name" && f.Name != boroughField.Name {
+			l.Fields[i].TilesFrom = neighbourhoodDetailZoom
+		}
+	}
+	return l
 }
 
 // boundaryLayer is the official boundary a set's neighbourhoods were fitted

@@ -109,11 +109,11 @@ var ErrNoSet = errors.New("no such neighbourhood set")
 // data version, so a profile or list costs no round trip for it.
 func (s *Store) CheckSet(ctx context.Context, set string) error {
 	ids, err := s.setIDs.get(ctx, s.Version(), func(ctx context.Context) (map[string]bool, error) {
-		ids, err := s.public.Query(ctx, "SELECT id FROM api.neighbourhood_sets")
+		rows, err := s.public.Query(ctx, "SELECT id FROM api.neighbourhood_sets")
 		if err != nil {
 			return nil, err
 		}
-		list, err := pgx.CollectRows(ids, pgx.RowTo[string])
+		list, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		out := map[string]bool{}
 		for _, id := range list {
 			out[id] = true
