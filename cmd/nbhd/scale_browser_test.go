@@ -76,10 +76,21 @@ func mapShot(t *testing.T, ctx context.Context, url, name string, problems func(
 	t.Helper()
 	var done bool
 	idle := chromedp.Evaluate(`nbhd.idle().then(() => true)`, &done, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) })
-	if err := chromedp.Run(ctx, chromedp.Navigate(url),
-		chromedp.Poll(`!!(window.nbhd && window.nbhd.ready)`, nil, chromedp.WithPollingTimeout(time.Minute)),
-		idle, chromedp.Sleep(300*time.Millisecond), idle,
-	); err != nil {
+	load := func() error {
+		return chromedp.Run(ctx, chromedp.Navigate(url),
+			chromedp.Poll(`!!(window.nbhd && window.nbhd.ready)`, nil, chromedp.WithPollingTimeout(time.Minute)),
+			idle, chromedp.Sleep(300*time.Millisecond), idle,
+		)
+	}
+	err := load()
+	// Chromium can drop the page's execution context while a navigation
+	// replaces it and the poll starts; that says nothing about the map, so
+	// the page is loaded once more.
+	if err != nil && strings.Contains(err.Error(), "Cannot find context with specified id") {
+		t.Logf("%s: %v; loading the page again", url, err)
+		err = load()
+	}
+	if err != nil {
 		t.Fatalf("%s: the map did not become ready: %v; problems %v", url, err, problems())
 	}
 	var errs []string
