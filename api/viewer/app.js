@@ -802,6 +802,7 @@ async function main() {
   });
 
   await new Promise((resolve) => map.on('load', resolve));
+  fitCanvas(map);
   map.addSource('nbhd', await tileSource(maplibregl, api.config, api.tilejson, boroughQuery())); // /tiles, or a PMTiles archive
   const set = currentSet();
   for (const l of areaLayers()) {
@@ -890,13 +891,24 @@ async function main() {
 
   if (state.selected) await openProfile(state.selected, false);
   map.once('idle', () => {
+    fitCanvas(map);
     document.querySelector('.maplibregl-ctrl-attrib')?.classList.remove('maplibregl-compact-show');
     nbhd.ready = true; document.body.dataset.ready = 'true'; writeHash();
   });
 }
 
+// fitCanvas measures the map's container again when the canvas no longer
+// matches it. The page's grid can settle after MapLibre first measured the
+// container, and under CPU load its resize observer was seen to leave the
+// map drawn 25 pixels wide.
+function fitCanvas(map) {
+  const box = map.getContainer(), canvas = map.getCanvas();
+  if (box.clientWidth !== canvas.clientWidth || box.clientHeight !== canvas.clientHeight) map.resize();
+}
+
 // idle resolves when the map has drawn everything it has asked for.
 nbhd.idle = () => new Promise((resolve) => {
+  if (nbhd.map) fitCanvas(nbhd.map);
   if (nbhd.map && nbhd.map.loaded() && !nbhd.map.isMoving()) { nbhd.map.once('idle', resolve); nbhd.map.triggerRepaint(); } else if (nbhd.map) nbhd.map.once('idle', resolve); else resolve();
 });
 

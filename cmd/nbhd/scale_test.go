@@ -421,12 +421,16 @@ func mapFromPMTiles(t *testing.T, primaryURL, replicaURL string) {
 		t.Fatalf("map config: %s", cfg)
 	}
 
+	// One browser per map, so the second page does not replace the first in
+	// one tab: that navigation once dropped the page's execution context
+	// under the readiness poll.
 	ctx, problems := chromium(t)
 	view := "#map=11.50/53.5400/-2.5800&set=ward&ind=chaotic_per_1000&layers=neighbourhoods,small-areas"
 	fromLive := mapShot(t, ctx, live.base+"/map/"+view, "scale-map-live", problems)
 	tilesBefore := static.tileRequests(t)
-	fromArchive := mapShot(t, ctx, ng.base+"/map/"+view, "scale-map-pmtiles", problems)
-	if p := problems(); len(p) > 0 {
+	ctx2, problems2 := chromium(t)
+	fromArchive := mapShot(t, ctx2, ng.base+"/map/"+view, "scale-map-pmtiles", problems2)
+	if p := append(problems(), problems2()...); len(p) > 0 {
 		t.Errorf("browser problems: %v", p)
 	}
 	if n := static.tileRequests(t) - tilesBefore; n != 0 {
