@@ -91,7 +91,7 @@ const areaGapsSQL = `WITH g AS (
 	         sa.chaotic_estimate::float8 AS chaotic, sa.just_coping_estimate::float8 AS just_coping,
 	         (sa.chaotic_estimate + sa.just_coping_estimate)::float8 AS demand,
 	         sa.assets_within_reach AS assets_within_reach,
-	         round((sa.chaotic_estimate + sa.just_coping_estimate) / nullif(sa.assets_within_reach, 0), 2)::float8 AS demand_per_asset,
+	         round(((sa.chaotic_estimate + sa.just_coping_estimate) / nullif(sa.assets_within_reach, 0))::numeric, 2)::float8 AS demand_per_asset,
 	         (100 - sa.access_asset_pct)::float8 AS access_shortfall_pct
 	  FROM api.small_areas sa
 	  LEFT JOIN api.neighbourhood_members m ON m.small_area_code = sa.code AND m.set_id = $1
