@@ -3,7 +3,6 @@ package data
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -358,27 +357,11 @@ func (c *Catalogue) Layer(id string) (*Layer, bool) {
 	return l, ok
 }
 
-// catalogueCache keeps the catalogue for the current data version.
-type catalogueCache struct {
-	mu  sync.Mutex
-	cat *Catalogue
-}
-
 // Catalogue returns the public layers and their metadata for the current
 // data version, reading the database only when the version has moved.
 func (s *Store) Catalogue(ctx context.Context) (*Catalogue, error) {
 	v := s.Version()
-	s.cats.mu.Lock()
-	defer s.cats.mu.Unlock()
-	if c := s.cats.cat; c != nil && c.Version == v {
-		return c, nil
-	}
-	c, err := s.loadCatalogue(ctx, v)
-	if err != nil {
-		return nil, err
-	}
-	s.cats.cat = c
-	return c, nil
+	return s.cats.get(ctx, v, func(ctx context.Context) (*Catalogue, error) { return s.loadCatalogue(ctx, v) })
 }
 
 func (s *Store) loadCatalogue(ctx context.Context, version int64) (*Catalogue, error) {

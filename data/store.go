@@ -125,8 +125,9 @@ type Store struct {
 	wantedAt atomic.Int64
 	movedMu  sync.Mutex
 	moved    chan struct{}
-	cats     catalogueCache
-	// setIDs and indicatorCat are read once per data version.
+	// The catalogue, the neighbourhood sets and the indicator catalogue
+	// are read once per data version.
+	cats         versioned[*Catalogue]
 	setIDs       versioned[map[string]bool]
 	indicatorCat versioned[[]catalogueEntry]
 	// registerGate holds back all but one asset register change at a

@@ -143,7 +143,7 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 	}
 	// Counting stops one past the limit; only the branch taken is run.
 	return fmt.Sprintf(`(CASE WHEN (SELECT count(*) FROM (SELECT FROM %s t %s AND %s && %s LIMIT %d) d) > %d
-  THEN %s ELSE %s END)`, l.View.Sanitize(), where, column, envelope(float64(tiles.Buffer)/tiles.Extent),
+  THEN %s ELSE %s END)`, l.View.Sanitize(), where, column, bufferedEnvelope(),
 		dense.DenseAbove+1, dense.DenseAbove, dense.tileSQL(a, name, z, filter), features)
 }
 
@@ -181,12 +181,15 @@ func featuresSQL(name, view, where, geom, column string, props []tileColumn) str
 	for i, p := range props {
 		cols[i] = p.expr + " AS " + p.name
 	}
-	margin := float64(tiles.Buffer) / tiles.Extent
 	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY q.id), ''::bytea) FROM (
   SELECT %s AS geom, %s
   FROM %s t %s AND %s && %s OFFSET 0
-) q WHERE q.geom IS NOT NULL)`, name, tiles.Extent, mvtGeom(geom), strings.Join(cols, ", "), view, where, column, envelope(margin))
+) q WHERE q.geom IS NOT NULL)`, name, tiles.Extent, mvtGeom(geom), strings.Join(cols, ", "), view, where, column, bufferedEnvelope())
 }
+
+// bufferedEnvelope is the tile widened by its buffer: what a feature drawn
+// in the tile must meet.
+func bufferedEnvelope() string { return envelope(float64(tiles.Buffer) / tiles.Extent) }
 
 // mvtGeom clips and snaps a Web Mercator geometry to the tile's grid.
 func mvtGeom(g string) string {

@@ -6,9 +6,10 @@ import (
 )
 
 // versioned keeps one value read from the database for the data version
-// it was read at: lists that change only on import (the neighbourhood
-// sets, the indicator catalogue) are read once per version instead of on
-// every request. A load holds the lock, so a new version is read once.
+// it was read at: what changes only on import (the layer catalogue, the
+// neighbourhood sets, the indicator catalogue) is read once per version
+// instead of on every request. A load holds the lock, so a new version is
+// read once.
 type versioned[T any] struct {
 	mu      sync.Mutex
 	version int64

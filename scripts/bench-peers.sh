@@ -83,7 +83,7 @@ echo "# nbhd side by side with pg_tileserv and pg_featureserv, $(date -u +%FT%TZ
 echo
 echo "$(nproc) CPUs; PostgreSQL $(psql_db -c 'SHOW server_version' | cut -d' ' -f1), PostGIS $(psql_db -c 'SELECT postgis_lib_version()'); database $(psql_db -c 'SELECT current_database()'): $(psql_db -c 'SELECT count(*) FROM nbhd.small_areas') small areas, $(psql_db -c 'SELECT count(*) FROM nbhd.schools') schools; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "- nbhd $(git describe --always --dirty 2>/dev/null || echo '?'): serve --tile-cache-mb 0 --prerender-max-zoom -1 (pool of $(sed -nE 's/^\tDefaultMaxConns += ([0-9]+)$/\1/p' data/store.go))"
+echo "- nbhd $(git describe --always --dirty 2>/dev/null || echo '?'): serve --tile-cache-mb 0 --prerender-max-zoom -1 (pool of $(bin/nbhd serve --help 2>&1 | grep -A1 -e '--max-conns N' | sed -nE 's/.*\(default ([0-9]+)\).*/\1/p'))"
 [ -n "$tileserv" ] && echo "- $("$tileserv" --version 2>&1 | head -n 1) ($tileserv), pool of ${peer_conns:-4}"
 [ -n "$featureserv" ] && echo "- $("$featureserv" --version 2>&1 | head -n 1) ($featureserv), pool of ${peer_conns:-4}"
 
