@@ -897,13 +897,12 @@ async function main() {
   });
 }
 
-// fitCanvas measures the map's container again when the canvas no longer
-// matches it. The page's grid can settle after MapLibre first measured the
-// container, and under CPU load its resize observer was seen to leave the
-// map drawn 25 pixels wide.
+// fitCanvas measures the map's container again. The page's grid can
+// settle after MapLibre first measured the container, and under CPU load
+// the map was seen drawn 25 pixels wide in a full-sized canvas (so the
+// canvas's own size does not show it): resizing always is cheap.
 function fitCanvas(map) {
-  const box = map.getContainer(), canvas = map.getCanvas();
-  if (box.clientWidth !== canvas.clientWidth || box.clientHeight !== canvas.clientHeight) map.resize();
+  map.resize();
 }
 
 // idle resolves when the map has drawn everything it has asked for.
