@@ -161,7 +161,8 @@ func (s *Server) openAPIDoc(c *gin.Context, cat *data.Catalogue) obj {
 			"description": fmt.Sprintf("OGC API – Features (with Part 3 filtering in CQL2) and OGC API – Tiles over a council's public layers. "+
 				"limit defaults to %d and at most %d features are returned per page: larger limits are clamped to %d, and rel=next links page on. "+
 				"Vector tiles are Mapbox Vector Tiles in WebMercatorQuad (tileRow is the XYZ y, tileCol the x), at /collections/{id}/tiles/... and, "+
-				"the same tiles, at /tiles/{layer}/{z}/{x}/{y}.mvt with TileJSON at /tiles/{layer}.json.", defaultLimit, maxLimit, maxLimit),
+				"the same tiles, at /tiles/{layer}/{z}/{x}/{y}.mvt with TileJSON at /tiles/{layer}.json, where {layer} is a collection's id, "+
+				"all for every collection, or collection ids joined by commas for just those (e.g. small-areas,schools).", defaultLimit, maxLimit, maxLimit),
 		},
 		"servers": []obj{{"url": s.baseURL(c)}},
 		"paths":   paths,

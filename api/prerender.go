@@ -9,12 +9,14 @@ import (
 	"github.com/paulmach/orb/maptile"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"nbhd/data"
 	"nbhd/tiles"
 )
 
 // Pre-rendering (Config.PrerenderZooms): when the server starts and after
-// each data change, the composite tile set's low zooms over the data's
-// extent are rendered into the tile cache in the background, one tile at a
+// each data change, the low zooms of the composites the built-in map asks
+// for (data.Catalogue.MapTileSets) and of "all", over the data's extent, are
+// rendered into the tile cache in the background, one tile at a
 // time, so no user meets a cold national tile (a z8 tile of England's
 // small areas takes a second or more to render). A change arriving while
 // it runs restarts it on the new version; requests never wait for it, and
@@ -23,7 +25,8 @@ import (
 // prerenderTimeout bounds one tile's render.
 const prerenderTimeout = 2 * time.Minute
 
-// prerenderer renders the low zooms of "all" after each version change.
+// prerenderer renders the low zooms of the map's composites and of "all"
+// after each version change.
 type prerenderer struct {
 	s     *Server
 	zooms int
@@ -67,7 +70,9 @@ func (p *prerenderer) run(ctx context.Context) {
 
 // render fills the cache with the tiles of zooms 0 to p.zooms-1 over the
 // data's extent, lowest zoom first, stopping early when a newer version
-// is asked for (the wake channel then holds it) or ctx ends.
+// is asked for (the wake channel then holds it) or ctx ends. At each zoom
+// it renders the composites the built-in map asks for (one per
+// neighbourhood set), then "all", which other clients ask for.
 func (p *prerenderer) render(ctx context.Context, version int64) {
 	start := time.Now()
 	cat, err := p.s.store.Catalogue(ctx)
@@ -75,41 +80,49 @@ func (p *prerenderer) render(ctx context.Context, version int64) {
 		p.s.log.Warn("pre-render: read the catalogue", "err", err)
 		return
 	}
-	layers, _, ok := cat.TileSet("all")
-	if !ok {
-		return
+	type set struct {
+		key    string
+		layers []*data.Layer
 	}
-	bound, ok := cat.Extent(layers)
+	var sets []set
+	for _, key := range append(cat.MapTileSets(), data.AllLayers) {
+		if layers, key, err := cat.Tiles(key); err == nil {
+			sets = append(sets, set{key, layers})
+		}
+	}
+	bound, ok := cat.Extent(cat.Layers)
 	if !ok {
 		return
 	}
 	n := 0
 	for z := range maptile.Zoom(p.zooms) {
-		for _, t := range tilesOver(bound, z) {
-			if len(p.wake) > 0 || ctx.Err() != nil {
-				p.s.log.Info("pre-render superseded", "data_version", cat.Version, "tiles", n)
-				return
-			}
-			// Past nine tenths of the cache, the next tiles would evict
-			// the ones just rendered: stop, and say what to change.
-			if st := p.s.tiles.Stats(); st.Used > st.Limit/10*9 {
-				p.s.log.Warn("pre-render stopped: the tile cache is nearly full; raise --tile-cache-mb or lower --prerender-max-zoom",
-					"zoom", z, "tiles", n, "cache_mb", st.Limit>>20)
-				return
-			}
-			rctx, cancel := context.WithTimeout(ctx, prerenderTimeout)
-			_, err := p.s.tiles.Get(rctx, tiles.Key{Layer: "all", Version: cat.Version, Tile: t}, func(ctx context.Context) ([]byte, error) {
-				return p.s.store.FilteredTile(ctx, layers, t, nil)
-			})
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					p.s.log.Warn("pre-render stopped", "tile", t, "err", err)
+		for _, ts := range sets {
+			for _, t := range tilesOver(bound, z) {
+				if len(p.wake) > 0 || ctx.Err() != nil {
+					p.s.log.Info("pre-render superseded", "data_version", cat.Version, "tiles", n)
+					return
 				}
-				return
+				// Past nine tenths of the cache, the next tiles would evict
+				// the ones just rendered: stop, and say what to change.
+				if st := p.s.tiles.Stats(); st.Used > st.Limit/10*9 {
+					p.s.log.Warn("pre-render stopped: the tile cache is nearly full; raise --tile-cache-mb or lower --prerender-max-zoom",
+						"zoom", z, "tiles", n, "cache_mb", st.Limit>>20)
+					return
+				}
+				rctx, cancel := context.WithTimeout(ctx, prerenderTimeout)
+				_, err := p.s.tiles.Get(rctx, tiles.Key{Layer: ts.key, Version: cat.Version, Tile: t}, func(ctx context.Context) ([]byte, error) {
+					return p.s.store.FilteredTile(ctx, ts.layers, t, nil)
+				})
+				cancel()
+				if err != nil {
+					if ctx.Err() == nil {
+						p.s.log.Warn("pre-render stopped", "tile", t, "err", err)
+					}
+					return
+				}
+				n++
+				p.tiles.Inc()
 			}
-			n++
-			p.tiles.Inc()
 		}
 	}
 	p.s.log.Info("pre-rendered", "data_version", cat.Version, "asked", version, "max_zoom", p.zooms-1,

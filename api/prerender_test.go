@@ -49,15 +49,21 @@ func TestLowZoomsArePrerenderedAfterStartAndAfterEachChange(t *testing.T) {
 	if err := json.Unmarshal(body, &tj); err != nil {
 		t.Fatal(err)
 	}
-	// The tiles a map shows over those bounds, each zoom.
+	// The tiles a map shows over those bounds, each zoom, of "all" and of
+	// the composites the built-in map asks for (each set's, named as the
+	// viewer names them: area layers, then the set, then its boundaries).
+	sets := []string{"all", "small-areas,neighbourhoods-ward,neighbourhoods-ward-boundary"}
 	var paths []string
 	for z := maptile.Zoom(0); z <= 11; z++ {
-		for _, c := range []orb.Point{{tj.Bounds[0], tj.Bounds[1]}, {tj.Bounds[2], tj.Bounds[3]}, {tj.Bounds[0], tj.Bounds[3]}, {tj.Bounds[2], tj.Bounds[1]},
-			{(tj.Bounds[0] + tj.Bounds[2]) / 2, (tj.Bounds[1] + tj.Bounds[3]) / 2}} {
-			tl := maptile.At(c, z)
-			paths = append(paths, fmt.Sprintf("/tiles/all/%d/%d/%d.mvt", z, tl.X, tl.Y))
+		for _, set := range sets {
+			for _, c := range []orb.Point{{tj.Bounds[0], tj.Bounds[1]}, {tj.Bounds[2], tj.Bounds[3]}, {tj.Bounds[0], tj.Bounds[3]}, {tj.Bounds[2], tj.Bounds[1]},
+				{(tj.Bounds[0] + tj.Bounds[2]) / 2, (tj.Bounds[1] + tj.Bounds[3]) / 2}} {
+				tl := maptile.At(c, z)
+				paths = append(paths, fmt.Sprintf("/tiles/%s/%d/%d/%d.mvt", set, z, tl.X, tl.Y))
+			}
 		}
 	}
+	zoom11 := 5 * len(sets)
 	renders := func() float64 { return e.metric(t, "nbhd_tile_renders_total") }
 	fetch := func(p string) {
 		if r, b := e.get(t, p, "Accept-Encoding", "gzip"); r.StatusCode != http.StatusOK && r.StatusCode != http.StatusNoContent {
@@ -65,7 +71,7 @@ func TestLowZoomsArePrerenderedAfterStartAndAfterEachChange(t *testing.T) {
 		}
 	}
 	before := renders()
-	for _, p := range paths[:len(paths)-5] { // zooms 0-10
+	for _, p := range paths[:len(paths)-zoom11] { // zooms 0-10
 		fetch(p)
 	}
 	if r := renders(); r != before {
@@ -90,7 +96,7 @@ func TestLowZoomsArePrerenderedAfterStartAndAfterEachChange(t *testing.T) {
 		t.Errorf("after the change %v tiles were pre-rendered, want %v as at start", second-first, first)
 	}
 	before = renders()
-	for _, p := range paths[:len(paths)-5] {
+	for _, p := range paths[:len(paths)-zoom11] {
 		fetch(p)
 	}
 	if r := renders(); r != before {

@@ -85,7 +85,7 @@ func TestMapAssetRegisterInABrowser(t *testing.T) {
 	tilesAgain := func(n int) bool {
 		after, _ := reqs.since(n)
 		for _, u := range after {
-			if strings.HasPrefix(u, "/tiles/all/") {
+			if strings.HasPrefix(u, "/tiles/") && strings.Contains(u, ".mvt") {
 				return true
 			}
 		}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"net/http"
 	"strconv"
@@ -15,7 +16,8 @@ import (
 )
 
 // Tile serving: /tiles/{layer}/{z}/{x}/{y}.mvt and /tiles/{layer}.json for
-// every public layer and for "all", the composite of every layer.
+// every public layer, for "all", the composite of every layer, and for a
+// composite of chosen layers, their ids joined by commas.
 const (
 	mvtType = "application/vnd.mapbox-vector-tile"
 	// DefaultTileCacheBytes is the tile cache's size when Config leaves it 0.
@@ -51,13 +53,24 @@ func (s *Server) DataChanged(version int64) {
 	}
 }
 
-// tileSet resolves a tile set name: one layer's id, or "all".
-func tileSet(cat *data.Catalogue, name string) ([]*data.Layer, tiles.Source, error) {
-	layers, src, ok := cat.TileSet(name)
-	if !ok {
-		return nil, src, notFound("no tile layer %q; /tiles/all.json lists them", name)
+// tileSet resolves a /tiles name (data.Catalogue.Tiles) to its layers and
+// its key: 404 for a layer that is not there, 400 for a list that cannot
+// be one.
+func tileSet(cat *data.Catalogue, name string) ([]*data.Layer, string, error) {
+	layers, key, err := cat.Tiles(name)
+	switch {
+	case errors.Is(err, data.ErrBadTileSet):
+		return nil, "", badRequest("%v: a composite of chosen layers is their ids joined by commas, each once", err)
+	case err != nil:
+		return nil, "", notFound("%v; /tiles/all.json lists them", err)
 	}
-	return layers, src, nil
+	return layers, key, nil
+}
+
+// composite reports whether a tile set holds more than one layer's
+// queryables: "all" or a list.
+func composite(key string) bool {
+	return key == data.AllLayers || strings.Contains(key, data.LayerSeparator)
 }
 
 // tile serves one vector tile from the cache, rendering it on a miss: 200
@@ -82,9 +95,9 @@ func (s *Server) tile(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	layers, ok := cat.TileLayers(name)
-	if !ok {
-		return notFound("no tile layer %q; /tiles/all.json lists them", name)
+	layers, key, err := tileSet(cat, name)
+	if err != nil {
+		return err
 	}
 	y, ok := strings.CutSuffix(c.Param("y"), ".mvt")
 	if !ok {
@@ -94,25 +107,25 @@ func (s *Server) tile(c *gin.Context) error {
 	if err != nil {
 		return badRequest("%v", err)
 	}
-	where, err := tileFilter(c, name, layers)
+	where, err := tileFilter(c, key, layers)
 	if err != nil {
 		return err
 	}
-	return s.serveTile(c, cat, name, layers, t, where)
+	return s.serveTile(c, cat, key, layers, t, where)
 }
 
 // tileFilter reads a tile request's CQL2 filter: nil without one. A filter
-// uses one collection's queryables, so the composite refuses it.
+// uses one collection's queryables, so a composite refuses it.
 func tileFilter(c *gin.Context, name string, layers []*data.Layer) (*data.Predicate, error) {
 	q := c.Request.URL.Query()
 	boroughs, err := parseBoroughs(q)
 	if err != nil {
 		return nil, err
 	}
-	if name == data.AllLayers {
+	if composite(name) {
 		for _, p := range filterParams {
 			if _, ok := q[p]; ok {
-				return nil, badRequest("the composite tiles (all) take no %s: a filter uses one collection's queryables, "+
+				return nil, badRequest("composite tiles (all, or layers joined by commas) take no %s: a filter uses one collection's queryables, "+
 					"so filter the tiles of that collection, /tiles/{layer}/{z}/{x}/{y}.mvt or "+
 					"/collections/{id}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}", p)
 			}
@@ -243,7 +256,8 @@ func acceptsGzip(header string) bool {
 	return anyQ > 0
 }
 
-// tileJSON serves the TileJSON 3.0.0 document of a layer or of "all";
+// tileJSON serves the TileJSON 3.0.0 document of a layer, of "all" or of
+// a composite of chosen layers (whose tile URL lists them in catalogue order);
 // /tiles/WebMercatorQuad, the OGC tileset of the composite, shares its route.
 func (s *Server) tileJSON(c *gin.Context) error {
 	if c.Param("layer") == tiles.WebMercatorQuadID {
@@ -260,7 +274,7 @@ func (s *Server) tileJSON(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	layers, src, err := tileSet(cat, name)
+	layers, key, err := tileSet(cat, name)
 	if err != nil {
 		return err
 	}
@@ -268,7 +282,7 @@ func (s *Server) tileJSON(c *gin.Context) error {
 	for i, l := range layers {
 		ids[i] = l.ID
 	}
-	tj := tiles.NewTileJSON(src, s.absoluteURL(c, "/tiles/"+name+"/{z}/{x}/{y}.mvt"))
+	tj := tiles.NewTileJSON(cat.TileSource(key, layers), s.absoluteURL(c, "/tiles/"+key+"/{z}/{x}/{y}.mvt"))
 	c.Header("Cache-Control", s.cacheControl)
 	s.surrogateKeys(c, cat.Version, ids...)
 	c.Header("Vary", "X-Forwarded-Proto")

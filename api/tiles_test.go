@@ -195,6 +195,63 @@ func TestCompositeTileHasEveryLayer(t *testing.T) {
 	}
 }
 
+// A composite of chosen layers holds those layers alone, in catalogue
+// order whatever the order asked, as each layer's own tile; its TileJSON
+// describes them and names the canonical list. Lists that cannot be one
+// are refused.
+func TestCompositeOfChosenLayers(t *testing.T) {
+	e := newTileEnv(t, api.Config{})
+	chosen := "schools,small-areas" // catalogue order: small-areas first
+	got, err := mvt.Unmarshal(e.tileMVT(t, strings.Replace(hindley, "/all/", "/"+chosen+"/", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Name != "small-areas" || got[1].Name != "schools" {
+		t.Fatalf("layers %v, want small-areas and schools", got)
+	}
+	for _, l := range got {
+		own, err := mvt.Unmarshal(e.tileMVT(t, strings.Replace(hindley, "/all/", "/"+l.Name+"/", 1)))
+		if err != nil || len(own) != 1 || len(own[0].Features) != len(l.Features) || len(l.Features) == 0 {
+			t.Errorf("%s: %d features in the composite, single-layer tile %v (%v)", l.Name, len(l.Features), own, err)
+		}
+	}
+	// Either order is one tile set: one render, the same bytes.
+	before := e.metric(t, "nbhd_tile_renders_total")
+	a := e.tileMVT(t, strings.Replace(hindley, "/all/", "/small-areas,schools/", 1))
+	b := e.tileMVT(t, strings.Replace(hindley, "/all/", "/"+chosen+"/", 1))
+	if !bytes.Equal(a, b) || e.metric(t, "nbhd_tile_renders_total") != before {
+		t.Errorf("the same layers in another order rendered again or differ (%d and %d bytes)", len(a), len(b))
+	}
+
+	_, body := e.get(t, "/tiles/"+chosen+".json")
+	var tj tiles.TileJSON
+	if err := json.Unmarshal(body, &tj); err != nil {
+		t.Fatal(err)
+	}
+	if len(tj.VectorLayers) != 2 || tj.VectorLayers[0].ID != "small-areas" || tj.VectorLayers[1].ID != "schools" ||
+		len(tj.Tiles) != 1 || !strings.HasSuffix(tj.Tiles[0], "/tiles/small-areas,schools/{z}/{x}/{y}.mvt") ||
+		!strings.Contains(tj.Name, "small-areas, schools") || tj.Attribution == "" {
+		t.Errorf("TileJSON of %s: %s", chosen, body)
+	}
+
+	for path, want := range map[string]int{
+		"/tiles/small-areas,nope/12/2018/1323.mvt":                            404,
+		"/tiles/small-areas,nope.json":                                        404,
+		"/tiles/small-areas,small-areas/12/2018/1323.mvt":                     400,
+		"/tiles/small-areas,/12/2018/1323.mvt":                                400,
+		"/tiles/all,schools/12/2018/1323.mvt":                                 400,
+		"/tiles/,schools.json":                                                400,
+		"/tiles/small-areas,schools/12/2018/1323.mvt?filter=population>1000":  400,
+		"/tiles/small-areas,schools/12/2018/1323.mvt?borough=E08000010":       200,
+		"/collections/small-areas,schools/tiles/WebMercatorQuad/12/1323/2018": 404,
+	} {
+		resp, body := e.get(t, path)
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d: %s", path, resp.StatusCode, want, body)
+		}
+	}
+}
+
 func (e *tileEnv) count(t *testing.T, sql string) int {
 	t.Helper()
 	var n int

@@ -486,13 +486,21 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	_, n := reqs.since(0)
 	choose(t, ctx, "#borough", "E08000099")
 	asked, _ := reqs.since(n)
-	for _, prefix := range []string{"/tiles/all/", "/collections/gp-practices/items", "/neighbourhoods/ward?", "/map/values.json"} {
+	// The map's tiles are the composite of what it draws: small areas, the
+	// set and its boundaries; points come as GeoJSON, so not in tiles.
+	mapTiles := "/tiles/small-areas,neighbourhoods-ward,neighbourhoods-ward-boundary/"
+	for _, prefix := range []string{mapTiles, "/collections/gp-practices/items", "/neighbourhoods/ward?", "/map/values.json"} {
 		found := false
 		for _, u := range asked {
 			found = found || strings.HasPrefix(u, prefix) && strings.Contains(u, "borough=E08000099")
 		}
 		if !found {
 			t.Errorf("after choosing the borough, no request for %s… with borough=E08000099 among %d: %v", prefix, len(asked), asked)
+		}
+	}
+	for _, u := range asked {
+		if strings.HasPrefix(u, "/tiles/") && !strings.HasPrefix(u, mapTiles) {
+			t.Errorf("the map asked for tiles of other layers: %s", u)
 		}
 	}
 	one := shot(t, ctx, "boroughs-testham")
@@ -942,7 +950,7 @@ func TestMapFromPMTilesByBorough(t *testing.T) {
 	asked, _ := reqs.since(0)
 	archive := 0
 	for _, u := range asked {
-		if strings.HasPrefix(u, "/tiles/all/") || strings.HasPrefix(u, "/collections/") && strings.Contains(u, "/tiles/") {
+		if strings.HasPrefix(u, "/tiles/") && !strings.HasSuffix(u, ".json") || strings.HasPrefix(u, "/collections/") && strings.Contains(u, "/tiles/") {
 			t.Errorf("the map asked nbhd for a tile: %s", u)
 		}
 		if strings.HasPrefix(u, "/static/nbhd.pmtiles") {

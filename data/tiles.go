@@ -2,7 +2,9 @@ package data
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -346,6 +348,94 @@ func (c *Catalogue) TileLayers(name string) ([]*Layer, bool) {
 		return nil, false
 	}
 	return []*Layer{l}, true
+}
+
+// LayerSeparator joins layer ids in the name of a composite of chosen
+// layers, as Martin's composite sources do: /tiles/small-areas,schools/...
+const LayerSeparator = ","
+
+// ErrNoTileLayer is a tile set name naming no layer; ErrBadTileSet is a
+// list of layers that names one twice, names "all" or has an empty entry.
+var (
+	ErrNoTileLayer = errors.New("no tile layer")
+	ErrBadTileSet  = errors.New("bad list of tile layers")
+)
+
+// Tiles resolves a /tiles name: a layer id, AllLayers, or layer ids joined
+// by LayerSeparator, a composite of those layers alone (a map draws what
+// it shows and downloads nothing else). The list's layers come in
+// catalogue order, and key names the set with its ids in that order, so
+// "b,a" and "a,b" share cached tiles; MVT layer order draws nothing
+// differently.
+func (c *Catalogue) Tiles(name string) (layers []*Layer, key string, err error) {
+	if !strings.Contains(name, LayerSeparator) {
+		layers, ok := c.TileLayers(name)
+		if !ok {
+			return nil, "", fmt.Errorf("%w %q", ErrNoTileLayer, name)
+		}
+		return layers, name, nil
+	}
+	chosen := make(map[string]bool)
+	for id := range strings.SplitSeq(name, LayerSeparator) {
+		switch _, ok := c.Layer(id); {
+		case id == "" || id == AllLayers:
+			return nil, "", fmt.Errorf("%w: %q is not a layer id", ErrBadTileSet, id)
+		case chosen[id]:
+			return nil, "", fmt.Errorf("%w: %q is listed twice", ErrBadTileSet, id)
+		case !ok:
+			return nil, "", fmt.Errorf("%w %q", ErrNoTileLayer, id)
+		}
+		chosen[id] = true
+	}
+	ids := make([]string, 0, len(chosen))
+	for _, l := range c.Layers {
+		if chosen[l.ID] {
+			layers = append(layers, l)
+			ids = append(ids, l.ID)
+		}
+	}
+	return layers, strings.Join(ids, LayerSeparator), nil
+}
+
+// TileSource describes the tile set Tiles resolved to key.
+func (c *Catalogue) TileSource(key string, layers []*Layer) tiles.Source {
+	if _, src, ok := c.TileSet(key); ok {
+		return src
+	}
+	ids := make([]string, len(layers))
+	for i, l := range layers {
+		ids[i] = l.ID
+	}
+	return c.tileSource("nbhd: "+strings.Join(ids, ", "),
+		"The public nbhd layers "+strings.Join(ids, ", ")+", each as its own vector tile layer.", layers)
+}
+
+// MapTileSets are the composites the built-in map asks for, one per
+// neighbourhood set (none without sets): every area layer that belongs to
+// no set, the set's neighbourhoods and its official boundaries where it
+// has them. Points are not in them: the map draws those from GeoJSON.
+// The server pre-renders these, so they must match api/viewer/app.js's
+// tileSetName.
+func (c *Catalogue) MapTileSets() []string {
+	var areas, out []string
+	for _, l := range c.Layers {
+		if l.SetID == "" && l.GeometryType != "Point" {
+			areas = append(areas, l.ID)
+		}
+	}
+	for _, l := range c.Layers {
+		if l.SetID == "" || l.ID != neighbourhoodLayerID(l.SetID) {
+			continue
+		}
+		ids := append(slices.Clone(areas), l.ID)
+		if _, ok := c.Layer(l.ID + "-boundary"); ok {
+			ids = append(ids, l.ID+"-boundary")
+		}
+		if _, key, err := c.Tiles(strings.Join(ids, LayerSeparator)); err == nil {
+			out = append(out, key)
+		}
+	}
+	return out
 }
 
 func (c *Catalogue) tileSource(name, description string, layers []*Layer) tiles.Source {

@@ -110,7 +110,7 @@ let revalidate = false;
 async function afterChange() {
   revalidate = true;
   nbhd.map.setTransformRequest((url) => (url.startsWith(base) ? { url, cache: 'no-cache' } : { url }));
-  setTileQuery(nbhd.map.getSource('nbhd'), api.config, api.tilejson, boroughQuery());
+  useTiles(true);
   await reloadPoints();
   renderLayerList();
   setFilters();
@@ -200,6 +200,29 @@ const currentSet = () => api.sets.find((s) => s.id === state.set);
 const areaLayers = () => api.layers.filter((l) => l.kind === 'area');
 const pointLayers = () => api.layers.filter((l) => l.kind === 'point');
 const boundaryOf = (set) => set && api.layers.find((l) => l.kind === 'boundary' && l.setId === set.id);
+
+// tileSetName is the composite of the layers the map draws from tiles:
+// every area layer, the chosen set's neighbourhoods and its official
+// boundaries. Points come as GeoJSON, and other sets are not drawn, so
+// their tiles are not fetched. The server pre-renders the same composites
+// (data.Catalogue.MapTileSets).
+function tileSetName() {
+  const set = currentSet();
+  const ids = areaLayers().map((l) => l.id);
+  if (set) ids.push(set.collection, boundaryOf(set)?.id);
+  return ids.filter(Boolean).join(',') || 'all';
+}
+
+// useTiles points the map's tile source at the tiles of the layers and
+// borough shown, when they change, or always when force (after a change
+// to the data, so the tiles are fetched again).
+let tilesShown = '';
+function useTiles(force = false) {
+  const want = tileSetName() + '?' + boroughQuery();
+  if (!force && want === tilesShown) return;
+  tilesShown = want;
+  setTileQuery(nbhd.map.getSource('nbhd'), api.config, api.tilejson, boroughQuery(), tileSetName());
+}
 
 // classifyLayers sorts the collections into neighbourhood sets, their
 // official boundaries, other areas and points, from the API's own words:
@@ -366,6 +389,7 @@ function setNeighbourhoodLayers() {
   const map = nbhd.map;
   const set = currentSet();
   if (!set) return;
+  useTiles();
   for (const id of ['n-fill', 'n-line', 'n-selected', 'n-boundary']) {
     const def = map.getStyle().layers.find((l) => l.id === id);
     if (!def) continue;
@@ -723,7 +747,7 @@ async function changeSet() {
 
 async function changeBorough(fit = true) {
   const s = selection();
-  setTileQuery(nbhd.map.getSource('nbhd'), api.config, api.tilejson, boroughQuery());
+  useTiles();
   fillSets();
   setNeighbourhoodLayers();
   await Promise.all([reloadPoints(), currentSet() ? loadHeadlines() : null, currentSet() ? buildChoices() : null]);
@@ -803,7 +827,8 @@ async function main() {
 
   await new Promise((resolve) => map.on('load', resolve));
   fitCanvas(map);
-  map.addSource('nbhd', await tileSource(maplibregl, api.config, api.tilejson, boroughQuery())); // /tiles, or a PMTiles archive
+  map.addSource('nbhd', await tileSource(maplibregl, api.config, api.tilejson, boroughQuery(), tileSetName())); // /tiles, or a PMTiles archive
+  tilesShown = tileSetName() + '?' + boroughQuery();
   const set = currentSet();
   for (const l of areaLayers()) {
     map.addLayer({ id: `area-fill-${l.id}`, type: 'fill', source: 'nbhd', 'source-layer': l.id, paint: { 'fill-color': NODATA, 'fill-opacity': 0 } });

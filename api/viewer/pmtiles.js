@@ -6,18 +6,22 @@
 // /tiles/all.json. The reader (the pmtiles package) is loaded only then.
 let registered = false;
 
-// liveTiles are the tile URLs of the live endpoints (from their TileJSON),
-// with query (e.g. "borough=" and a borough code) added: the server then sends only
-// that borough's features.
-function liveTiles(tilejson, query) {
-  return tilejson.tiles.map((t) => (query ? t + (t.includes('?') ? '&' : '?') + query : t));
+// liveTiles are the tile URLs of the live endpoints (from the TileJSON of
+// all), for the composite of the layers named (their ids joined by commas)
+// when given, with query (e.g. "borough=" and a borough code) added: the
+// server then sends only those layers, and only that borough's features.
+function liveTiles(tilejson, query, layers) {
+  return tilejson.tiles.map((t) => {
+    const u = layers ? t.replace('/tiles/all/', `/tiles/${layers}/`) : t;
+    return query ? u + (u.includes('?') ? '&' : '?') + query : u;
+  });
 }
 
 // tileSource is the MapLibre source of the boundary layers: the live
 // endpoints as their TileJSON describes them, or the archive.
-export async function tileSource(maplibregl, config, tilejson, query) {
+export async function tileSource(maplibregl, config, tilejson, query, layers) {
   if (!config.pmtiles) {
-    const src = { type: 'vector', tiles: liveTiles(tilejson, query), minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom,
+    const src = { type: 'vector', tiles: liveTiles(tilejson, query, layers), minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom,
       attribution: tilejson.attribution };
     if (tilejson.bounds) src.bounds = tilejson.bounds;
     return src;
@@ -30,8 +34,9 @@ export async function tileSource(maplibregl, config, tilejson, query) {
   return { type: 'vector', url: 'pmtiles://' + new URL(config.pmtiles, location.href).href };
 }
 
-// setTileQuery points the live source at tiles with a new query. An archive
-// holds every borough's features; the map's layer filters pick them.
-export function setTileQuery(source, config, tilejson, query) {
-  if (!config.pmtiles) source.setTiles(liveTiles(tilejson, query));
+// setTileQuery points the live source at tiles of other layers or with a
+// new query. An archive holds every layer and every borough's features;
+// the map's layers and their filters pick them.
+export function setTileQuery(source, config, tilejson, query, layers) {
+  if (!config.pmtiles) source.setTiles(liveTiles(tilejson, query, layers));
 }

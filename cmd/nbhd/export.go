@@ -19,7 +19,7 @@ import (
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flags("export")
 	url := databaseFlag(fs)
-	layer := fs.String("layer", data.AllLayers, "layer `id`, or all for every public layer (one MVT layer each)")
+	layer := fs.String("layer", data.AllLayers, "layer `id`, all for every public layer, or layer ids joined by commas (one MVT layer each)")
 	minZoom := fs.Int("minzoom", 0, "first `zoom` level")
 	maxZoom := fs.Int("maxzoom", tiles.DetailZoom, "last `zoom` level")
 	workers := fs.Int("workers", 4, "`N` tiles rendered at once")
@@ -56,10 +56,11 @@ attribution in its metadata. An import during the export spoils it, so then noth
 	if err != nil {
 		return err
 	}
-	layers, src, ok := cat.TileSet(*layer)
-	if !ok {
-		return usageError{fmt.Sprintf("no layer %q: use all or a layer id (e.g. small-areas)", *layer)}
+	layers, key, err := cat.Tiles(*layer)
+	if err != nil {
+		return usageError{fmt.Sprintf("--layer %s: %v: use all, a layer id (e.g. small-areas) or layer ids joined by commas", *layer, err)}
 	}
+	src := cat.TileSource(key, layers)
 	if !src.HasData {
 		return errors.New("the layers have no data: nothing to export")
 	}
