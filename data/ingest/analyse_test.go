@@ -80,7 +80,7 @@ func TestManifestLoadAnalysesOnlyTheTablesItChangedMuch(t *testing.T) {
 		if _, err := conn.Exec(ctx, "SELECT pg_stat_clear_snapshot()"); err != nil {
 			t.Fatal(err)
 		}
-		return count(t, conn, "SELECT analyze_count FROM pg_stat_user_tables WHERE relid = $1::regclass", table)
+		return count(t, conn, "SELECT analyze_count FROM pg_stat_user_tables WHERE relid = $1::regclass", table) //nolint:misspell // PostgreSQL's column
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for analysed("nbhd.demand") == 0 {
