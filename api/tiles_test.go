@@ -75,6 +75,7 @@ func TestTileRequestsAreValidated(t *testing.T) {
 		{"/tiles/all/0/0/0.mvt", 200},
 		{"/tiles/small-areas/12/0/0.mvt", 204}, // the Arctic
 		{"/tiles/all/12/0/0.mvt", 204},
+		{"/tiles/neighbourhoods-ward-boundary/0/0/0.mvt", 204}, // official boundaries from zoom 8
 		{"/tiles/all/22/4194303/4194303.mvt", 204},
 		{"/tiles/small-areas/23/0/0.mvt", 400},
 		{"/tiles/small-areas/-1/0/0.mvt", 400},

@@ -69,6 +69,12 @@ type Layer struct {
 	// StoredGeoJSON means the view's geojson column holds each feature's
 	// geometry as GeoJSON in CRS84 to 6 decimals, written on import.
 	StoredGeoJSON bool
+	// MinZoom is the first zoom whose tiles hold the layer; below it they
+	// leave it out, and TileJSON's vector_layers say so.
+	MinZoom maptile.Zoom
+	// IDTilesFrom leaves the "id" property out of tiles below this zoom,
+	// where a field holding the same key (the code) names each feature.
+	IDTilesFrom maptile.Zoom
 }
 
 // Groups is a table of a layer's features dissolved by a few attributes,
@@ -239,11 +245,16 @@ var staticLayers = []Layer{
 func neighbourhoodLayerID(setID string) string { return "neighbourhoods-" + setID }
 
 // neighbourhoodDetailZoom is the first zoom whose neighbourhood tiles carry
-// every attribute; below it they carry the code, name and borough only (a
-// z5 tile of England's 6,800 MSOA-like neighbourhoods with all of them is
-// 957 KB, 403 KB without). The map colours neighbourhoods by code
-// (/map/values.json), so nothing it draws needs more.
-const neighbourhoodDetailZoom maptile.Zoom = 8
+// every attribute; below it they carry the code and borough only, and
+// official boundaries are not in tiles at all. On synthetic England a z5
+// tile of 6,800 MSOA-like neighbourhoods with every attribute is 957 KB,
+// with the code, name, borough and id 423 KB, with the code and borough
+// 281 KB; the boundaries drawn over them were 447 KB more. A z8 tile over
+// London still holds a thousand neighbourhoods: 286 KB with every
+// attribute beside 273 KB of small-area groups. The map colours
+// neighbourhoods by code (/map/values.json) and names them from
+// /neighbourhoods, so nothing it draws needs more.
+const neighbourhoodDetailZoom maptile.Zoom = 9
 
 // neighbourhoodLayer is one neighbourhood set as served: each neighbourhood
 // drawn as the union of its member small areas, the area its figures
@@ -292,10 +303,11 @@ func neighbourhoodLayer(setID, title, description string) Layer {
 		},
 	}
 	for i, f := range l.Fields {
-		if f.Name != "code" && f.Name != "name" && f.Name != boroughField.Name {
+		if f.Name != "code" && f.Name != boroughField.Name {
 			l.Fields[i].TilesFrom = neighbourhoodDetailZoom
 		}
 	}
+	l.IDTilesFrom = neighbourhoodDetailZoom
 	return l
 }
 
@@ -311,6 +323,7 @@ func boundaryLayer(setID, title string) Layer {
 		View:     pgx.Identifier{"api", "neighbourhood_boundaries"}, Key: "code", GeometryType: "MultiPolygon", Bands: neighbourhoodBands, StoredGeoJSON: true,
 		DatasetKinds: nil,
 		SetID:        setID,
+		MinZoom:      neighbourhoodDetailZoom,
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "Code", Queryable: true},
 			{Name: "name", Type: String, Description: "Name", Queryable: true},

@@ -68,9 +68,14 @@ func (a *tileArgs) add(v any) string {
 // filter compiled for the one layer given.
 func tileSQL(layers []*Layer, t maptile.Tile, where *Predicate) (string, []any) {
 	a := &tileArgs{args: []any{int32(t.Z), int64(t.X), int64(t.Y)}}
-	parts := make([]string, len(layers))
-	for i, l := range layers {
-		parts[i] = l.tileLayerSQL(a, t.Z, where)
+	var parts []string
+	for _, l := range layers {
+		if t.Z >= l.MinZoom {
+			parts = append(parts, l.tileLayerSQL(a, t.Z, where))
+		}
+	}
+	if len(parts) == 0 {
+		return "SELECT ''::bytea WHERE $1::int + $2::bigint + $3::bigint IS NOT NULL", a.args
 	}
 	return "SELECT " + strings.Join(parts, " || "), a.args
 }
@@ -139,7 +144,7 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 		}
 		geom = fmt.Sprintf("ST_Simplify(t.geom_3857, %s, true)", a.tol)
 	}
-	features := featuresSQL(name, l.View.Sanitize(), where, geom, column, props)
+	features := featuresSQL(name, l.View.Sanitize(), where, geom, column, props, l.tileOrder(z))
 	if dense == nil {
 		return features
 	}
@@ -168,25 +173,38 @@ func (g *Groups) tileSQL(a *tileArgs, name string, z maptile.Zoom, filter *Predi
 		cond, a.args = filter.SQL("t", a.args)
 		where += " AND " + cond
 	}
-	props := append([]tileColumn{{`"id"`, g.Key}}, fieldColumns(g.By)...)
-	props = append(props, fieldColumns(g.Totals)...)
+	props := append(fieldColumns(g.By), fieldColumns(g.Totals)...)
 	column := "t." + bandColumn(g.Bands, z)
-	return featuresSQL(name, g.View.Sanitize(), where, column, column, props)
+	order := make([]string, len(g.By))
+	for i, f := range g.By {
+		order[i] = "q." + pgx.Identifier{f.Name}.Sanitize()
+	}
+	return featuresSQL(name, g.View.Sanitize(), where, column, column, props, strings.Join(order, ", "))
 }
 
 // featuresSQL is the ST_AsMVT of the features of view that pass where and
 // whose bounding box column meets the tile (widened by its buffer), drawn
-// from geom. OFFSET 0 keeps the planner from pushing "geom IS NOT NULL"
-// into the scan, which would clip every feature twice.
-func featuresSQL(name, view, where, geom, column string, props []tileColumn) string {
+// from geom, in the order of the properties order names (unique, so a
+// tile's bytes are reproducible). OFFSET 0 keeps the planner from pushing
+// "geom IS NOT NULL" into the scan, which would clip every feature twice.
+func featuresSQL(name, view, where, geom, column string, props []tileColumn, order string) string {
 	cols := make([]string, len(props))
 	for i, p := range props {
 		cols[i] = p.expr + " AS " + p.name
 	}
-	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY q.id), ''::bytea) FROM (
+	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY %s), ''::bytea) FROM (
   SELECT %s AS geom, %s
   FROM %s t %s AND %s && %s OFFSET 0
-) q WHERE q.geom IS NOT NULL)`, name, tiles.Extent, mvtGeom(geom), strings.Join(cols, ", "), view, where, column, bufferedEnvelope())
+) q WHERE q.geom IS NOT NULL)`, name, tiles.Extent, order, mvtGeom(geom), strings.Join(cols, ", "), view, where, column, bufferedEnvelope())
+}
+
+// tileOrder orders a layer's features in a tile at zoom z by their key:
+// the "id" property, or below IDTilesFrom the field that holds the key.
+func (l *Layer) tileOrder(z maptile.Zoom) string {
+	if _, ok := l.Field("id"); ok || z >= l.IDTilesFrom {
+		return "q.id"
+	}
+	return "q." + pgx.Identifier{l.Key}.Sanitize()
 }
 
 // bufferedEnvelope is the tile widened by its buffer: what a feature drawn
@@ -236,7 +254,7 @@ type tileColumn struct{ name, expr string }
 // TileJSON field type promises.
 func (l *Layer) tileColumns(z maptile.Zoom) []tileColumn {
 	var cols []tileColumn
-	if _, ok := l.Field("id"); !ok {
+	if _, ok := l.Field("id"); !ok && z >= l.IDTilesFrom {
 		cols = append(cols, tileColumn{`"id"`, "t." + pgx.Identifier{l.Key}.Sanitize() + "::text"})
 	}
 	var fields []Field
@@ -277,7 +295,11 @@ func fieldColumns(fields []Field) []tileColumn {
 func (l *Layer) TileFields() []Field {
 	var out []Field
 	if _, ok := l.Field("id"); !ok {
-		out = append(out, Field{Name: "id", Type: String, Description: "Feature id (as in /collections/" + l.ID + "/items/{id})"})
+		id := Field{Name: "id", Type: String, Description: "Feature id (as in /collections/" + l.ID + "/items/{id})", TilesFrom: l.IDTilesFrom}
+		if l.Groups != nil {
+			id.Description += "; merged shapes have none"
+		}
+		out = append(out, id)
 	}
 	for _, f := range l.Fields {
 		if f.NotInTiles {
@@ -316,7 +338,7 @@ func (l *Layer) VectorLayer() tiles.VectorLayer {
 			fields[f.Name] = "String"
 		}
 	}
-	return tiles.VectorLayer{ID: l.ID, Description: l.Description, MinZoom: 0, MaxZoom: tiles.DetailZoom, Fields: fields}
+	return tiles.VectorLayer{ID: l.ID, Description: l.Description, MinZoom: int(l.MinZoom), MaxZoom: tiles.DetailZoom, Fields: fields}
 }
 
 // AllLayers names the composite tile set: every public layer, each its own
@@ -410,12 +432,12 @@ func (c *Catalogue) TileSource(key string, layers []*Layer) tiles.Source {
 		"The public nbhd layers "+strings.Join(ids, ", ")+", each as its own vector tile layer.", layers)
 }
 
-// MapTileSets are the composites the built-in map asks for, one per
-// neighbourhood set (none without sets): every area layer that belongs to
-// no set, the set's neighbourhoods and its official boundaries where it
-// has them. Points are not in them: the map draws those from GeoJSON.
-// The server pre-renders these, so they must match api/viewer/app.js's
-// tileSetName.
+// MapTileSets are the composites the built-in map asks for at first, one
+// per neighbourhood set (none without sets): every area layer that belongs
+// to no set and the set's neighbourhoods. Points are not in them (the map
+// draws those from GeoJSON), nor official boundaries, which the map asks
+// for when they are switched on. The server pre-renders these, so they
+// must match api/viewer/app.js's tileSetName.
 func (c *Catalogue) MapTileSets() []string {
 	var areas, out []string
 	for _, l := range c.Layers {
@@ -427,11 +449,7 @@ func (c *Catalogue) MapTileSets() []string {
 		if l.SetID == "" || l.ID != neighbourhoodLayerID(l.SetID) {
 			continue
 		}
-		ids := append(slices.Clone(areas), l.ID)
-		if _, ok := c.Layer(l.ID + "-boundary"); ok {
-			ids = append(ids, l.ID+"-boundary")
-		}
-		if _, key, err := c.Tiles(strings.Join(ids, LayerSeparator)); err == nil {
+		if _, key, err := c.Tiles(strings.Join(append(slices.Clone(areas), l.ID), LayerSeparator)); err == nil {
 			out = append(out, key)
 		}
 	}

@@ -65,7 +65,7 @@ attribution in its metadata. An import during the export spoils it, so then noth
 		return errors.New("the layers have no data: nothing to export")
 	}
 	for i := range src.Layers {
-		src.Layers[i].MinZoom, src.Layers[i].MaxZoom = *minZoom, *maxZoom
+		src.Layers[i].MinZoom, src.Layers[i].MaxZoom = max(*minZoom, src.Layers[i].MinZoom), *maxZoom
 	}
 	tj := tiles.NewTileJSON(src, "")
 	tj.Tiles = nil
