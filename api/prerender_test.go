@@ -50,9 +50,9 @@ func TestLowZoomsArePrerenderedAfterStartAndAfterEachChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The tiles a map shows over those bounds, each zoom, of "all" and of
-	// the composites the built-in map asks for (each set's, named as the
-	// viewer names them: area layers, then the set, then its boundaries).
-	sets := []string{"all", "small-areas,neighbourhoods-ward,neighbourhoods-ward-boundary"}
+	// the composite the built-in map asks for at first (named as the viewer
+	// names it: area layers, then the set).
+	sets := []string{"all", "small-areas,neighbourhoods-ward"}
 	var paths []string
 	for z := maptile.Zoom(0); z <= 11; z++ {
 		for _, set := range sets {

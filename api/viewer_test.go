@@ -486,9 +486,10 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	_, n := reqs.since(0)
 	choose(t, ctx, "#borough", "E08000099")
 	asked, _ := reqs.since(n)
-	// The map's tiles are the composite of what it draws: small areas, the
-	// set and its boundaries; points come as GeoJSON, so not in tiles.
-	mapTiles := "/tiles/small-areas,neighbourhoods-ward,neighbourhoods-ward-boundary/"
+	// The map's tiles are the composite of what it draws: small areas and
+	// the set (official boundaries only when switched on); points come as
+	// GeoJSON, so not in tiles.
+	mapTiles := "/tiles/small-areas,neighbourhoods-ward/"
 	for _, prefix := range []string{mapTiles, "/collections/gp-practices/items", "/neighbourhoods/ward?", "/map/values.json"} {
 		found := false
 		for _, u := range asked {
@@ -526,6 +527,19 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 		t.Errorf("the combined authority draws neighbourhoods of %v", both)
 	}
 	choose(t, ctx, "#borough", "E08000010")
+
+	// Switching the official boundaries on asks for them in the composite.
+	_, n = reqs.since(0)
+	js[bool](t, ctx, `(async () => { document.querySelector('#layer-list input[value="boundary"]').click(); await nbhd.settled(); return true; })()`)
+	asked, _ = reqs.since(n)
+	withBoundary := false
+	for _, u := range asked {
+		withBoundary = withBoundary || strings.HasPrefix(u, "/tiles/small-areas,neighbourhoods-ward,neighbourhoods-ward-boundary/") && strings.Contains(u, "borough=E08000010")
+	}
+	if !withBoundary {
+		t.Errorf("after switching the official boundaries on, no tile of them among %v", asked)
+	}
+	js[bool](t, ctx, `(async () => { document.querySelector('#layer-list input[value="boundary"]').click(); await nbhd.settled(); return true; })()`)
 
 	// Deciles: ten classes, 1 to 10, the ends in words.
 	choose(t, ctx, "#indicator", "imd_decile@small-areas")
@@ -683,6 +697,10 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	outline := js[[]string](t, ctx, `[nbhd.map.getLayer('n-boundary')?.type, nbhd.map.getLayer('n-boundary')?.sourceLayer, nbhd.map.getLayoutProperty('n-boundary', 'visibility'), location.hash]`)
 	if outline[0] != "line" || outline[1] != "neighbourhoods-ward-boundary" || outline[2] != "visible" || !strings.Contains(outline[3], "boundary") {
 		t.Errorf("official boundary layer: %q", outline)
+	}
+	// Tiles hold them from zoom 9 (TileJSON's minzoom), and the list says so.
+	if label := js[string](t, ctx, `document.querySelector('#layer-list input[value="boundary"]').closest('label').textContent`); !strings.Contains(label, "from zoom 9") {
+		t.Errorf("the boundary layer's entry %q does not say from which zoom it is drawn", label)
 	}
 	if d := differing(before, shot(t, ctx, "map-official-boundaries")); d < 30 {
 		t.Errorf("the official boundaries changed only %d sampled pixels", d)

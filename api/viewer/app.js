@@ -7,7 +7,7 @@
 // from /boroughs, the indicators from /indicators and the profiles. No
 // external basemap unless the server is configured with one.
 import * as maplibregl from './vendor/maplibre-gl.mjs';
-import { tileSource, setTileQuery } from './pmtiles.js';
+import { tileSource, liveSource } from './pmtiles.js';
 import { $, el } from './dom.js';
 import { fmt, labelCase } from './format.js';
 import { profileNodes } from './profile.js';
@@ -202,26 +202,40 @@ const pointLayers = () => api.layers.filter((l) => l.kind === 'point');
 const boundaryOf = (set) => set && api.layers.find((l) => l.kind === 'boundary' && l.setId === set.id);
 
 // tileSetName is the composite of the layers the map draws from tiles:
-// every area layer, the chosen set's neighbourhoods and its official
-// boundaries. Points come as GeoJSON, and other sets are not drawn, so
-// their tiles are not fetched. The server pre-renders the same composites
-// (data.Catalogue.MapTileSets).
+// every area layer, the chosen set's neighbourhoods and, when switched on,
+// its official boundaries. Points come as GeoJSON, and other sets are not
+// drawn, so their tiles are not fetched. The server pre-renders the
+// composites without boundaries (data.Catalogue.MapTileSets).
 function tileSetName() {
   const set = currentSet();
   const ids = areaLayers().map((l) => l.id);
-  if (set) ids.push(set.collection, boundaryOf(set)?.id);
+  if (set) ids.push(set.collection);
+  if (set && state.layers.has('boundary')) ids.push(boundaryOf(set)?.id);
   return ids.filter(Boolean).join(',') || 'all';
 }
 
-// useTiles points the map's tile source at the tiles of the layers and
-// borough shown, when they change, or always when force (after a change
-// to the data, so the tiles are fetched again).
+// useTiles points the map's live tiles at the layers and borough shown,
+// when they change, or always when force (after a change to the data, so
+// the tiles are fetched again). It replaces the source and adds its layers
+// back as they were: MapLibre's setTiles stopped fetching tiles once the
+// map had changed borough (its layers were re-added in the same turn), and
+// kept drawing the old ones. An archive holds every layer and every
+// borough's features; the map's layers and their filters pick them.
 let tilesShown = '';
 function useTiles(force = false) {
   const want = tileSetName() + '?' + boroughQuery();
-  if (!force && want === tilesShown) return;
+  if (api.config.pmtiles || (!force && want === tilesShown)) return;
   tilesShown = want;
-  setTileQuery(nbhd.map.getSource('nbhd'), api.config, api.tilejson, boroughQuery(), tileSetName());
+  const map = nbhd.map;
+  const order = map.getStyle().layers;
+  const mine = order.filter((l) => l.source === 'nbhd');
+  for (const l of mine) map.removeLayer(l.id);
+  map.removeSource('nbhd');
+  map.addSource('nbhd', liveSource(api.tilejson, boroughQuery(), tileSetName()));
+  for (const l of mine) {
+    const after = order.slice(order.indexOf(l) + 1).find((o) => o.source !== 'nbhd');
+    map.addLayer(l, after?.id);
+  }
 }
 
 // classifyLayers sorts the collections into neighbourhood sets, their
@@ -230,10 +244,11 @@ function useTiles(force = false) {
 // queryables say its geometry.
 async function classifyLayers(collections) {
   const sets = new Map(api.sets.map((s) => [s.collection, s]));
-  const fields = new Map((api.tilejson.vector_layers || []).map((v) => [v.id, v.fields || {}]));
+  const vector = new Map((api.tilejson.vector_layers || []).map((v) => [v.id, v]));
   const out = [];
   await Promise.all(collections.map(async (c) => {
-    const l = { id: c.id, title: c.title, description: c.description, fields: fields.get(c.id) || {}, props: {} };
+    const v = vector.get(c.id) || {};
+    const l = { id: c.id, title: c.title, description: c.description, fields: v.fields || {}, minzoom: v.minzoom || 0, props: {} };
     const setOf = sets.get(c.id);
     const boundaryOfSet = api.sets.find((s) => c.id === s.collection + '-boundary');
     if (setOf) Object.assign(l, { kind: 'neighbourhoods', setId: setOf.id });
@@ -422,6 +437,7 @@ function addBoundaryLayer() {
 
 function setVisibility() {
   const map = nbhd.map;
+  useTiles(); // the official boundaries are fetched only when shown
   const vis = (on) => (on ? 'visible' : 'none');
   const c = choice();
   const n = state.layers.has('neighbourhoods');
@@ -515,7 +531,7 @@ function renderLayerList() {
   const set = currentSet();
   const kids = [box('neighbourhoods', set ? set.title : 'Neighbourhoods', el('span', { class: 'swatch line' }))];
   const b = boundaryOf(set);
-  if (b) kids.push(box('boundary', b.title + ' (outline)', el('span', { class: 'swatch dashed' })));
+  if (b) kids.push(box('boundary', b.title + (b.minzoom ? ` (outline, from zoom ${b.minzoom})` : ' (outline)'), el('span', { class: 'swatch dashed' })));
   for (const l of areaLayers()) kids.push(box(l.id, l.title, el('span', { class: 'swatch thin' })));
   for (const l of pointLayers()) {
     const sym = swatch(l.shape, l.categories ? '#ffffff' : l.colour);

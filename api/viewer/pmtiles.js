@@ -17,26 +17,23 @@ function liveTiles(tilejson, query, layers) {
   });
 }
 
+// liveSource is the MapLibre source of the live endpoints, as their
+// TileJSON describes them, for the layers and query given.
+export function liveSource(tilejson, query, layers) {
+  const src = { type: 'vector', tiles: liveTiles(tilejson, query, layers), minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom,
+    attribution: tilejson.attribution };
+  if (tilejson.bounds) src.bounds = tilejson.bounds;
+  return src;
+}
+
 // tileSource is the MapLibre source of the boundary layers: the live
-// endpoints as their TileJSON describes them, or the archive.
+// endpoints, or the archive.
 export async function tileSource(maplibregl, config, tilejson, query, layers) {
-  if (!config.pmtiles) {
-    const src = { type: 'vector', tiles: liveTiles(tilejson, query, layers), minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom,
-      attribution: tilejson.attribution };
-    if (tilejson.bounds) src.bounds = tilejson.bounds;
-    return src;
-  }
+  if (!config.pmtiles) return liveSource(tilejson, query, layers);
   const { Protocol } = await import('./vendor/pmtiles.mjs');
   if (!registered) {
     maplibregl.addProtocol('pmtiles', new Protocol({ metadata: true }).tile);
     registered = true;
   }
   return { type: 'vector', url: 'pmtiles://' + new URL(config.pmtiles, location.href).href };
-}
-
-// setTileQuery points the live source at tiles of other layers or with a
-// new query. An archive holds every layer and every borough's features;
-// the map's layers and their filters pick them.
-export function setTileQuery(source, config, tilejson, query, layers) {
-  if (!config.pmtiles) source.setTiles(liveTiles(tilejson, query, layers));
 }
