@@ -21,25 +21,15 @@ import (
 // database took 7 s of a borough's 22-second asset reload.
 func TestManifestLoadAnalysesOnlyTheTablesItChangedMuch(t *testing.T) {
 	ctx := context.Background()
-	conn := dbtest.Conn(t, dbtest.New(t, true))
+	url := dbtest.New(t, true)
+	conn := dbtest.Conn(t, url)
 	var demandRows float64
 	if err := conn.QueryRow(ctx, "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'nbhd.demand'::regclass").Scan(&demandRows); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := conn.Query(ctx, "SELECT code FROM nbhd.small_areas ORDER BY code LIMIT 50")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var codes []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			t.Fatal(err)
-		}
-		codes = append(codes, c)
-	}
-	if rows.Err() != nil || len(codes) < 50 {
-		t.Fatalf("small areas: %v, %v", codes, rows.Err())
+	codes := dbtest.Strings(t, url, "SELECT code FROM nbhd.small_areas ORDER BY code LIMIT 50")
+	if len(codes) < 50 {
+		t.Fatalf("small areas: %v", codes)
 	}
 	// Enough rows to pass autovacuum's threshold, 50 and a tenth of the
 	// table, with some to spare.
