@@ -28,6 +28,7 @@ var tilesConformance = []string{
 	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
 	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
 	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/collections-selection",
 	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
 	"http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
@@ -107,9 +108,10 @@ func tileSetName(cat *data.Catalogue, name string) ([]*data.Layer, tiles.Source,
 	return layers, src, nil
 }
 
-// tilesetPath is the path of a tile set's WebMercatorQuad tileset.
+// tilesetPath is the path of a tile set's WebMercatorQuad tileset: the
+// dataset's for a composite.
 func tilesetPath(name string) string {
-	if name == data.AllLayers {
+	if composite(name) {
 		return "/tiles/" + tiles.WebMercatorQuadID
 	}
 	return "/collections/" + name + "/tiles/" + tiles.WebMercatorQuadID
@@ -123,8 +125,15 @@ const tileTemplate = "/{tileMatrix}/{tileRow}/{tileCol}"
 // (tileMatrixSetLimits: zooms 0 to tiles.DetailZoom, the tiles over the
 // data) is a 404, as OGC API – Tiles asks; a value that is not a whole
 // number is a 400.
+//
+// A dataset tile takes collections (collections-selection): the ids of the
+// collections it is to hold, the composite /tiles/{id},{id}... serves.
 func (s *Server) ogcTile(c *gin.Context, name, tms, tileMatrix, tileRow, tileCol string) error {
-	if err := noParams(c, ogcTileParams...); err != nil {
+	params := ogcTileParams
+	if name == data.AllLayers {
+		params = append([]string{"collections"}, ogcTileParams...)
+	}
+	if err := noParams(c, params...); err != nil {
 		return err
 	}
 	if err := negotiateTile(c); err != nil {
@@ -137,6 +146,11 @@ func (s *Server) ogcTile(c *gin.Context, name, tms, tileMatrix, tileRow, tileCol
 	layers, ok := cat.TileLayers(name)
 	if !ok {
 		return notFound("no collection %q; see /collections", name)
+	}
+	if chosen, ok := c.GetQuery("collections"); ok && name == data.AllLayers {
+		if name, layers, err = selectCollections(cat, chosen); err != nil {
+			return err
+		}
 	}
 	if tms != tiles.WebMercatorQuadID {
 		return noTileMatrixSet(tms)
@@ -162,6 +176,20 @@ func (s *Server) ogcTile(c *gin.Context, name, tms, tileMatrix, tileRow, tileCol
 		return err
 	}
 	return s.serveTile(c, cat, name, layers, t, where)
+}
+
+// selectCollections resolves a dataset tile's collections parameter to
+// its tile set's key and layers; a parameter naming no collection, or one
+// twice, is a 400 (it is a query parameter, not a path).
+func selectCollections(cat *data.Catalogue, chosen string) (string, []*data.Layer, error) {
+	if chosen == "" || chosen == data.AllLayers {
+		return "", nil, badRequest("collections: give collection ids joined by commas (see /collections), or leave it out for every collection")
+	}
+	layers, key, err := cat.Tiles(chosen)
+	if err != nil {
+		return "", nil, badRequest("collections: %v; see /collections", err)
+	}
+	return key, layers, nil
 }
 
 // negotiateTile accepts f=mvt or an Accept header that admits a Mapbox

@@ -33,15 +33,20 @@ func (s *Server) openAPITiles(paths obj, cat *data.Catalogue) {
 		okResponse("The tilesets, one per tile matrix set", jsonHTML("tileSets")))
 	paths["/tiles/{tileMatrixSetId}"] = operation("dataset.getTileSet", "The dataset's vector tileset metadata",
 		[]obj{param("tileMatrixSetId"), param("f-metadata")}, okResponse("Tileset metadata: layers and their properties, limits, links", jsonHTML("tileSet")))
-	paths["/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"] = tileOperation("dataset.getTile",
-		"A vector tile of every collection, each its own MVT layer (no filter: a filter names one collection's queryables)", tileAddress)
-
-	tileSets := []string{data.AllLayers}
-	for _, l := range cat.Layers {
-		tileSets = append(tileSets, l.ID)
+	ids := make([]string, len(cat.Layers))
+	for i, l := range cat.Layers {
+		ids[i] = l.ID
 	}
-	tileSet := obj{"name": "tileSet", "in": "path", "required": true, "description": "A collection's id, or all for every collection",
-		"schema": obj{"type": "string", "enum": tileSets}}
+	collections := obj{"name": "collections", "in": "query", "required": false, "style": "form", "explode": false,
+		"description": "The collections whose layers the tile holds (collections-selection), each once; every collection when left out",
+		"schema":      obj{"type": "array", "items": obj{"type": "string", "enum": ids}}}
+	paths["/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"] = tileOperation("dataset.getTile",
+		"A vector tile of every collection, or of those collections selects, each its own MVT layer (no filter: a filter names one collection's queryables)",
+		append(append([]obj{}, tileAddress...), collections))
+
+	tileSet := obj{"name": "tileSet", "in": "path", "required": true,
+		"description": "A collection's id, all for every collection, or collection ids joined by commas for just those (" + strings.Join(ids, ", ") + ")",
+		"schema":      obj{"type": "string", "pattern": "^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$"}}
 	xyz := func(name, desc string) obj {
 		return obj{"name": name, "in": "path", "required": true, "description": desc, "schema": obj{"type": "integer", "minimum": 0}}
 	}

@@ -226,6 +226,47 @@ func TestOGCTilesAreTheXYZTiles(t *testing.T) {
 	}
 }
 
+// A dataset tile with collections (collections-selection) is the
+// composite of those collections: the bytes and cache of /tiles/{ids}/...
+// Parameters that name no collection, or one twice, are 400s, and a
+// collection's own tiles take no collections.
+func TestOGCDatasetTilesSelectCollections(t *testing.T) {
+	e := newTileEnv(t, api.Config{})
+	want, wantBody := e.get(t, "/tiles/small-areas,schools/12/2018/1323.mvt", "Accept-Encoding", "gzip")
+	if want.StatusCode != 200 {
+		t.Fatalf("composite: %d", want.StatusCode)
+	}
+	renders := e.metric(t, "nbhd_tile_renders_total")
+	for _, q := range []string{"schools,small-areas", "small-areas,schools", "small-areas%2Cschools"} {
+		got, body := e.get(t, "/tiles/WebMercatorQuad/12/1323/2018?collections="+q, "Accept-Encoding", "gzip")
+		if got.StatusCode != 200 || !bytes.Equal(body, wantBody) || got.Header.Get("ETag") != want.Header.Get("ETag") {
+			t.Errorf("collections=%s: %d, %d bytes, ETag %s; want the composite's %d bytes, ETag %s",
+				q, got.StatusCode, len(body), got.Header.Get("ETag"), len(wantBody), want.Header.Get("ETag"))
+		}
+	}
+	if r := e.metric(t, "nbhd_tile_renders_total"); r != renders {
+		t.Errorf("selected collections rendered again (%v renders): not the composite's cache", r-renders)
+	}
+	layers, err := mvt.Unmarshal(e.tileMVT(t, "/tiles/WebMercatorQuad/12/1323/2018?collections=schools"))
+	if err != nil || len(layers) != 1 || layers[0].Name != "schools" {
+		t.Errorf("collections=schools: layers %v (%v)", layers, err)
+	}
+	for path, status := range map[string]int{
+		"/tiles/WebMercatorQuad/12/1323/2018?collections=":                            400,
+		"/tiles/WebMercatorQuad/12/1323/2018?collections=all":                         400,
+		"/tiles/WebMercatorQuad/12/1323/2018?collections=nope":                        400,
+		"/tiles/WebMercatorQuad/12/1323/2018?collections=schools,schools":             400,
+		"/tiles/WebMercatorQuad/12/1323/2018?collections=schools,":                    400,
+		"/collections/schools/tiles/WebMercatorQuad/12/1323/2018?collections=schools": 400,
+	} {
+		resp, body := e.get(t, path)
+		var eb errorBody
+		if resp.StatusCode != status || json.Unmarshal(body, &eb) != nil || eb.Description == "" {
+			t.Errorf("%s: %d %s, want %d", path, resp.StatusCode, body, status)
+		}
+	}
+}
+
 func TestOGCTileAddresses(t *testing.T) {
 	e := newTileEnv(t, api.Config{})
 	cases := []struct {
@@ -496,7 +537,7 @@ func TestConformanceAndOpenAPIDeclareTiles(t *testing.T) {
 	if err := json.Unmarshal(body, &conf); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"core", "tileset", "tilesets-list", "geodata-tilesets", "dataset-tilesets", "mvt", "oas30"} {
+	for _, c := range []string{"core", "tileset", "tilesets-list", "geodata-tilesets", "dataset-tilesets", "collections-selection", "mvt", "oas30"} {
 		if !slices.Contains(conf.ConformsTo, "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"+c) {
 			t.Errorf("conformance lacks OGC API – Tiles %s", c)
 		}
