@@ -99,6 +99,12 @@ tiles() { # LAYER Z N
 tiles small-areas 12 600 >"$work/sa12"
 tiles small-areas 14 600 >"$work/sa14"
 tiles schools 12 600 >"$work/sc12"
+# Composites on the same z12 tiles: all, and the map's own (small areas and
+# the first set), each against pg_tileserv's single small-area layer, as
+# issue 14 asks.
+map_set=$(psql_db -c "SELECT id FROM nbhd.neighbourhood_sets ORDER BY id LIMIT 1")
+sed 's#^/tiles/small-areas/#/tiles/all/#' "$work/sa12" >"$work/all12"
+sed "s#^/tiles/small-areas/#/tiles/small-areas,neighbourhoods-$map_set/#" "$work/sa12" >"$work/map12"
 tiles schools 14 600 >"$work/sc14"
 psql_db -c "SELECT format('/collections/small-areas/items?bbox=%s,%s,%s,%s&limit=100', round((ST_X(geom) - d)::numeric, 4), round((ST_Y(geom) - d / 2)::numeric, 4),
 	round((ST_X(geom) + d)::numeric, 4), round((ST_Y(geom) + d / 2)::numeric, 4))
@@ -117,6 +123,8 @@ size_tiles=("$(busiest 8)" "$(busiest 12)")
 for l in sa8 sa12 sa14 sc12 sc14; do
 	sed -E 's#^/tiles/small-areas/(.*)\.mvt$#/nbhd.small_areas/\1.pbf#; s#^/tiles/schools/(.*)\.mvt$#/nbhd.schools/\1.pbf#' "$work/$l" >"$work/$l.peer"
 done
+cp "$work/sa12.peer" "$work/all12.peer"
+cp "$work/sa12.peer" "$work/map12.peer"
 for l in bbox pages; do
 	sed -E 's#^/collections/small-areas/items\?#/collections/nbhd.small_areas/items.json?#' "$work/$l" >"$work/$l.peer"
 done
@@ -249,6 +257,7 @@ geometry_of() {
 # TEST:LIST:PEER
 tests=("small-areas z8:sa8:pg_tileserv" "small-areas z12:sa12:pg_tileserv" "small-areas z14:sa14:pg_tileserv"
 	"schools z12:sc12:pg_tileserv" "schools z14:sc14:pg_tileserv"
+	"all z12 against small areas:all12:pg_tileserv" "map z12 against small areas:map12:pg_tileserv"
 	"items bbox limit=100:bbox:pg_featureserv" "pages of 1000:pages:pg_featureserv")
 peer_of() { case $1 in pg_tileserv) echo "$tileserv" ;; pg_featureserv) echo "$featureserv" ;; esac; }
 peer_base() { case $1 in pg_tileserv) echo "$tileserv_base" ;; pg_featureserv) echo "$featureserv_base" ;; esac; }
