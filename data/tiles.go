@@ -41,6 +41,9 @@ func (s *Store) FilteredTile(ctx context.Context, layers []*Layer, t maptile.Til
 
 func (s *Store) tile(ctx context.Context, layers []*Layer, t maptile.Tile, where *Predicate) ([]byte, error) {
 	sql, args := tileSQL(layers, t, where)
+	if sql == "" {
+		return nil, nil // every layer starts at a higher zoom
+	}
 	var mvt []byte
 	if err := s.public.QueryRow(ctx, sql, args...).Scan(&mvt); err != nil {
 		return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
@@ -48,9 +51,9 @@ func (s *Store) tile(ctx context.Context, layers []*Layer, t maptile.Tile, where
 	return mvt, nil
 }
 
-// TileSQL is the statement Tile runs for layers and t, with its
-// arguments, for tools and soak tests that run it on connections of their
-// own.
+// TileSQL is the statement Tile runs for layers and t, with its arguments,
+// for tools and soak tests that run it on connections of their own. It is
+// empty when none of the layers is in tiles at t's zoom.
 func TileSQL(layers []*Layer, t maptile.Tile) (string, []any) { return tileSQL(layers, t, nil) }
 
 // tileArgs numbers the statement's arguments: $1..$3 are z, x and y.
@@ -65,7 +68,8 @@ func (a *tileArgs) add(v any) string {
 }
 
 // tileSQL is the statement for layers' tile t; where, when set, is a
-// filter compiled for the one layer given.
+// filter compiled for the one layer given. It is empty when no layer is in
+// tiles at t's zoom (Layer.MinZoom).
 func tileSQL(layers []*Layer, t maptile.Tile, where *Predicate) (string, []any) {
 	a := &tileArgs{args: []any{int32(t.Z), int64(t.X), int64(t.Y)}}
 	var parts []string
@@ -75,7 +79,7 @@ func tileSQL(layers []*Layer, t maptile.Tile, where *Predicate) (string, []any) 
 		}
 	}
 	if len(parts) == 0 {
-		return "SELECT ''::bytea WHERE $1::int + $2::bigint + $3::bigint IS NOT NULL", a.args
+		return "", nil
 	}
 	return "SELECT " + strings.Join(parts, " || "), a.args
 }

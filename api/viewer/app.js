@@ -404,7 +404,6 @@ function setNeighbourhoodLayers() {
   const map = nbhd.map;
   const set = currentSet();
   if (!set) return;
-  useTiles();
   for (const id of ['n-fill', 'n-line', 'n-selected', 'n-boundary']) {
     const def = map.getStyle().layers.find((l) => l.id === id);
     if (!def) continue;
@@ -437,7 +436,7 @@ function addBoundaryLayer() {
 
 function setVisibility() {
   const map = nbhd.map;
-  useTiles(); // the official boundaries are fetched only when shown
+  useTiles(); // the tiles of what is shown: the set, the borough, the boundaries when on
   const vis = (on) => (on ? 'visible' : 'none');
   const c = choice();
   const n = state.layers.has('neighbourhoods');
@@ -763,9 +762,9 @@ async function changeSet() {
 
 async function changeBorough(fit = true) {
   const s = selection();
-  useTiles();
   fillSets();
-  setNeighbourhoodLayers();
+  setNeighbourhoodLayers(); // its setVisibility fetches the tiles of the set and borough shown
+  useTiles();
   await Promise.all([reloadPoints(), currentSet() ? loadHeadlines() : null, currentSet() ? buildChoices() : null]);
   if (state.selected && !headlines.some((h) => h.code === state.selected)) closeProfile();
   areaWords();
