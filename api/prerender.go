@@ -69,10 +69,12 @@ func (p *prerenderer) run(ctx context.Context) {
 }
 
 // render fills the cache with the tiles of zooms 0 to p.zooms-1 over the
-// data's extent, lowest zoom first, stopping early when a newer version
-// is asked for (the wake channel then holds it) or ctx ends. At each zoom
-// it renders the composites the built-in map asks for (one per
-// neighbourhood set), then "all", which other clients ask for.
+// data's extent, stopping early when a newer version is asked for (the
+// wake channel then holds it) or ctx ends. It renders the composites the
+// built-in map asks for (one per neighbourhood set) first, each lowest
+// zoom first, then "all", which other clients ask for: when the cache
+// cannot hold them all (England's z0-z10 are 68 MB, the default cache 64
+// MB), what is left out is not the map's.
 func (p *prerenderer) render(ctx context.Context, version int64) {
 	start := time.Now()
 	cat, err := p.s.store.Catalogue(ctx)
@@ -95,8 +97,8 @@ func (p *prerenderer) render(ctx context.Context, version int64) {
 		return
 	}
 	n := 0
-	for z := range maptile.Zoom(p.zooms) {
-		for _, ts := range sets {
+	for _, ts := range sets {
+		for z := range maptile.Zoom(p.zooms) {
 			for _, t := range tilesOver(bound, z) {
 				if len(p.wake) > 0 || ctx.Err() != nil {
 					p.s.log.Info("pre-render superseded", "data_version", cat.Version, "tiles", n)
@@ -106,7 +108,7 @@ func (p *prerenderer) render(ctx context.Context, version int64) {
 				// the ones just rendered: stop, and say what to change.
 				if st := p.s.tiles.Stats(); st.Used > st.Limit/10*9 {
 					p.s.log.Warn("pre-render stopped: the tile cache is nearly full; raise --tile-cache-mb or lower --prerender-max-zoom",
-						"zoom", z, "tiles", n, "cache_mb", st.Limit>>20)
+						"tile_set", ts.key, "zoom", z, "tiles", n, "cache_mb", st.Limit>>20)
 					return
 				}
 				rctx, cancel := context.WithTimeout(ctx, prerenderTimeout)
