@@ -171,7 +171,7 @@ func (s *Server) landing(c *gin.Context) error {
 	}
 	doc := &landingDoc{
 		Title:       "nbhd: neighbourhood insight",
-		Description: "Small areas, neighbourhoods, deprivation, community assets, GP practices and schools, as OGC API – Features.",
+		Description: "Small areas, neighbourhoods, deprivation, community assets, GP practices and schools, as OGC API – Features and OGC API – Tiles.",
 		Links:       own,
 	}
 	return s.serve(c, []format{fJSON, fHTML}, func(format) any { return doc }, func(links []link) *page {
