@@ -50,9 +50,9 @@ func TestLowZoomsArePrerenderedAfterStartAndAfterEachChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The tiles a map shows over those bounds, each zoom, of "all" and of
-	// the composite the built-in map asks for at first (named as the viewer
-	// names it: area layers, then the set).
-	sets := []string{"all", "small-areas,neighbourhoods-ward"}
+	// the tile sets the built-in map asks for most: the set alone, and with
+	// small areas (named as the viewer names them).
+	sets := []string{"all", "neighbourhoods-ward", "small-areas,neighbourhoods-ward"}
 	var paths []string
 	for z := maptile.Zoom(0); z <= 11; z++ {
 		for _, set := range sets {

@@ -63,7 +63,7 @@ func TestMapSwitchesNeighbourhoodSetsInABrowser(t *testing.T) {
 	asked, _ := reqs.since(n)
 	fetched := false
 	for _, u := range asked {
-		fetched = fetched || strings.HasPrefix(u, "/tiles/small-areas,neighbourhoods-ward/")
+		fetched = fetched || strings.HasPrefix(u, "/tiles/neighbourhoods-ward/")
 		if strings.Contains(u, "neighbourhoods-halves") && strings.HasPrefix(u, "/tiles/") {
 			t.Errorf("after choosing wards the map asked for the halves' tiles: %s", u)
 		}

@@ -486,10 +486,10 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	_, n := reqs.since(0)
 	choose(t, ctx, "#borough", "E08000099")
 	asked, _ := reqs.since(n)
-	// The map's tiles are the composite of what it draws: small areas and
-	// the set (official boundaries only when switched on); points come as
-	// GeoJSON, so not in tiles.
-	mapTiles := "/tiles/small-areas,neighbourhoods-ward/"
+	// The map's tiles hold what it draws: at first the set alone (small
+	// areas when shown, official boundaries when switched on); points come
+	// as GeoJSON, so not in tiles.
+	mapTiles := "/tiles/neighbourhoods-ward/"
 	for _, prefix := range []string{mapTiles, "/collections/gp-practices/items", "/neighbourhoods/ward?", "/map/values.json"} {
 		found := false
 		for _, u := range asked {
@@ -534,15 +534,25 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	asked, _ = reqs.since(n)
 	withBoundary := false
 	for _, u := range asked {
-		withBoundary = withBoundary || strings.HasPrefix(u, "/tiles/small-areas,neighbourhoods-ward,neighbourhoods-ward-boundary/") && strings.Contains(u, "borough=E08000010")
+		withBoundary = withBoundary || strings.HasPrefix(u, "/tiles/neighbourhoods-ward,neighbourhoods-ward-boundary/") && strings.Contains(u, "borough=E08000010")
 	}
 	if !withBoundary {
 		t.Errorf("after switching the official boundaries on, no tile of them among %v", asked)
 	}
 	js[bool](t, ctx, `(async () => { document.querySelector('#layer-list input[value="boundary"]').click(); await nbhd.settled(); return true; })()`)
 
-	// Deciles: ten classes, 1 to 10, the ends in words.
+	// Deciles: ten classes, 1 to 10, the ends in words. Colouring small
+	// areas asks for their tiles.
+	_, n = reqs.since(0)
 	choose(t, ctx, "#indicator", "imd_decile@small-areas")
+	asked, _ = reqs.since(n)
+	withAreas := false
+	for _, u := range asked {
+		withAreas = withAreas || strings.HasPrefix(u, "/tiles/small-areas,neighbourhoods-ward/")
+	}
+	if !withAreas {
+		t.Errorf("after colouring small areas, no tile of them among %v", asked)
+	}
 	legend := js[[]string](t, ctx, `[...document.querySelectorAll('#legend .legend-row[data-class]')].map((r) => r.textContent)`)
 	if len(legend) != 10 || !strings.HasPrefix(legend[0], "1 (most deprived)") || !strings.HasPrefix(legend[9], "10 (least deprived)") {
 		t.Errorf("decile legend: %q", legend)

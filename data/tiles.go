@@ -436,24 +436,28 @@ func (c *Catalogue) TileSource(key string, layers []*Layer) tiles.Source {
 		"The public nbhd layers "+strings.Join(ids, ", ")+", each as its own vector tile layer.", layers)
 }
 
-// MapTileSets are the composites the built-in map asks for at first, one
-// per neighbourhood set (none without sets): every area layer that belongs
-// to no set and the set's neighbourhoods. Points are not in them (the map
-// draws those from GeoJSON), nor official boundaries, which the map asks
-// for when they are switched on. The server pre-renders these, so they
-// must match api/viewer/app.js's tileSetName.
+// MapTileSets are the tile sets the built-in map asks for most, the ones
+// worth pre-rendering: each neighbourhood set alone (the map at first),
+// then each with every area layer that belongs to no set (the map with
+// small areas shown). Points are never in them (the map draws those from
+// GeoJSON), nor official boundaries, asked for only when switched on.
+// They must match api/viewer/app.js's tileSetName.
 func (c *Catalogue) MapTileSets() []string {
-	var areas, out []string
+	var areas, sets []string
 	for _, l := range c.Layers {
-		if l.SetID == "" && l.GeometryType != "Point" {
+		switch {
+		case l.SetID == "" && l.GeometryType != "Point":
 			areas = append(areas, l.ID)
+		case l.SetID != "" && l.ID == neighbourhoodLayerID(l.SetID):
+			sets = append(sets, l.ID)
 		}
 	}
-	for _, l := range c.Layers {
-		if l.SetID == "" || l.ID != neighbourhoodLayerID(l.SetID) {
-			continue
-		}
-		if _, key, err := c.Tiles(strings.Join(append(slices.Clone(areas), l.ID), LayerSeparator)); err == nil {
+	out := slices.Clone(sets)
+	if len(areas) == 0 {
+		return out
+	}
+	for _, set := range sets {
+		if _, key, err := c.Tiles(strings.Join(append(slices.Clone(areas), set), LayerSeparator)); err == nil {
 			out = append(out, key)
 		}
 	}

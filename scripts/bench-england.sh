@@ -175,8 +175,9 @@ tiles small-areas 14 600 >"$work/sa14"
 tiles schools 12 600 >"$work/sc12"
 tiles schools 14 600 >"$work/sc14"
 tiles all 12 600 >"$work/all12"
-# The map's own composite (small areas and the first set), as it asks at first.
+# The map's tiles: at first the first set alone, and with small areas shown.
 map_set=$(psql_db -c "SELECT id FROM nbhd.neighbourhood_sets ORDER BY id LIMIT 1")
+tiles "neighbourhoods-$map_set" 12 600 >"$work/mapset12"
 tiles "small-areas,neighbourhoods-$map_set" 12 600 >"$work/map12"
 psql_db -c "SELECT format('/collections/small-areas/items?bbox=%s,%s,%s,%s&limit=100', round((ST_X(geom) - d)::numeric, 4), round((ST_Y(geom) - d / 2)::numeric, 4),
 	round((ST_X(geom) + d)::numeric, 4), round((ST_Y(geom) + d / 2)::numeric, 4))
@@ -218,9 +219,9 @@ run() {
 	echo "$1 $(field rps "$line") $(field p50_ms "$line") $(field p99_ms "$line") $(field errors "$line")" >>"$work/results"
 }
 
-cold_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z12:sc12" "schools z14:sc14" "all z12:all12" "map z12:map12"
+cold_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z12:sc12" "schools z14:sc14" "all z12:all12" "map z12:mapset12" "map+areas z12:map12"
 	"items bbox limit=100:bbox" "pages of 1000:pages" "profiles:profiles" "search:search")
-warm_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z14:sc14" "all z12:all12" "map z12:map12"
+warm_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z14:sc14" "all z12:all12" "map z12:mapset12" "map+areas z12:map12"
 	"small-areas z14 plain:sa14" "all z12 plain:all12")
 : >"$work/results"
 rss_cold=0 rss_warm=0

@@ -99,7 +99,7 @@ tiles() { # LAYER Z N
 tiles small-areas 12 600 >"$work/sa12"
 tiles small-areas 14 600 >"$work/sa14"
 tiles schools 12 600 >"$work/sc12"
-# Composites on the same z12 tiles: all, and the map's own (small areas and
+# Composites on the same z12 tiles: all, and the map's with small areas shown (small areas and
 # the first set), each against pg_tileserv's single small-area layer, as
 # issue 14 asks.
 map_set=$(psql_db -c "SELECT id FROM nbhd.neighbourhood_sets ORDER BY id LIMIT 1")
@@ -257,7 +257,7 @@ geometry_of() {
 # TEST:LIST:PEER
 tests=("small-areas z8:sa8:pg_tileserv" "small-areas z12:sa12:pg_tileserv" "small-areas z14:sa14:pg_tileserv"
 	"schools z12:sc12:pg_tileserv" "schools z14:sc14:pg_tileserv"
-	"all z12 against small areas:all12:pg_tileserv" "map z12 against small areas:map12:pg_tileserv"
+	"all z12 against small areas:all12:pg_tileserv" "map+areas z12 against small areas:map12:pg_tileserv"
 	"items bbox limit=100:bbox:pg_featureserv" "pages of 1000:pages:pg_featureserv")
 peer_of() { case $1 in pg_tileserv) echo "$tileserv" ;; pg_featureserv) echo "$featureserv" ;; esac; }
 peer_base() { case $1 in pg_tileserv) echo "$tileserv_base" ;; pg_featureserv) echo "$featureserv_base" ;; esac; }

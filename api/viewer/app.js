@@ -201,14 +201,22 @@ const areaLayers = () => api.layers.filter((l) => l.kind === 'area');
 const pointLayers = () => api.layers.filter((l) => l.kind === 'point');
 const boundaryOf = (set) => set && api.layers.find((l) => l.kind === 'boundary' && l.setId === set.id);
 
-// tileSetName is the composite of the layers the map draws from tiles:
-// every area layer, the chosen set's neighbourhoods and, when switched on,
-// its official boundaries. Points come as GeoJSON, and other sets are not
-// drawn, so their tiles are not fetched. The server pre-renders the
-// composites without boundaries (data.Catalogue.MapTileSets).
+// highlighting is set once an outreach list outlines its small areas.
+let highlighting = false;
+
+// areaShown reports whether the map draws an area layer now: switched on,
+// coloured by the chosen indicator, or outlining an outreach list.
+const areaShown = (l) => state.layers.has(l.id) || choice()?.layer === l.id || (highlighting && l === areaLayers()[0]);
+
+// tileSetName is the composite of the layers the map draws from tiles: the
+// chosen set's neighbourhoods, the area layers shown and, when switched
+// on, the set's official boundaries. Points come as GeoJSON, and other
+// sets are not drawn, so none of their tiles is fetched: a national map of
+// neighbourhoods alone is a fraction of the bytes. The server pre-renders
+// each set alone and with the area layers (data.Catalogue.MapTileSets).
 function tileSetName() {
   const set = currentSet();
-  const ids = areaLayers().map((l) => l.id);
+  const ids = areaLayers().filter(areaShown).map((l) => l.id);
   if (set) ids.push(set.collection);
   if (set && state.layers.has('boundary')) ids.push(boundaryOf(set)?.id);
   return ids.filter(Boolean).join(',') || 'all';
@@ -443,7 +451,7 @@ function setVisibility() {
   for (const id of ['n-fill', 'n-line', 'n-selected']) map.setLayoutProperty(id, 'visibility', vis(n));
   if (map.getLayer('n-boundary')) map.setLayoutProperty('n-boundary', 'visibility', vis(state.layers.has('boundary')));
   for (const l of areaLayers()) {
-    const on = state.layers.has(l.id) || c?.layer === l.id;
+    const on = state.layers.has(l.id) || c?.layer === l.id; // (areaShown also counts an outreach outline)
     map.setLayoutProperty(`area-fill-${l.id}`, 'visibility', vis(on));
     map.setLayoutProperty(`area-line-${l.id}`, 'visibility', vis(on));
   }
@@ -641,6 +649,8 @@ async function showOutreach() {
     box.scrollIntoView({ block: 'start' });
     nbhd.map.setFilter('sa-highlight', ['in', ['get', 'code'], ['literal', r.small_areas.map((a) => a.code)]]);
     nbhd.map.setLayoutProperty('sa-highlight', 'visibility', 'visible');
+    highlighting = true;
+    useTiles(); // the small areas' tiles, if not drawn already
   } catch (e) {
     if (e.status === 401) {
       sessionStorage.removeItem('nbhd-staff-key');
