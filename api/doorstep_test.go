@@ -340,16 +340,7 @@ func TestDoorstepShowsCostAndAudienceFromTheAssetList(t *testing.T) {
 		"Tea and Chat,social_group," + fmtCoord(lon+0.001) + "," + fmtCoord(lat) + ",01942 000001,Wed 10:00-12:00,Free,older people living alone\n" +
 		"Toddler Gym,sports_club," + fmtCoord(lon) + "," + fmtCoord(lat+0.001) + ",,Sat 09:00-10:00,low cost,families with children under 5\n" +
 		"Evening Choir,music_group," + fmtCoord(lon-0.001) + "," + fmtCoord(lat) + ",,,,\n"
-	path := filepath.Join(t.TempDir(), "council_assets.csv")
-	if err := os.WriteFile(path, []byte(list), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := ingest.Run(context.Background(), conn, ingest.Job{Kind: "assets-csv", File: path, Options: ingest.Options{"key": "council"}}, f); err != nil {
+	if err := importText(t, e.dbURL, "assets-csv", "council_assets.csv", list, ingest.Options{"key": "council"}); err != nil {
 		t.Fatal(err)
 	}
 	e.store.Settle(context.Background())
@@ -373,16 +364,7 @@ func TestDoorstepShowsCostAndAudienceFromTheAssetList(t *testing.T) {
 		t.Errorf("api.community_assets has %d free assets for older people, want 1", n)
 	}
 	// A cost that is none of the four is refused, naming the line.
-	bad := filepath.Join(t.TempDir(), "bad.csv")
-	if err := os.WriteFile(bad, []byte("name,category,lon,lat,cost\nA,x,-2.6,53.5,cheap\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	g, err := os.Open(bad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	_, err = ingest.Run(context.Background(), conn, ingest.Job{Kind: "assets-csv", File: bad, Options: ingest.Options{"key": "bad"}}, g)
+	err := importText(t, e.dbURL, "assets-csv", "bad.csv", "name,category,lon,lat,cost\nA,x,-2.6,53.5,cheap\n", ingest.Options{"key": "bad"})
 	if err == nil || !strings.Contains(err.Error(), `line 2, field "cost": cost "cheap" must be free, low, paid or unknown`) {
 		t.Errorf("bad cost: %v", err)
 	}

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,7 +19,6 @@ import (
 	"nbhd/api"
 	"nbhd/data"
 	"nbhd/data/dbtest"
-	"nbhd/data/ingest"
 	"nbhd/tiles"
 )
 
@@ -85,16 +82,7 @@ func (e *env) loadRecorded(t *testing.T) recorded {
 			fmt.Fprintf(&b, "%s,just_coping,%d,2025-26,Test records\n", c, jc)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "recorded.csv")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := ingest.Run(context.Background(), conn, ingest.Job{Kind: "demand", File: path}, f); err != nil {
+	if err := importText(t, e.dbURL, "demand", "recorded.csv", b.String(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.store.RefreshVersion(context.Background()); err != nil {

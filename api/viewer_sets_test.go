@@ -1,10 +1,7 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -31,17 +28,7 @@ func TestMapSwitchesNeighbourhoodSetsInABrowser(t *testing.T) {
 		half := []string{"North,HALF1", "South,HALF2"}[i*2/len(codes)]
 		fmt.Fprintf(&csv, "%s,%s\n", c, half)
 	}
-	path := filepath.Join(t.TempDir(), "halves.csv")
-	if err := os.WriteFile(path, []byte(csv.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := ingest.Run(context.Background(), dbtest.Conn(t, e.dbURL), ingest.Job{Kind: "neighbourhoods", File: path,
-		Options: ingest.Options{"set": "halves"}}, f); err != nil {
+	if err := importText(t, e.dbURL, "neighbourhoods", "halves.csv", csv.String(), ingest.Options{"set": "halves"}); err != nil {
 		t.Fatal(err)
 	}
 
