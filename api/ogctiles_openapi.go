@@ -33,10 +33,7 @@ func (s *Server) openAPITiles(paths obj, cat *data.Catalogue) {
 		okResponse("The tilesets, one per tile matrix set", jsonHTML("tileSets")))
 	paths["/tiles/{tileMatrixSetId}"] = operation("dataset.getTileSet", "The dataset's vector tileset metadata",
 		[]obj{param("tileMatrixSetId"), param("f-metadata")}, okResponse("Tileset metadata: layers and their properties, limits, links", jsonHTML("tileSet")))
-	ids := make([]string, len(cat.Layers))
-	for i, l := range cat.Layers {
-		ids[i] = l.ID
-	}
+	ids := data.LayerIDs(cat.Layers)
 	collections := obj{"name": "collections", "in": "query", "required": false, "style": "form", "explode": false,
 		"description": "The collections whose layers the tile holds (collections-selection), each once; every collection when left out",
 		"schema":      obj{"type": "array", "items": obj{"type": "string", "enum": ids}}}

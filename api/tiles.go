@@ -155,11 +155,7 @@ func (s *Server) serveTile(c *gin.Context, cat *data.Catalogue, name string, lay
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(layers))
-	for i, l := range layers {
-		ids[i] = l.ID
-	}
-	s.surrogateKeys(c, cat.Version, ids...)
+	s.surrogateKeys(c, cat.Version, data.LayerIDs(layers)...)
 	return s.writeTile(c, key, e)
 }
 
@@ -278,13 +274,9 @@ func (s *Server) tileJSON(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(layers))
-	for i, l := range layers {
-		ids[i] = l.ID
-	}
 	tj := tiles.NewTileJSON(cat.TileSource(key, layers), s.absoluteURL(c, "/tiles/"+key+"/{z}/{x}/{y}.mvt"))
 	c.Header("Cache-Control", s.cacheControl)
-	s.surrogateKeys(c, cat.Version, ids...)
+	s.surrogateKeys(c, cat.Version, data.LayerIDs(layers)...)
 	c.Header("Vary", "X-Forwarded-Proto")
 	c.JSON(http.StatusOK, tj)
 	return nil

@@ -413,14 +413,21 @@ func (c *Catalogue) Tiles(name string) (layers []*Layer, key string, err error) 
 		}
 		chosen[id] = true
 	}
-	ids := make([]string, 0, len(chosen))
 	for _, l := range c.Layers {
 		if chosen[l.ID] {
 			layers = append(layers, l)
-			ids = append(ids, l.ID)
 		}
 	}
-	return layers, strings.Join(ids, LayerSeparator), nil
+	return layers, strings.Join(LayerIDs(layers), LayerSeparator), nil
+}
+
+// LayerIDs are the layers' ids, in their order.
+func LayerIDs(layers []*Layer) []string {
+	ids := make([]string, len(layers))
+	for i, l := range layers {
+		ids[i] = l.ID
+	}
+	return ids
 }
 
 // TileSource describes the tile set Tiles resolved to key.
@@ -428,12 +435,8 @@ func (c *Catalogue) TileSource(key string, layers []*Layer) tiles.Source {
 	if _, src, ok := c.TileSet(key); ok {
 		return src
 	}
-	ids := make([]string, len(layers))
-	for i, l := range layers {
-		ids[i] = l.ID
-	}
-	return c.tileSource("nbhd: "+strings.Join(ids, ", "),
-		"The public nbhd layers "+strings.Join(ids, ", ")+", each as its own vector tile layer.", layers)
+	ids := strings.Join(LayerIDs(layers), ", ")
+	return c.tileSource("nbhd: "+ids, "The public nbhd layers "+ids+", each as its own vector tile layer.", layers)
 }
 
 // MapTileSets are the tile sets the built-in map asks for most, the ones

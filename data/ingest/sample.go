@@ -210,8 +210,8 @@ func LoadSample(ctx context.Context, db Beginner, fsys fs.FS, dir string, lock d
 }
 
 // analyseChanged analyses the tables of nbhd that this transaction changed
-// by more than a tenth of their rows (autovacuum's own threshold), or at
-// all when they held none. The refresh plans its joins from table
+// by more than autovacuum's own threshold: 50 rows and a tenth of what the
+// statistics say they held. The refresh plans its joins from table
 // statistics, and autovacuum cannot see rows this transaction has not
 // committed: on a fresh national load every table would look empty. A
 // borough's asset files change too few rows to matter, and analysing the
