@@ -955,10 +955,30 @@ function fitCanvas(map) {
   map.resize();
 }
 
-// idle resolves when the map has drawn everything it has asked for.
-nbhd.idle = () => new Promise((resolve) => {
+// idleOnce resolves when the map has drawn everything it has asked for.
+const idleOnce = () => new Promise((resolve) => {
   if (nbhd.map) fitCanvas(nbhd.map);
   if (nbhd.map && nbhd.map.loaded() && !nbhd.map.isMoving()) { nbhd.map.once('idle', resolve); nbhd.map.triggerRepaint(); } else if (nbhd.map) nbhd.map.once('idle', resolve); else resolve();
 });
+
+// drawnWhole reports whether the map's last frame covers its drawing
+// buffer: the corner-drawn map above had a full-sized canvas and a WebGL
+// viewport of 25 by 300 pixels.
+function drawnWhole(map) {
+  const gl = map.painter?.context?.gl;
+  if (!gl) return true;
+  const [, , w, h] = gl.getParameter(gl.VIEWPORT);
+  return w === gl.drawingBufferWidth && h === gl.drawingBufferHeight;
+}
+
+// idle resolves when the map has drawn everything it has asked for, over
+// the whole canvas (measuring and drawing again, a few times at most, when
+// the frame covers only part of it).
+nbhd.idle = async () => {
+  for (let i = 0; i < 5; i++) {
+    await idleOnce();
+    if (!nbhd.map || drawnWhole(nbhd.map)) return;
+  }
+};
 
 main().catch((e) => { showMessage('The map could not start: ' + e.message); nbhd.errors.push(e.message); });
