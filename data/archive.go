@@ -14,18 +14,20 @@ import (
 // ExportStats says what an export wrote: how many tiles with features, and
 // the largest (uncompressed, as a client decodes it; the 500 KB guide of
 // tippecanoe and of issue 14 applies to those bytes) with how many tiles
-// went over OversizeBytes.
+// went over OversizeBytes, and how many were drawn lighter to stay under it
+// (Lighter: on a coarser grid, or with fewer properties).
 type ExportStats struct {
 	Tiles        int
 	Largest      maptile.Tile
 	LargestBytes int
 	LargestGzip  int
 	Oversize     int
+	Lighter      int
 }
 
 // OversizeBytes is the tile size worth reporting: MapLibre and tippecanoe
 // treat 500 KB as the most a vector tile should weigh.
-const OversizeBytes = 500 * 1000
+const OversizeBytes = tiles.MaxBytes
 
 // ExportArchive renders every tile at tj's zooms that covers src's extent,
 // with a few workers, into a PMTiles archive at path, and returns how many
@@ -65,7 +67,7 @@ func (s *Store) ExportArchive(ctx context.Context, layers []*Layer, src tiles.So
 	for range workers {
 		g.Go(func() error {
 			for t := range todo {
-				mvt, err := s.Tile(gctx, layers, t)
+				mvt, step, err := s.tile(gctx, layers, t, nil)
 				if err != nil {
 					return err
 				}
@@ -73,6 +75,9 @@ func (s *Store) ExportArchive(ctx context.Context, layers []*Layer, src tiles.So
 				mu.Lock()
 				err = a.Add(t, gz)
 				stats.note(t, len(mvt), len(gz))
+				if step > 0 {
+					stats.Lighter++
+				}
 				mu.Unlock()
 				if err != nil {
 					return err

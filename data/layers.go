@@ -37,7 +37,8 @@ type Field struct {
 	// tile encoding time; features, CSV and profiles still carry it.
 	NotInTiles bool
 	// TilesFrom leaves the field out of tiles below this zoom, where a tile
-	// holds too many features to carry every attribute of each.
+	// holds too many features to carry every attribute of each, and out of
+	// any tile too heavy with it (a detail field; Store.Tile).
 	TilesFrom maptile.Zoom
 }
 
@@ -73,7 +74,8 @@ type Layer struct {
 	// leave it out, and TileJSON's vector_layers say so.
 	MinZoom maptile.Zoom
 	// IDTilesFrom leaves the "id" property out of tiles below this zoom,
-	// where a field holding the same key (the code) names each feature.
+	// where a field holding the same key (the code) names each feature, and
+	// out of any tile too heavy with it when it is above zero.
 	IDTilesFrom maptile.Zoom
 }
 
@@ -302,19 +304,27 @@ func neighbourhoodLayer(setID, title, description string) Layer {
 			{Name: "label_lat", Type: Number, Description: "Latitude of a point inside the neighbourhood, for its label", NotInTiles: true},
 		},
 	}
+	markDetail(&l)
+	return l
+}
+
+// markDetail puts every tile property of a set's layer but its code and
+// borough, and its id, in tiles from neighbourhoodDetailZoom on only, and
+// so out of a tile too heavy with them at any zoom (Store.Tile): two
+// national sets and their boundaries over London are 1.1 MB at z9.
+func markDetail(l *Layer) {
 	for i, f := range l.Fields {
 		if f.Name != "code" && f.Name != boroughField.Name {
 			l.Fields[i].TilesFrom = neighbourhoodDetailZoom
 		}
 	}
 	l.IDTilesFrom = neighbourhoodDetailZoom
-	return l
 }
 
 // boundaryLayer is the official boundary a set's neighbourhoods were fitted
 // to: a reference layer, drawn as an outline.
 func boundaryLayer(setID, title string) Layer {
-	return Layer{
+	l := Layer{
 		ID:    "neighbourhoods-" + setID + "-boundary",
 		Title: "Official boundaries: " + title,
 		Description: "The official boundaries the neighbourhoods of the set " + title + " were fitted to, for reference. " +
@@ -333,6 +343,8 @@ func boundaryLayer(setID, title string) Layer {
 			{Name: "official_population_share", Type: Number, Description: "Share of this boundary's postcodes in the best-fit neighbourhood's small areas, 0 to 1"},
 		},
 	}
+	markDetail(&l)
+	return l
 }
 
 // Provenance is one dataset behind a layer.

@@ -63,6 +63,9 @@ type Config struct {
 	// MaxReplicaLag is the replica lag past which Ready fails; 0 means
 	// DefaultMaxReplicaLag.
 	MaxReplicaLag time.Duration
+	// TileBytes is the most a vector tile may weigh before it is drawn
+	// again on a coarser grid (Store.Tile); 0 means tiles.MaxBytes.
+	TileBytes int
 }
 
 // Pool defaults. DefaultMaxConns is twice the cores of the machine nbhd

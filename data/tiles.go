@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +28,8 @@ import (
 // feature key as text (unless a field is called id); see tileLayerSQL for
 // generalisation by zoom.
 func (s *Store) Tile(ctx context.Context, layers []*Layer, t maptile.Tile) ([]byte, error) {
-	return s.tile(ctx, layers, t, nil)
+	mvt, _, err := s.tile(ctx, layers, t, nil)
+	return mvt, err
 }
 
 // FilteredTile renders a tile with only the features a filter selects: a
@@ -36,30 +38,88 @@ func (s *Store) Tile(ctx context.Context, layers []*Layer, t maptile.Tile) ([]by
 // clustered among the selected features only. A nil filter renders the
 // same tile as Tile.
 func (s *Store) FilteredTile(ctx context.Context, layers []*Layer, t maptile.Tile, where *Predicate) ([]byte, error) {
-	return s.tile(ctx, layers, t, where)
+	mvt, _, err := s.tile(ctx, layers, t, where)
+	return mvt, err
 }
 
-func (s *Store) tile(ctx context.Context, layers []*Layer, t maptile.Tile, where *Predicate) ([]byte, error) {
-	sql, args := tileSQL(layers, t, where)
-	if sql == "" {
-		return nil, nil // every layer starts at a higher zoom
-	}
-	var mvt []byte
-	if err := s.public.QueryRow(ctx, sql, args...).Scan(&mvt); err != nil {
-		return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
-	}
-	return mvt, nil
+// tileSteps are the ways a tile is drawn, each lighter than the last: on
+// the full grid; on a grid a quarter as fine, simplified to its unit (half
+// a pixel of a tile drawn 512 pixels wide); then without the properties a
+// layer carries from a detail zoom only (Field.TilesFrom,
+// Layer.IDTilesFrom) and with small areas as their groups, as a tile below
+// those zooms is drawn; then on a grid of one unit per pixel. The map names
+// and colours neighbourhoods from the API, so it draws a light tile as it
+// draws a full one. On synthetic England a z9 tile of every layer over
+// London weighs 882 KB, 732 KB on the coarser grid, 282 KB light.
+var tileSteps = []tileStep{{tiles.Extent, false}, {tiles.Extent / 4, false}, {tiles.Extent / 4, true}, {tiles.MinExtent, true}}
+
+// tileStep is one way to draw a tile: its grid, and whether properties of
+// detail zooms are left out.
+type tileStep struct {
+	extent int
+	light  bool
 }
 
-// TileSQL is the statement Tile runs for layers and t, with its arguments,
-// for tools and soak tests that run it on connections of their own. It is
-// empty when none of the layers is in tiles at t's zoom.
-func TileSQL(layers []*Layer, t maptile.Tile) (string, []any) { return tileSQL(layers, t, nil) }
+// tile draws the tile with each of tileSteps in turn until it weighs no
+// more than the budget (Config.TileBytes): tippecanoe's answer to a tile
+// too heavy to draw, here for the few low-zoom composites over dense
+// cities (every layer alone stays well under it). What still weighs more
+// at the last step is served as it is, with a warning. step is the index
+// of the step drawn.
+func (s *Store) tile(ctx context.Context, layers []*Layer, t maptile.Tile, where *Predicate) (mvt []byte, step int, err error) {
+	for i, st := range tileSteps {
+		sql, args := tileSQL(layers, t, where, st)
+		if sql == "" {
+			return nil, 0, nil // every layer starts at a higher zoom
+		}
+		if err := s.public.QueryRow(ctx, sql, args...).Scan(&mvt); err != nil {
+			return nil, i, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
+		}
+		if len(mvt) <= s.tileBytes() {
+			return mvt, i, nil
+		}
+	}
+	slog.Warn("tile over its byte budget however it is drawn", "tile", fmt.Sprintf("%d/%d/%d", t.Z, t.X, t.Y),
+		"layers", strings.Join(LayerIDs(layers), LayerSeparator), "bytes", len(mvt), "budget", s.tileBytes())
+	return mvt, len(tileSteps) - 1, nil
+}
 
-// tileArgs numbers the statement's arguments: $1..$3 are z, x and y.
+// tileBytes is the most a tile may weigh on a grid finer than
+// tiles.MinExtent.
+func (s *Store) tileBytes() int {
+	if s.cfg.TileBytes > 0 {
+		return s.cfg.TileBytes
+	}
+	return tiles.MaxBytes
+}
+
+// TileSQL is the statement Tile runs for layers and t on the full grid,
+// with its arguments, for tools and soak tests that run it on connections
+// of their own. It is empty when none of the layers is in tiles at t's
+// zoom.
+func TileSQL(layers []*Layer, t maptile.Tile) (string, []any) {
+	return tileSQL(layers, t, nil, tileSteps[0])
+}
+
+// tileArgs numbers the statement's arguments: $1..$3 are z, x and y. step
+// is how the statement draws the tile.
 type tileArgs struct {
-	args      []any
-	tol, cell string // placeholders, once added
+	args                 []any
+	tol, cell, coarseTol string // placeholders, once added
+	tileStep
+}
+
+// coarse simplifies a polygon geometry to one unit of a grid coarser than
+// the full one, on which snapping alone leaves most vertices of a
+// geometry simplified for the full grid; on the full grid it is geom.
+func (a *tileArgs) coarse(geom string, z maptile.Zoom) string {
+	if a.extent >= tiles.Extent {
+		return geom
+	}
+	if a.coarseTol == "" {
+		a.coarseTol = a.add(tiles.UnitSize(z) * tiles.Extent / float64(a.extent))
+	}
+	return fmt.Sprintf("ST_Simplify(%s, %s, true)", geom, a.coarseTol)
 }
 
 func (a *tileArgs) add(v any) string {
@@ -68,10 +128,10 @@ func (a *tileArgs) add(v any) string {
 }
 
 // tileSQL is the statement for layers' tile t; where, when set, is a
-// filter compiled for the one layer given. It is empty when no layer is in
-// tiles at t's zoom (Layer.MinZoom).
-func tileSQL(layers []*Layer, t maptile.Tile, where *Predicate) (string, []any) {
-	a := &tileArgs{args: []any{int32(t.Z), int64(t.X), int64(t.Y)}}
+// filter compiled for the one layer given, drawn as step says. It is empty
+// when no layer is in tiles at t's zoom (Layer.MinZoom).
+func tileSQL(layers []*Layer, t maptile.Tile, where *Predicate, step tileStep) (string, []any) {
+	a := &tileArgs{args: []any{int32(t.Z), int64(t.X), int64(t.Y)}, tileStep: step}
 	var parts []string
 	for _, l := range layers {
 		if t.Z >= l.MinZoom {
@@ -107,7 +167,7 @@ func envelope(margin float64) string {
 //     one point with cluster = true and point_count;
 //   - from tiles.ClusterBelowZoom on, every point is drawn as it is.
 //
-// ST_AsMVTGeom then snaps to the 4096 grid and drops what is smaller than
+// ST_AsMVTGeom then snaps to the tile's grid (a.extent) and drops what is smaller than
 // a unit. A filter's condition joins the layer's scope, so clusters and
 // features are made of the selected features only. Features are ordered by
 // id so a tile's bytes are reproducible.
@@ -115,7 +175,7 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 	name := a.add(l.ID)
 	var dense *Groups
 	if g := l.Groups; g != nil && len(l.Bands) > 0 && (filter == nil || filter.readsOnly(g.By)) {
-		if z < l.Bands[0] {
+		if z < l.Bands[0] || (a.light && z < g.DenseBelow) {
 			return g.tileSQL(a, name, z, filter)
 		}
 		if g.DenseAbove > 0 && z < g.DenseBelow {
@@ -129,12 +189,16 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 		cond, a.args = filter.SQL("t", a.args)
 		where += " AND " + cond
 	}
-	props := l.tileColumns(z)
+	detail := z // the zoom whose properties the features carry
+	if a.light {
+		detail = 0
+	}
+	props := l.tileColumns(detail)
 	if l.GeometryType == "Point" && tiles.Clustered(z) {
 		if a.cell == "" {
 			a.cell = a.add(tiles.CellSize(z))
 		}
-		return l.clusterSQL(name, where, props, a.cell)
+		return l.clusterSQL(a, name, where, props)
 	}
 	column := "t.geom_3857"
 	geom := column
@@ -148,7 +212,10 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 		}
 		geom = fmt.Sprintf("ST_Simplify(t.geom_3857, %s, true)", a.tol)
 	}
-	features := featuresSQL(name, l.View.Sanitize(), where, geom, column, props, l.tileOrder(z))
+	if l.GeometryType != "Point" {
+		geom = a.coarse(geom, z)
+	}
+	features := featuresSQL(a.extent, name, l.View.Sanitize(), where, geom, column, props, l.tileOrder(detail))
 	if dense == nil {
 		return features
 	}
@@ -183,15 +250,15 @@ func (g *Groups) tileSQL(a *tileArgs, name string, z maptile.Zoom, filter *Predi
 	for i, f := range g.By {
 		order[i] = "q." + pgx.Identifier{f.Name}.Sanitize()
 	}
-	return featuresSQL(name, g.View.Sanitize(), where, column, column, props, strings.Join(order, ", "))
+	return featuresSQL(a.extent, name, g.View.Sanitize(), where, a.coarse(column, z), column, props, strings.Join(order, ", "))
 }
 
 // featuresSQL is the ST_AsMVT of the features of view that pass where and
 // whose bounding box column meets the tile (widened by its buffer), drawn
-// from geom, in the order of the properties order names (unique, so a
+// from geom on a grid of extent units, in the order of the properties order names (unique, so a
 // tile's bytes are reproducible). OFFSET 0 keeps the planner from pushing
 // "geom IS NOT NULL" into the scan, which would clip every feature twice.
-func featuresSQL(name, view, where, geom, column string, props []tileColumn, order string) string {
+func featuresSQL(extent int, name, view, where, geom, column string, props []tileColumn, order string) string {
 	cols := make([]string, len(props))
 	for i, p := range props {
 		cols[i] = p.expr + " AS " + p.name
@@ -199,7 +266,7 @@ func featuresSQL(name, view, where, geom, column string, props []tileColumn, ord
 	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY %s), ''::bytea) FROM (
   SELECT %s AS geom, %s
   FROM %s t %s AND %s && %s OFFSET 0
-) q WHERE q.geom IS NOT NULL)`, name, tiles.Extent, order, mvtGeom(geom), strings.Join(cols, ", "), view, where, column, bufferedEnvelope())
+) q WHERE q.geom IS NOT NULL)`, name, extent, order, mvtGeom(geom, extent), strings.Join(cols, ", "), view, where, column, bufferedEnvelope())
 }
 
 // tileOrder orders a layer's features in a tile at zoom z by their key:
@@ -215,16 +282,17 @@ func (l *Layer) tileOrder(z maptile.Zoom) string {
 // in the tile must meet.
 func bufferedEnvelope() string { return envelope(float64(tiles.Buffer) / tiles.Extent) }
 
-// mvtGeom clips and snaps a Web Mercator geometry to the tile's grid.
-func mvtGeom(g string) string {
-	return fmt.Sprintf("ST_AsMVTGeom(%s, %s, %d, %d, true)", g, envelope(0), tiles.Extent, tiles.Buffer)
+// mvtGeom clips and snaps a Web Mercator geometry to a tile grid of extent
+// units, keeping the same share of the tile as a buffer on any grid.
+func mvtGeom(g string, extent int) string {
+	return fmt.Sprintf("ST_AsMVTGeom(%s, %s, %d, %d, true)", g, envelope(0), extent, tiles.Buffer*extent/tiles.Extent)
 }
 
 // clusterSQL groups a point layer's features by grid cell. The query reads
 // one whole cell past the tile's edge (the cell is wider than the buffer),
 // so a cluster drawn in a tile's buffer has the same count as in its own
 // tile.
-func (l *Layer) clusterSQL(name, where string, props []tileColumn, cell string) string {
+func (l *Layer) clusterSQL(a *tileArgs, name, where string, props []tileColumn) string {
 	inner := make([]string, len(props))
 	outer := make([]string, len(props))
 	for i, p := range props {
@@ -244,10 +312,10 @@ func (l *Layer) clusterSQL(name, where string, props []tileColumn, cell string) 
     WINDOW w AS (PARTITION BY floor(ST_X(t.geom_3857) / %s), floor(ST_Y(t.geom_3857) / %s))
   ) c WHERE c.rn = 1
 ) q WHERE q.geom IS NOT NULL)`,
-		name, tiles.Extent,
-		mvtGeom("CASE WHEN c.n = 1 THEN c.g ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END"), strings.Join(outer, ", "),
+		name, a.extent,
+		mvtGeom("CASE WHEN c.n = 1 THEN c.g ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END", a.extent), strings.Join(outer, ", "),
 		strings.Join(inner, ", "), key,
-		l.View.Sanitize(), where, envelope(margin), cell, cell)
+		l.View.Sanitize(), where, envelope(margin), a.cell, a.cell)
 }
 
 // tileColumn is one MVT property: its quoted name and view expression.
@@ -310,7 +378,7 @@ func (l *Layer) TileFields() []Field {
 			continue
 		}
 		if f.TilesFrom > 0 {
-			f.Description += fmt.Sprintf(" (in tiles from zoom %d)", f.TilesFrom)
+			f.Description += fmt.Sprintf(" (in tiles from zoom %d that weigh at most %d KB with it)", f.TilesFrom, tiles.MaxBytes/1000)
 		}
 		out = append(out, f)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -354,7 +355,8 @@ func TestTilesAreReproducibleAndEmptyWhereThereIsNoData(t *testing.T) {
 }
 
 // TestNoTileOfTheBoroughIsTooBig walks every composite tile covering the
-// sample at z0-z12: generalisation must keep each under 500 KB.
+// sample at z0-z12: generalisation must keep each under 500 KB on the full
+// grid, never leaning on the byte budget to draw it lighter.
 func TestNoTileOfTheBoroughIsTooBig(t *testing.T) {
 	s := open(t, dbtest.New(t, true))
 	cat := catalogue(t, s)
@@ -374,6 +376,11 @@ func TestNoTileOfTheBoroughIsTooBig(t *testing.T) {
 				if len(b) > limit {
 					t.Errorf("tile %d/%d/%d is %d bytes", z, x, y, len(b))
 				}
+				for _, l := range decode(t, b) {
+					if l.Extent != tiles.Extent {
+						t.Errorf("tile %d/%d/%d: layer %s drawn on a grid of %d", z, x, y, l.Name, l.Extent)
+					}
+				}
 			}
 		}
 	}
@@ -381,6 +388,83 @@ func TestNoTileOfTheBoroughIsTooBig(t *testing.T) {
 		t.Errorf("walked %d tiles, want %d", n, want)
 	}
 	t.Logf("%d tiles at z0-z12; the biggest is %d bytes", n, biggest)
+}
+
+// TestHeavyTilesAreDrawnLighter sets the byte budget below a composite
+// tile's weight: it must come back on a coarser grid with every property,
+// and with an impossible budget on the coarsest grid without the detail
+// properties, small areas as their groups, points as they were.
+func TestHeavyTilesAreDrawnLighter(t *testing.T) {
+	url := dbtest.New(t, true)
+	ctx := context.Background()
+	full := open(t, url)
+	cat := catalogue(t, full)
+	tl := hindley
+	for tl.Z > 9 {
+		tl = tl.Parent()
+	}
+	draw := func(budget int) (mvt.Layers, int) {
+		s, err := data.Open(ctx, data.Config{URL: url, TileBytes: budget})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		b, err := s.Tile(ctx, cat.Layers, tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := s.Tile(ctx, cat.Layers, tl)
+		if err != nil || !bytes.Equal(b, again) {
+			t.Errorf("budget %d: two renders differ (%v)", budget, err)
+		}
+		return decode(t, b), len(b)
+	}
+	keys := func(l *mvt.Layer) []string {
+		seen := map[string]bool{}
+		for _, f := range l.Features {
+			for k := range f.Properties {
+				seen[k] = true
+			}
+		}
+		return slices.Sorted(maps.Keys(seen))
+	}
+	heavy, size := draw(0)
+	coarse, coarseSize := draw(size - 1)
+	light, _ := draw(1)
+	if len(heavy) != len(cat.Layers) || len(coarse) != len(heavy) || len(light) != len(heavy) {
+		t.Fatalf("layers: %d full, %d coarse, %d light; want %d", len(heavy), len(coarse), len(light), len(cat.Layers))
+	}
+	if coarseSize >= size {
+		t.Errorf("a budget of %d bytes gave %d", size-1, coarseSize)
+	}
+	for i, l := range cat.Layers {
+		h, c, g := heavy[i], coarse[i], light[i]
+		if h.Extent != tiles.Extent || c.Extent != tiles.Extent/4 || g.Extent != tiles.MinExtent {
+			t.Errorf("%s: grids %d, %d, %d; want %d, %d, %d", l.ID, h.Extent, c.Extent, g.Extent, tiles.Extent, tiles.Extent/4, tiles.MinExtent)
+		}
+		if !slices.Equal(keys(c), keys(h)) || len(h.Features) == 0 {
+			t.Errorf("%s: properties %v on the coarser grid, %v on the full one", l.ID, keys(c), keys(h))
+		}
+		var want []string
+		switch {
+		case l.IDTilesFrom > 0: // a set's layer: its code and borough
+			want = []string{"code", "lad_code"}
+		case l.Groups != nil: // small areas: their groups
+			want = nil
+			for _, f := range append(slices.Clone(l.Groups.By), l.Groups.Totals...) {
+				want = append(want, f.Name)
+			}
+			slices.Sort(want)
+		default: // points: as they were
+			want = keys(h)
+			if len(g.Features) != len(h.Features) {
+				t.Errorf("%s: %d points drawn light, %d in full", l.ID, len(g.Features), len(h.Features))
+			}
+		}
+		if got := keys(g); !slices.Equal(got, want) {
+			t.Errorf("%s drawn light: properties %v, want %v", l.ID, got, want)
+		}
+	}
 }
 
 func TestVectorLayerFieldsFollowTheCatalogue(t *testing.T) {

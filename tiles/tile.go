@@ -22,6 +22,12 @@ const (
 	// DetailZoom is the TileJSON maxzoom: tiles there carry full detail and
 	// clients overzoom them past it.
 	DetailZoom = 14
+	// MaxBytes is the most a tile should weigh uncompressed, the guide of
+	// tippecanoe and MapLibre: a heavier tile is drawn again on a grid
+	// half as fine, down to MinExtent units (one per pixel of a tile drawn
+	// 512 pixels wide, so nothing is lost at the tile's own zoom).
+	MaxBytes  = 500 * 1000
+	MinExtent = 512
 )
 
 // worldSize is the width of the Web Mercator square in metres.

@@ -79,8 +79,8 @@ attribution in its metadata. An import during the export spoils it, so then noth
 	fmt.Fprintf(stdout, "wrote %s: %d tiles with features at z%d-z%d (data version %d)\n", out, stats.Tiles, *minZoom, *maxZoom, cat.Version)
 	if stats.Tiles > 0 {
 		t := stats.Largest
-		fmt.Fprintf(stdout, "largest tile %d/%d/%d: %d bytes (%d gzip); %d tiles over %d bytes\n",
-			t.Z, t.X, t.Y, stats.LargestBytes, stats.LargestGzip, stats.Oversize, data.OversizeBytes)
+		fmt.Fprintf(stdout, "largest tile %d/%d/%d: %d bytes (%d gzip); %d tiles over %d bytes; %d drawn lighter to stay under it\n",
+			t.Z, t.X, t.Y, stats.LargestBytes, stats.LargestGzip, stats.Oversize, data.OversizeBytes, stats.Lighter)
 	}
 	return nil
 }
