@@ -291,13 +291,14 @@ func mvtGeom(g string, extent int) string {
 // clusterSQL groups a point layer's features by grid cell. The query reads
 // one whole cell past the tile's edge (the cell is wider than the buffer),
 // so a cluster drawn in a tile's buffer has the same count as in its own
-// tile.
+// tile. Cells are counted from the features' keys and places alone; only a
+// lone point's properties are read, by its key, so a dense city tile reads
+// the properties of the few hundred points it draws, not of the thousands
+// it counts.
 func (l *Layer) clusterSQL(a *tileArgs, name, where string, props []tileColumn) string {
-	inner := make([]string, len(props))
-	outer := make([]string, len(props))
+	cols := make([]string, len(props))
 	for i, p := range props {
-		inner[i] = p.expr + " AS " + p.name
-		outer[i] = fmt.Sprintf("CASE WHEN c.n = 1 THEN c.%s END AS %s", p.name, p.name)
+		cols[i] = p.expr + " AS " + p.name
 	}
 	margin := float64(tiles.CellUnits) / tiles.Extent
 	key := "t." + pgx.Identifier{l.Key}.Sanitize()
@@ -305,17 +306,15 @@ func (l *Layer) clusterSQL(a *tileArgs, name, where string, props []tileColumn) 
   SELECT %s AS geom, %s,
     CASE WHEN c.n > 1 THEN true END AS cluster, CASE WHEN c.n > 1 THEN c.n END AS point_count
   FROM (
-    SELECT t.geom_3857 AS g, %s,
-      count(*) OVER w AS n, avg(ST_X(t.geom_3857)) OVER w AS mx, avg(ST_Y(t.geom_3857)) OVER w AS my,
-      row_number() OVER (w ORDER BY %s) AS rn
+    SELECT count(*) AS n, avg(ST_X(t.geom_3857)) AS mx, avg(ST_Y(t.geom_3857)) AS my, min(%s) AS k
     FROM %s t %s AND t.geom_3857 && %s
-    WINDOW w AS (PARTITION BY floor(ST_X(t.geom_3857) / %s), floor(ST_Y(t.geom_3857) / %s))
-  ) c WHERE c.rn = 1
+    GROUP BY floor(ST_X(t.geom_3857) / %s), floor(ST_Y(t.geom_3857) / %s)
+  ) c LEFT JOIN %s t ON %s = CASE WHEN c.n = 1 THEN c.k END
 ) q WHERE q.geom IS NOT NULL)`,
 		name, a.extent,
-		mvtGeom("CASE WHEN c.n = 1 THEN c.g ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END", a.extent), strings.Join(outer, ", "),
-		strings.Join(inner, ", "), key,
-		l.View.Sanitize(), where, envelope(margin), a.cell, a.cell)
+		mvtGeom("CASE WHEN c.n = 1 THEN t.geom_3857 ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END", a.extent), strings.Join(cols, ", "),
+		key, l.View.Sanitize(), where, envelope(margin), a.cell, a.cell,
+		l.View.Sanitize(), key)
 }
 
 // tileColumn is one MVT property: its quoted name and view expression.
