@@ -84,8 +84,7 @@ func (s *Store) tile(ctx context.Context, layers []*Layer, t maptile.Tile, where
 	return mvt, len(tileSteps) - 1, nil
 }
 
-// tileBytes is the most a tile may weigh on a grid finer than
-// tiles.MinExtent.
+// tileBytes is the most a tile may weigh before it is drawn lighter.
 func (s *Store) tileBytes() int {
 	if s.cfg.TileBytes > 0 {
 		return s.cfg.TileBytes
@@ -167,8 +166,8 @@ func envelope(margin float64) string {
 //     one point with cluster = true and point_count;
 //   - from tiles.ClusterBelowZoom on, every point is drawn as it is.
 //
-// ST_AsMVTGeom then snaps to the tile's grid (a.extent) and drops what is smaller than
-// a unit. A filter's condition joins the layer's scope, so clusters and
+// ST_AsMVTGeom then snaps to the tile's grid (a.extent) and drops what is
+// smaller than a unit. A filter's condition joins the layer's scope, so clusters and
 // features are made of the selected features only. Features are ordered by
 // id so a tile's bytes are reproducible.
 func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) string {
@@ -255,8 +254,8 @@ func (g *Groups) tileSQL(a *tileArgs, name string, z maptile.Zoom, filter *Predi
 
 // featuresSQL is the ST_AsMVT of the features of view that pass where and
 // whose bounding box column meets the tile (widened by its buffer), drawn
-// from geom on a grid of extent units, in the order of the properties order names (unique, so a
-// tile's bytes are reproducible). OFFSET 0 keeps the planner from pushing
+// from geom on a grid of extent units, in the order of the properties
+// order names (unique, so a tile's bytes are reproducible). OFFSET 0 keeps the planner from pushing
 // "geom IS NOT NULL" into the scan, which would clip every feature twice.
 func featuresSQL(extent int, name, view, where, geom, column string, props []tileColumn, order string) string {
 	cols := make([]string, len(props))
