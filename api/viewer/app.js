@@ -971,14 +971,22 @@ function drawnWhole(map) {
   return w === gl.drawingBufferWidth && h === gl.drawingBufferHeight;
 }
 
+// nextFrames resolves once the page has painted twice more, so the last
+// frame MapLibre drew is on screen: under CPU load headless Chromium has
+// been seen to composite a 25 by 300 pixel frame from before the canvas
+// was sized for a while after the map went idle, so a screenshot showed
+// the map in a corner.
+const nextFrames = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+
 // idle resolves when the map has drawn everything it has asked for, over
 // the whole canvas (measuring and drawing again, a few times at most, when
-// the frame covers only part of it).
+// the frame covers only part of it), and that frame is on screen.
 nbhd.idle = async () => {
   for (let i = 0; i < 5; i++) {
     await idleOnce();
-    if (!nbhd.map || drawnWhole(nbhd.map)) return;
+    if (!nbhd.map || drawnWhole(nbhd.map)) break;
   }
+  await nextFrames();
 };
 
 main().catch((e) => { showMessage('The map could not start: ' + e.message); nbhd.errors.push(e.message); });
