@@ -210,7 +210,7 @@ func importAssets(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader
 		         THEN '-' || row_number() OVER (PARTITION BY id_ref ORDER BY first) ELSE '' END,
 		       coalesce(ref, n::text), name, category, address, postcode, phone, email, url, opening, gtype, geom, $2
 		FROM refs
-		`+takeOver("id", "source_ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening_hours",
+		`+inPlaceOrder+takeOver("id", "source_ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening_hours",
 		"source_geometry", "geom", "dataset_id"), key, ds, float64(job.Options.number(optMergeWithin)))
 	if err != nil {
 		return Result{}, fmt.Errorf("write community assets: %w", err)

@@ -168,9 +168,9 @@ func importAssetsCSV(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Rea
 		   cost, audience)
 		SELECT $1 || ':' || s.ref, s.ref, s.name, s.category, s.address, s.postcode, s.phone, s.email, s.url, s.opening,
 		       CASE WHEN s.lon IS NULL THEN 'Postcode' ELSE 'Point' END,
-		       coalesce(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), p.geom), $2, s.cost, s.audience
+		       coalesce(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), p.geom) AS geom, $2, s.cost, s.audience
 		FROM asset_csv_stage s LEFT JOIN nbhd.postcodes p ON s.lon IS NULL AND p.postcode = s.postcode
-		`+takeOver("id", "source_ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening_hours",
+		`+inPlaceOrder+takeOver("id", "source_ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening_hours",
 		"source_geometry", "geom", "dataset_id", "cost", "audience"), job.Options.text(optKey), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write community assets: %w", err)

@@ -145,9 +145,9 @@ func importEpraccur(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Read
 		return Result{}, err
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.gp_practices (code, name, status, address, postcode, phone, geom, dataset_id)
-		SELECT s.code, s.name, s.status, s.address, s.postcode, s.phone, p.geom, $1
+		SELECT s.code, s.name, s.status, s.address, s.postcode, s.phone, p.geom AS geom, $1
 		FROM epraccur_stage s JOIN nbhd.postcodes p USING (postcode)
-		`+takeOver("code", "name", "status", "address", "postcode", "phone", "geom", "dataset_id"), ds)
+		`+inPlaceOrder+takeOver("code", "name", "status", "address", "postcode", "phone", "geom", "dataset_id"), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write GP practices: %w", err)
 	}

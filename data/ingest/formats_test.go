@@ -621,3 +621,33 @@ func TestNewFormatsRejectBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestPointsAreWrittenInTheOrderOfTheirPlaces checks that every point
+// layer the sample loads is stored in the order of its places (a tile's
+// points then sit in a few heap pages), dataset by dataset. The sample is
+// loaded into empty tables, so the rows' physical order is the order they
+// were written in.
+func TestPointsAreWrittenInTheOrderOfTheirPlaces(t *testing.T) {
+	conn := dbtest.Conn(t, dbtest.New(t, true))
+	for _, table := range []string{"community_assets", "gp_practices", "schools"} {
+		rows, err := conn.Query(context.Background(), `SELECT dataset_id, count(*),
+			array_agg(ST_AsText(geom) ORDER BY ctid) = array_agg(ST_AsText(geom) ORDER BY geom)
+			FROM nbhd.`+table+` GROUP BY dataset_id ORDER BY dataset_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type dataset struct {
+			ID, Rows int64
+			InOrder  bool
+		}
+		sets, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dataset])
+		if err != nil || len(sets) == 0 {
+			t.Fatalf("%s: %d datasets (%v)", table, len(sets), err)
+		}
+		for _, ds := range sets {
+			if !ds.InOrder || ds.Rows < 5 {
+				t.Errorf("%s: the %d rows of dataset %d are not stored in the order of their places", table, ds.Rows, ds.ID)
+			}
+		}
+	}
+}

@@ -176,9 +176,9 @@ func importGIAS(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) 
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.schools (id, urn, name, phase, kind, status, pupils, capacity, fsm_percent, postcode, geom, dataset_id)
 		SELECT s.id, s.urn, s.name, s.phase, s.kind, s.status, s.pupils, s.capacity, s.fsm, s.postcode,
-		       CASE WHEN s.x IS NOT NULL THEN ST_Transform(ST_SetSRID(ST_MakePoint(s.x, s.y), 27700), 4326) ELSE p.geom END, $1
+		       CASE WHEN s.x IS NOT NULL THEN ST_Transform(ST_SetSRID(ST_MakePoint(s.x, s.y), 27700), 4326) ELSE p.geom END AS geom, $1
 		FROM gias_stage s LEFT JOIN nbhd.postcodes p ON s.x IS NULL AND p.postcode = s.postcode
-		`+takeOver("id", "urn", "name", "phase", "kind", "status", "pupils", "capacity", "fsm_percent", "postcode", "geom", "dataset_id"), ds)
+		`+inPlaceOrder+takeOver("id", "urn", "name", "phase", "kind", "status", "pupils", "capacity", "fsm_percent", "postcode", "geom", "dataset_id"), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write schools: %w", err)
 	}

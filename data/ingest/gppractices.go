@@ -151,8 +151,8 @@ func importGPPractices(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.R
 		return Result{}, err
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.gp_practices (code, name, status, address, postcode, phone, geom, dataset_id)
-		SELECT code, name, status, address, postcode, phone, ST_GeomFromEWKB(wkb), $1 FROM gp_stage
-		`+takeOver("code", "name", "status", "address", "postcode", "phone", "geom", "dataset_id"), ds)
+		SELECT code, name, status, address, postcode, phone, ST_GeomFromEWKB(wkb) AS geom, $1 FROM gp_stage
+		`+inPlaceOrder+takeOver("code", "name", "status", "address", "postcode", "phone", "geom", "dataset_id"), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write GP practices: %w", err)
 	}

