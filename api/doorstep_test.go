@@ -340,7 +340,7 @@ func TestDoorstepShowsCostAndAudienceFromTheAssetList(t *testing.T) {
 		"Tea and Chat,social_group," + fmtCoord(lon+0.001) + "," + fmtCoord(lat) + ",01942 000001,Wed 10:00-12:00,Free,older people living alone\n" +
 		"Toddler Gym,sports_club," + fmtCoord(lon) + "," + fmtCoord(lat+0.001) + ",,Sat 09:00-10:00,low cost,families with children under 5\n" +
 		"Evening Choir,music_group," + fmtCoord(lon-0.001) + "," + fmtCoord(lat) + ",,,,\n"
-	if err := importText(t, e.dbURL, "assets-csv", "council_assets.csv", list, ingest.Options{"key": "council"}); err != nil {
+	if _, err := dbtest.ImportText(t, dbtest.Conn(t, e.dbURL), "assets-csv", "council_assets.csv", list, ingest.Options{"key": "council"}); err != nil {
 		t.Fatal(err)
 	}
 	e.store.Settle(context.Background())
@@ -364,7 +364,7 @@ func TestDoorstepShowsCostAndAudienceFromTheAssetList(t *testing.T) {
 		t.Errorf("api.community_assets has %d free assets for older people, want 1", n)
 	}
 	// A cost that is none of the four is refused, naming the line.
-	err := importText(t, e.dbURL, "assets-csv", "bad.csv", "name,category,lon,lat,cost\nA,x,-2.6,53.5,cheap\n", ingest.Options{"key": "bad"})
+	_, err := dbtest.ImportText(t, dbtest.Conn(t, e.dbURL), "assets-csv", "bad.csv", "name,category,lon,lat,cost\nA,x,-2.6,53.5,cheap\n", ingest.Options{"key": "bad"})
 	if err == nil || !strings.Contains(err.Error(), `line 2, field "cost": cost "cheap" must be free, low, paid or unknown`) {
 		t.Errorf("bad cost: %v", err)
 	}

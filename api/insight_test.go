@@ -82,7 +82,7 @@ func (e *env) loadRecorded(t *testing.T) recorded {
 			fmt.Fprintf(&b, "%s,just_coping,%d,2025-26,Test records\n", c, jc)
 		}
 	}
-	if err := importText(t, e.dbURL, "demand", "recorded.csv", b.String(), nil); err != nil {
+	if _, err := dbtest.ImportText(t, dbtest.Conn(t, e.dbURL), "demand", "recorded.csv", b.String(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.store.RefreshVersion(context.Background()); err != nil {

@@ -73,7 +73,7 @@ func (p *prerenderer) run(ctx context.Context) {
 // wake channel then holds it) or ctx ends. It renders the composites the
 // built-in map asks for (one per neighbourhood set) first, each lowest
 // zoom first, then "all", which other clients ask for: when the cache
-// cannot hold them all (England's z0-z10 are 68 MB, the default cache 64
+// cannot hold them all (England's z0-z10 are 82 MB, the default cache 64
 // MB), what is left out is not the map's.
 func (p *prerenderer) render(ctx context.Context, version int64) {
 	start := time.Now()

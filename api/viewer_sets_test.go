@@ -28,7 +28,7 @@ func TestMapSwitchesNeighbourhoodSetsInABrowser(t *testing.T) {
 		half := []string{"North,HALF1", "South,HALF2"}[i*2/len(codes)]
 		fmt.Fprintf(&csv, "%s,%s\n", c, half)
 	}
-	if err := importText(t, e.dbURL, "neighbourhoods", "halves.csv", csv.String(), ingest.Options{"set": "halves"}); err != nil {
+	if _, err := dbtest.ImportText(t, dbtest.Conn(t, e.dbURL), "neighbourhoods", "halves.csv", csv.String(), ingest.Options{"set": "halves"}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -91,7 +88,6 @@ func TestIncrementalRefreshEqualsFullRefresh(t *testing.T) {
 	}
 	defer admin.Close(ctx)
 	r := rand.New(rand.NewPCG(2026, 11))
-	dir := t.TempDir()
 	var codes []string
 	rows, err := conn.Query(ctx, "SELECT code FROM nbhd.small_areas ORDER BY code")
 	if err != nil {
@@ -102,17 +98,7 @@ func TestIncrementalRefreshEqualsFullRefresh(t *testing.T) {
 	}
 	importCSV := func(kind, name, body string, opts ingest.Options) {
 		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if _, err := ingest.Run(ctx, conn, ingest.Job{Kind: kind, File: path, Options: opts,
-			Open: func(p string) (io.ReadCloser, error) { return os.Open(p) }}, f); err != nil {
+		if _, err := dbtest.ImportText(t, conn, kind, name, body, opts); err != nil {
 			t.Fatalf("import %s %s: %v", kind, name, err)
 		}
 	}

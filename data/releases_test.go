@@ -3,10 +3,7 @@ package data_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -59,7 +56,6 @@ func TestRevisionsCannotBeDifferenced(t *testing.T) {
 	for _, c := range codes {
 		counts[c] = r.IntN(5) // small counts, so wards' and MSOAs' sums straddle the threshold
 	}
-	dir := t.TempDir()
 	load := func(name string, opts ingest.Options) ingest.Result {
 		t.Helper()
 		var b strings.Builder
@@ -67,18 +63,8 @@ func TestRevisionsCannotBeDifferenced(t *testing.T) {
 		for _, c := range codes {
 			fmt.Fprintf(&b, "%s,chaotic,%d,2025,case system\n", c, counts[c])
 		}
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
 		opts["key"] = "recorded"
-		res, err := ingest.Run(ctx, conn, ingest.Job{Kind: "demand", File: path, Options: opts,
-			Open: func(p string) (io.ReadCloser, error) { return os.Open(p) }}, f)
+		res, err := dbtest.ImportText(t, conn, "demand", name, b.String(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}

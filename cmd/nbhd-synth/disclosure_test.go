@@ -12,8 +12,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,19 +199,9 @@ func discLoad(t *testing.T) (string, *discGeo) {
 	url := dbtest.New(t, true)
 	loadDir(t, url, generate(t, "borough", "--seed", "5", "--lad", discBolton, "--name", "Bolton", "--near", "wigan"))
 	conn := dbtest.Conn(t, url)
-	ctx := context.Background()
 	importText := func(kind, name, text string, opts ingest.Options) {
 		t.Helper()
-		path := filepath.Join(t.TempDir(), name)
-		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if _, err := ingest.Run(ctx, conn, ingest.Job{Kind: kind, File: path, Options: opts}, f); err != nil {
+		if _, err := dbtest.ImportText(t, conn, kind, name, text, opts); err != nil {
 			t.Fatalf("import %s %s: %v", kind, name, err)
 		}
 	}
