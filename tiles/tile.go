@@ -58,6 +58,13 @@ func UnitSize(z maptile.Zoom) float64 {
 	return worldSize / float64(uint64(1)<<z) / Extent
 }
 
+// Origin is the north-west corner of tile t in Web Mercator metres, as
+// PostGIS's ST_TileEnvelope places it: the origin of the tile's grid.
+func Origin(t maptile.Tile) (x, y float64) {
+	size := worldSize / float64(uint64(1)<<t.Z)
+	return -worldSize/2 + float64(t.X)*size, worldSize/2 - float64(t.Y)*size
+}
+
 // Tolerance is the Douglas-Peucker tolerance, in Web Mercator metres, for
 // polygons at zoom z; 0 means no simplification. It is tied to the size of a
 // screen pixel when a tile is drawn 512 pixels wide (8 tile units):

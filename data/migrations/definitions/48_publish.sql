@@ -3,8 +3,9 @@
 -- features and tiles read one row per feature with every attribute in
 -- place, no joins, and the geometry ready for each use: GeoJSON text for
 -- the features API (CRS84, 6 decimals) and Web Mercator generalised for
--- bands of tile zooms (geom_zN: simplified to 4 tile units at zoom N, so a
--- tile at zoom z reads the band at or above z). Below zoom 8 small areas
+-- bands of tile zooms (geom_zN: simplified to 4 tile units at zoom N and
+-- drawn on its grid, logic.tile_band, so a tile at zoom z reads the band at
+-- or above z). Below zoom 8 small areas
 -- are drawn as groups of a borough's small areas in the same IMD decile
 -- (api.small_area_groups): an England map at those zooms would otherwise
 -- carry every LSOA's attributes for shapes smaller than a pixel. Up to zoom
@@ -20,6 +21,28 @@ $$;
 CREATE FUNCTION logic.generalise(g geometry, z integer) RETURNS geometry LANGUAGE sql IMMUTABLE AS $$
   SELECT ST_Simplify(g, logic.tile_tolerance(z), true)
 $$;
+
+-- tile_band is a geometry generalised for zoom z as ST_AsMVTGeom draws it
+-- on that zoom's grid (4096 units a tile, one grid for every tile of the
+-- zoom): snapped, made valid and wound as MVT wants, by ST_AsMVTGeom
+-- itself in a frame of the grid around the geometry, then put back in Web
+-- Mercator on the grid's points. A tile at zoom z then draws a band
+-- feature that lies inside it by moving and scaling alone (data/tiles.go,
+-- onGrid): clipping and validation were most of a polygon's database time
+-- per tile on England. NULL when nothing is left of the geometry at zoom z,
+-- as ST_AsMVTGeom would draw it there.
+CREATE FUNCTION logic.tile_band(g geometry, z integer) RETURNS geometry LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  half constant double precision := 20037508.342789244;
+  u double precision := 2 * half / (2 ^ z) / 4096;
+  s geometry := logic.generalise(g, z);
+  x0 double precision := -half + floor((ST_XMin(s) + half) / u) * u;
+  y1 double precision := half - floor((half - ST_YMax(s)) / u) * u;
+  k integer := greatest(ceil((ST_XMax(s) - x0) / u), ceil((y1 - ST_YMin(s)) / u))::integer + 1;
+BEGIN
+  RETURN ST_SetSRID(ST_Affine(ST_AsMVTGeom(s, ST_MakeEnvelope(x0, y1 - k * u, x0 + k * u, y1)::box2d, k, 0, false),
+                              u, 0, 0, -u, x0, y1), 3857);
+END $$;
 
 CREATE VIEW logic.small_areas_src AS
 SELECT sa.code, sa.name, sa.vintage, sa.lad_code, b.name AS borough,
@@ -173,8 +196,8 @@ BEGIN
     DELETE FROM api.small_areas t WHERE NOT EXISTS (SELECT 1 FROM nbhd.small_areas s WHERE s.code = t.code);
   END IF;
   INSERT INTO api.small_areas
-  SELECT s.*, logic.generalise(s.geom_3857, 8), logic.generalise(s.geom_3857, 10), logic.generalise(s.geom_3857, 12),
-         logic.generalise(s.geom_3857, 13), ST_AsGeoJSON(s.geom, 6, 0)
+  SELECT s.*, logic.tile_band(s.geom_3857, 8), logic.tile_band(s.geom_3857, 10), logic.tile_band(s.geom_3857, 12),
+         logic.tile_band(s.geom_3857, 13), ST_AsGeoJSON(s.geom, 6, 0)
   FROM logic.small_areas_src s JOIN (SELECT DISTINCT c FROM unnest(codes) c) k ON k.c = s.code;
 END $$;
 
@@ -192,7 +215,7 @@ BEGIN
   SELECT s.lad_code, max(s.borough), s.imd_decile, count(*), sum(s.population),
          ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 5)), logic.tile_tolerance(5) / 4), 3)),
          ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 7)), logic.tile_tolerance(7) / 4), 3)),
-         ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(s.geom_z10), logic.tile_tolerance(10) / 4), 3))
+         ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 10)), logic.tile_tolerance(10) / 4), 3))
   FROM api.small_areas s
   WHERE s.lad_code = ANY(lads) OR (s.lad_code IS NULL AND '' = ANY(lads))
   GROUP BY s.lad_code, s.imd_decile;
@@ -209,8 +232,8 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_areas a WHERE a.set_id = t.set_id AND a.code = t.code);
   END IF;
   INSERT INTO api.neighbourhoods
-  SELECT s.*, logic.generalise(s.geom_3857, 5), logic.generalise(s.geom_3857, 7), logic.generalise(s.geom_3857, 8),
-         logic.generalise(s.geom_3857, 10), logic.generalise(s.geom_3857, 12), logic.generalise(s.geom_3857, 13),
+  SELECT s.*, logic.tile_band(s.geom_3857, 5), logic.tile_band(s.geom_3857, 7), logic.tile_band(s.geom_3857, 8),
+         logic.tile_band(s.geom_3857, 10), logic.tile_band(s.geom_3857, 12), logic.tile_band(s.geom_3857, 13),
          ST_AsGeoJSON(s.geom, 6, 0)
   FROM logic.neighbourhoods_src s JOIN (SELECT DISTINCT * FROM unnest(sets, codes)) k(set_id, code)
     ON k.set_id = s.set_id AND k.code = s.code;
@@ -220,8 +243,8 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = t.set_id AND n.code = t.code);
   END IF;
   INSERT INTO api.neighbourhood_boundaries
-  SELECT s.*, logic.generalise(s.geom_3857, 5), logic.generalise(s.geom_3857, 7), logic.generalise(s.geom_3857, 8),
-         logic.generalise(s.geom_3857, 10), logic.generalise(s.geom_3857, 12), logic.generalise(s.geom_3857, 13),
+  SELECT s.*, logic.tile_band(s.geom_3857, 5), logic.tile_band(s.geom_3857, 7), logic.tile_band(s.geom_3857, 8),
+         logic.tile_band(s.geom_3857, 10), logic.tile_band(s.geom_3857, 12), logic.tile_band(s.geom_3857, 13),
          ST_AsGeoJSON(s.geom, 6, 0)
   FROM logic.neighbourhood_boundaries_src s JOIN (SELECT DISTINCT * FROM unnest(sets, codes)) k(set_id, code)
     ON k.set_id = s.set_id AND k.code = s.code;
