@@ -54,7 +54,7 @@ func unknownSmallArea(ctx context.Context, tx pgx.Tx, loc at, field, table strin
 // takeOver of an INSERT whose SELECT names its geometry geom. A file's
 // order (by name, category or code) scatters a tile's points over the
 // whole table: the 1,289 assets of a dense London tile sat in 1,105 heap
-// pages, and in 71 once ordered.
+// pages, and in 95 once ordered (docs/performance.md, fifth round).
 const inPlaceOrder = "ORDER BY geom\n\t\t"
 
 // takeOver is the ON CONFLICT clause by which a new row takes over the
