@@ -73,6 +73,10 @@ type Layer struct {
 	// MinZoom is the first zoom whose tiles hold the layer; below it they
 	// leave it out, and TileJSON's vector_layers say so.
 	MinZoom maptile.Zoom
+	// Cells names a point layer in api.point_cells, where its clustering
+	// cells are counted on publish; a tile without a filter reads them
+	// instead of counting its points.
+	Cells string
 	// IDTilesFrom leaves the "id" property out of tiles below this zoom,
 	// where a field holding the same key (the code) names each feature, and
 	// out of any tile too heavy with it when it is above zero.
@@ -185,7 +189,7 @@ var staticLayers = []Layer{
 		Title:       "Community assets",
 		Description: "Places that help: libraries, food banks, places of worship, post offices, parks, pharmacies. Polygons in the sources are reduced to a point on their surface.",
 		Keywords:    []string{"community assets", "libraries", "food banks", "places of worship", "pharmacies"},
-		View:        pgx.Identifier{"api", "community_assets"}, Key: "id", GeometryType: "Point",
+		View:        pgx.Identifier{"api", "community_assets"}, Key: "id", GeometryType: "Point", Cells: "asset",
 		DatasetKinds: []string{"community_assets", "asset_register"},
 		Fields: []Field{
 			{Name: "name", Type: String, Description: "Name", Queryable: true},
@@ -207,7 +211,7 @@ var staticLayers = []Layer{
 		Title:       "GP practices",
 		Description: "Active GP practices (NHS ODS) at their postcode centroid, with the latest registered list size.",
 		Keywords:    []string{"GP practices", "NHS", "primary care", "list size"},
-		View:        pgx.Identifier{"api", "gp_practices"}, Key: "code", GeometryType: "Point",
+		View:        pgx.Identifier{"api", "gp_practices"}, Key: "code", GeometryType: "Point", Cells: "gp",
 		DatasetKinds: []string{"gp_practices", "gp_list_sizes"},
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "ODS practice code", Queryable: true},
@@ -226,7 +230,7 @@ var staticLayers = []Layer{
 		Title:       "Schools",
 		Description: "School sites with phase of education and, where published, pupil numbers.",
 		Keywords:    []string{"schools", "education"},
-		View:        pgx.Identifier{"api", "schools"}, Key: "id", GeometryType: "Point",
+		View:        pgx.Identifier{"api", "schools"}, Key: "id", GeometryType: "Point", Cells: "school",
 		DatasetKinds: []string{"schools"},
 		Fields: []Field{
 			{Name: "urn", Type: String, Description: "DfE unique reference number, where known", Queryable: true},

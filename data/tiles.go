@@ -107,6 +107,7 @@ type tileArgs struct {
 	tile                 maptile.Tile
 	tol, cell, coarseTol string // placeholders, once added
 	move                 string // onGrid's placeholders, once added
+	cells                string // cellsSQL's condition on the cells, once added
 	tileStep
 }
 
@@ -196,6 +197,9 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 	}
 	props := l.tileColumns(detail)
 	if l.GeometryType == "Point" && tiles.Clustered(z) {
+		if filter == nil && l.Cells != "" {
+			return l.cellsSQL(a, name, props)
+		}
 		if a.cell == "" {
 			a.cell = a.add(tiles.CellSize(z))
 		}
@@ -344,6 +348,35 @@ func (l *Layer) clusterSQL(a *tileArgs, name, where string, props []tileColumn) 
 		mvtGeom("CASE WHEN c.n = 1 THEN t.geom_3857 ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END", a.extent), strings.Join(cols, ", "),
 		key, l.View.Sanitize(), where, envelope(margin), a.cell, a.cell,
 		l.View.Sanitize(), key)
+}
+
+// cellsSQL draws the same clusters as clusterSQL from the cells counted on
+// publish (api.point_cells): the tile's and one cell past each edge, read
+// by key, and a lone point's properties by its key. One z12 tile over
+// London counted 1,289 community assets into 299 cells per request.
+func (l *Layer) cellsSQL(a *tileArgs, name string, props []tileColumn) string {
+	cols := make([]string, len(props))
+	for i, p := range props {
+		cols[i] = p.expr + " AS " + p.name
+	}
+	if a.cells == "" {
+		minX, minY, maxX, maxY := tiles.Cells(a.tile)
+		columns := make([]int32, 0, maxX-minX+1)
+		for x := minX; x <= maxX; x++ {
+			columns = append(columns, x)
+		}
+		a.cells = fmt.Sprintf("c.cx = ANY(%s) AND c.cy BETWEEN %s AND %s", a.add(columns), a.add(minY), a.add(maxY))
+	}
+	key := "t." + pgx.Identifier{l.Key}.Sanitize()
+	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY q.id, q.point_count, ST_X(q.geom), ST_Y(q.geom)), ''::bytea) FROM (
+  SELECT %s AS geom, %s,
+    CASE WHEN c.n > 1 THEN true END AS cluster, CASE WHEN c.n > 1 THEN c.n END AS point_count
+  FROM api.point_cells c LEFT JOIN %s t ON %s = CASE WHEN c.n = 1 THEN c.k END
+  WHERE c.layer = %s AND c.z = $1 AND %s
+) q WHERE q.geom IS NOT NULL)`,
+		name, a.extent,
+		mvtGeom("CASE WHEN c.n = 1 THEN t.geom_3857 ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END", a.extent), strings.Join(cols, ", "),
+		l.View.Sanitize(), key, a.add(l.Cells), a.cells)
 }
 
 // tileColumn is one MVT property: its quoted name and view expression.

@@ -26,6 +26,8 @@ import (
 //
 // NBHD_BENCH_ZOOM (default 12) picks the zoom, NBHD_BENCH_TILE_SETS (space
 // separated, default every layer and all) the tile sets.
+// NBHD_BENCH_COUNT_CLUSTERS=1 counts point clusters per tile, as a filtered
+// tile does, instead of reading the cells counted on publish.
 func BenchmarkTileLayers(b *testing.B) {
 	url := os.Getenv("NBHD_BENCH_DATABASE_URL")
 	if url == "" {
@@ -54,6 +56,9 @@ func BenchmarkTileLayers(b *testing.B) {
 		layers, _, err := cat.Tiles(name)
 		if err != nil {
 			b.Fatal(err)
+		}
+		if os.Getenv("NBHD_BENCH_COUNT_CLUSTERS") == "1" {
+			layers = countingClusters(layers)
 		}
 		b.Run(name, func(b *testing.B) {
 			bytes := 0
@@ -101,6 +106,18 @@ func postcodeTiles(b *testing.B, url string, z maptile.Zoom) []maptile.Tile {
 	}
 	if len(out) == 0 {
 		b.Fatal("no postcodes loaded")
+	}
+	return out
+}
+
+// countingClusters is layers with the point layers' clusters counted per
+// tile rather than read from the cells counted on publish.
+func countingClusters(layers []*data.Layer) []*data.Layer {
+	out := make([]*data.Layer, len(layers))
+	for i, l := range layers {
+		c := *l
+		c.Cells = ""
+		out[i] = &c
 	}
 	return out
 }

@@ -99,6 +99,18 @@ func Clustered(z maptile.Zoom) bool { return z < ClusterBelowZoom }
 // CellSize is the clustering cell's width in Web Mercator metres at zoom z.
 func CellSize(z maptile.Zoom) float64 { return CellUnits * UnitSize(z) }
 
+// Cells is the range of clustering cells a tile's clusters are drawn from:
+// its own 16 × 16 and one more on each side, as columns and rows of the
+// grid of CellSize(t.Z) counted from the Web Mercator origin, as
+// floor(x / CellSize) and floor(y / CellSize) count them (y grows north).
+func Cells(t maptile.Tile) (minX, minY, maxX, maxY int32) {
+	const per = Extent / CellUnits // cells on a tile's side
+	half := (int64(1) << t.Z) * per / 2
+	x0 := int64(t.X)*per - half  // the tile's west column
+	top := half - int64(t.Y)*per // the row north of the tile
+	return int32(x0 - 1), int32(top - per - 1), int32(x0 + per), int32(top)
+}
+
 // maxLat is the latitude limit of Web Mercator.
 const maxLat = 85.05112877980659
 

@@ -2,6 +2,7 @@ package tiles_test
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -84,5 +85,30 @@ func TestGeneralisationFollowsPixelSize(t *testing.T) {
 	}
 	if tiles.Extent%tiles.CellUnits != 0 || tiles.CellUnits <= tiles.Buffer {
 		t.Errorf("cells must nest in tiles and be wider than the buffer: cell %d, buffer %d", tiles.CellUnits, tiles.Buffer)
+	}
+}
+
+// TestCellsAreTheTileAndOneCellAround checks Cells against the columns and
+// rows floor(x / CellSize) gives half a cell either side of each of the
+// tile's edges, as the tile query counts them.
+func TestCellsAreTheTileAndOneCellAround(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 13))
+	for z := maptile.Zoom(0); z < tiles.ClusterBelowZoom; z++ {
+		n := uint32(1) << z
+		for range 20 {
+			tl := maptile.New(r.Uint32N(n), r.Uint32N(n), z)
+			minX, minY, maxX, maxY := tiles.Cells(tl)
+			cell := tiles.CellSize(z)
+			w := 16 * cell
+			west, north := tiles.Origin(tl)
+			col := func(x float64) int32 { return int32(math.Floor(x / cell)) }
+			want := [4]int32{col(west - cell/2), col(north - w - cell/2), col(west + w + cell/2), col(north + cell/2)}
+			if got := [4]int32{minX, minY, maxX, maxY}; got != want {
+				t.Errorf("%d/%d/%d: cells %v, want %v", z, tl.X, tl.Y, got, want)
+			}
+			if maxX-minX != 17 || maxY-minY != 17 {
+				t.Errorf("%d/%d/%d: %d × %d cells, want 18 × 18", z, tl.X, tl.Y, maxX-minX+1, maxY-minY+1)
+			}
+		}
 	}
 }

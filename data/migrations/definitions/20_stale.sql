@@ -112,11 +112,30 @@ CREATE FUNCTION logic.layer_of(tbl text, OUT layer text, OUT places text, OUT ke
   WHERE t = tbl
 $$;
 
+-- note_cells notes the zoom-12 clustering cells of a layer's changed
+-- points (logic.publish_point_cells counts them again, with every cell
+-- over them at lower zooms); past 5,000 points, all of the layer's.
+CREATE FUNCTION logic.note_cells(pts geometry[], layer text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF cardinality(pts) > 5000 THEN
+    PERFORM logic.note('cells', ARRAY['*'], layer);
+  ELSE
+    PERFORM logic.note('cells', ARRAY(SELECT floor(ST_X(g) / logic.cell_size(12))::bigint || ',' || floor(ST_Y(g) / logic.cell_size(12))::bigint
+                                      FROM unnest(pts) g WHERE g IS NOT NULL), layer);
+  END IF;
+END $$;
+
 CREATE FUNCTION logic.points_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   l record := logic.layer_of(TG_TABLE_NAME);
 BEGIN
   IF NOT logic.noting() THEN RETURN NULL; END IF;
+  IF l.layer <> '' AND TG_OP IN ('INSERT', 'UPDATE') THEN
+    PERFORM logic.note_cells(ARRAY(SELECT geom_3857 FROM new_rows), l.layer);
+  END IF;
+  IF l.layer <> '' AND TG_OP IN ('DELETE', 'UPDATE') THEN
+    PERFORM logic.note_cells(ARRAY(SELECT geom_3857 FROM old_rows), l.layer);
+  END IF;
   IF TG_OP = 'INSERT' THEN
     INSERT INTO nbhd.stale (what, set_id, code)
     SELECT DISTINCT 'place', TG_TABLE_NAME, dataset_id::text FROM new_rows ON CONFLICT DO NOTHING;

@@ -937,6 +937,7 @@ BEGIN
     UNION SELECT code FROM nbhd.small_areas WHERE lad_code = ANY(lads) OR (lad_code IS NULL AND '' = ANY(lads))), everything);
   PERFORM logic.publish_groups(lads);
   PERFORM logic.publish_neighbourhoods(nb_sets, nb_codes, everything);
+  PERFORM logic.publish_point_cells();
   PERFORM logic.publish_set_sizes();
   PERFORM logic.timed('publish');
 

@@ -148,6 +148,75 @@ CREATE INDEX ON api.small_area_groups USING gist (geom_z5);
 CREATE INDEX ON api.small_area_groups USING gist (geom_z7);
 CREATE INDEX ON api.small_area_groups USING gist (geom_z10);
 
+-- Point layers below the clustering zoom (tiles.ClusterBelowZoom, 13) are
+-- drawn by cells of a grid 256 tile units wide: a lone point as it is, two
+-- or more as one point at their mean (data/tiles.go). api.point_cells holds
+-- every non-empty cell of zooms 0 to 12 of each point layer, counted on
+-- publish from the public view a tile reads, so a tile reads its 18 × 18
+-- cells by key instead of counting its points (1,289 community assets in
+-- one z12 tile over London). A filtered tile counts its own.
+CREATE TABLE api.point_cells (
+  layer text NOT NULL,     -- 'asset', 'gp' or 'school' (logic.layer_of)
+  z     smallint NOT NULL,
+  cx    integer NOT NULL,  -- floor(x / logic.cell_size(z)), Web Mercator
+  cy    integer NOT NULL,  -- floor(y / logic.cell_size(z))
+  n     integer NOT NULL,  -- points in the cell
+  mx    double precision NOT NULL, -- their mean position
+  my    double precision NOT NULL,
+  k     text NOT NULL,     -- their least key: the point itself when n = 1
+  PRIMARY KEY (layer, z, cx, cy)
+);
+
+-- cell_size is the width of a clustering cell at zoom z in Web Mercator
+-- metres, as tiles.CellSize computes it (the factors are powers of two, so
+-- the double is the same in any order).
+CREATE FUNCTION logic.cell_size(z integer) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT 256 * (2 * 20037508.342789244) / (2 ^ z) / 4096
+$$;
+
+-- publish_point_cells counts again the cells of each point layer that
+-- nbhd.stale names: all of them after 'all' or a 'cells' row with code
+-- '*', else every zoom's cell over each zoom-12 cell noted ('cx,cy'). A
+-- zoom-z cell's column is floor(cx / 2^(12 - z)) of its zoom-12 cells'.
+-- Means are summed in key order, so a cell counted again is the same to
+-- the bit.
+CREATE FUNCTION logic.publish_point_cells() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  l record;
+BEGIN
+  FOR l IN SELECT * FROM (VALUES ('asset', 'community_assets', 'id'), ('gp', 'gp_practices', 'code'),
+                                 ('school', 'schools', 'id')) v(layer, view, key) LOOP
+    IF EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'all' OR (what = 'cells' AND set_id = l.layer AND code = '*')) THEN
+      DELETE FROM api.point_cells WHERE layer = l.layer;
+      EXECUTE format($q$
+        INSERT INTO api.point_cells (layer, z, cx, cy, n, mx, my, k)
+        SELECT $1, z.z, floor(ST_X(t.geom_3857) / logic.cell_size(z.z)), floor(ST_Y(t.geom_3857) / logic.cell_size(z.z)),
+               count(*), avg(ST_X(t.geom_3857) ORDER BY t.%1$I), avg(ST_Y(t.geom_3857) ORDER BY t.%1$I), min(t.%1$I)
+        FROM api.%2$I t CROSS JOIN generate_series(0, 12) z(z)
+        WHERE t.geom_3857 IS NOT NULL
+        GROUP BY 2, 3, 4$q$, l.key, l.view) USING l.layer;
+    ELSIF EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'cells' AND set_id = l.layer) THEN
+      DROP TABLE IF EXISTS pg_temp.cells_todo;
+      CREATE TEMP TABLE cells_todo ON COMMIT DROP AS
+      SELECT DISTINCT z.z, floor(c.cx / 2 ^ (12 - z.z))::integer AS cx, floor(c.cy / 2 ^ (12 - z.z))::integer AS cy
+      FROM (SELECT split_part(code, ',', 1)::integer AS cx, split_part(code, ',', 2)::integer AS cy
+            FROM nbhd.stale WHERE what = 'cells' AND set_id = l.layer) c
+      CROSS JOIN generate_series(0, 12) z(z);
+      DELETE FROM api.point_cells p USING pg_temp.cells_todo c
+      WHERE p.layer = l.layer AND p.z = c.z AND p.cx = c.cx AND p.cy = c.cy;
+      EXECUTE format($q$
+        INSERT INTO api.point_cells (layer, z, cx, cy, n, mx, my, k)
+        SELECT $1, c.z, c.cx, c.cy,
+               count(*), avg(ST_X(t.geom_3857) ORDER BY t.%1$I), avg(ST_Y(t.geom_3857) ORDER BY t.%1$I), min(t.%1$I)
+        FROM pg_temp.cells_todo c
+        JOIN api.%2$I t ON t.geom_3857 && ST_MakeEnvelope(c.cx * logic.cell_size(c.z), c.cy * logic.cell_size(c.z),
+                                                          (c.cx + 1) * logic.cell_size(c.z), (c.cy + 1) * logic.cell_size(c.z), 3857)
+         AND floor(ST_X(t.geom_3857) / logic.cell_size(c.z)) = c.cx AND floor(ST_Y(t.geom_3857) / logic.cell_size(c.z)) = c.cy
+        GROUP BY c.z, c.cx, c.cy$q$, l.key, l.view) USING l.layer;
+    END IF;
+  END LOOP;
+END $$;
+
 CREATE TABLE api.neighbourhoods AS
 SELECT s.*, NULL::geometry AS geom_z5, NULL::geometry AS geom_z7, NULL::geometry AS geom_z8, NULL::geometry AS geom_z10,
        NULL::geometry AS geom_z12, NULL::geometry AS geom_z13, NULL::text AS geojson
