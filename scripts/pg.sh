@@ -203,6 +203,26 @@ secure() {
 
 running() { [ -d "${datadir:-/nonexistent}" ] && as_pg "$(pg_bindir)/pg_ctl" -D "$datadir" status >/dev/null 2>&1; }
 
+# shared_buffers sizes PostgreSQL's own page cache: a quarter of the
+# machine's memory, between 128 MB and 2 GB (NBHD_PG_SHARED_BUFFERS, in MB,
+# overrides), as PostgreSQL's manual suggests for a dedicated server. With
+# 256 MB, England's tiles, profiles and searches read their pages through
+# the kernel's cache, which this machine reclaims while it is idle; cold
+# tiles and p99s then swing by half from one run to the next
+# (docs/performance.md, seventh round).
+shared_buffers() {
+	if [ -n "${NBHD_PG_SHARED_BUFFERS:-}" ]; then
+		echo "${NBHD_PG_SHARED_BUFFERS}MB"
+		return
+	fi
+	local kb mb
+	kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null || true)
+	mb=$((${kb:-0} / 4096))
+	if [ "$mb" -lt 128 ]; then mb=128; fi
+	if [ "$mb" -gt 2048 ]; then mb=2048; fi
+	echo "${mb}MB"
+}
+
 start() {
 	if [ -n "${NBHD_DATABASE_URL:-}" ]; then
 		log "NBHD_DATABASE_URL is set; not provisioning a cluster"
@@ -224,7 +244,7 @@ start() {
 		log "starting PostgreSQL $(pg_version) on 127.0.0.1:$port (socket $sockdir)"
 		as_pg touch "$logfile"
 		if ! as_pg "$bin/pg_ctl" -D "$datadir" -l "$logfile" -w -t 60 \
-			-o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=off -c shared_buffers=256MB -c jit=off" start >/dev/null 9>&-; then
+			-o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=off -c shared_buffers=$(shared_buffers) -c jit=off" start >/dev/null 9>&-; then
 			tail -n 20 "$logfile" >&2 || true
 			die "PostgreSQL did not start (is port $port taken? set NBHD_PG_PORT)"
 		fi
