@@ -274,14 +274,10 @@ func (g *Groups) tileSQL(a *tileArgs, name string, z maptile.Zoom, filter *Predi
 // OFFSET 0 keeps the planner from pushing "geom IS NOT NULL" into the
 // scan, which would clip every feature twice.
 func featuresSQL(extent int, name, view, where, drawn, column string, props []tileColumn, order string) string {
-	cols := make([]string, len(props))
-	for i, p := range props {
-		cols[i] = p.expr + " AS " + p.name
-	}
 	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY %s), ''::bytea) FROM (
   SELECT %s AS geom, %s
   FROM %s t %s AND %s && %s OFFSET 0
-) q WHERE q.geom IS NOT NULL)`, name, extent, order, drawn, strings.Join(cols, ", "), view, where, column, bufferedEnvelope())
+) q WHERE q.geom IS NOT NULL)`, name, extent, order, drawn, selectList(props), view, where, column, bufferedEnvelope())
 }
 
 // tileOrder orders a layer's features in a tile at zoom z by their key:
@@ -329,10 +325,6 @@ func mvtGeom(g string, extent int) string {
 // the properties of the few hundred points it draws, not of the thousands
 // it counts.
 func (l *Layer) clusterSQL(a *tileArgs, name, where string, props []tileColumn) string {
-	cols := make([]string, len(props))
-	for i, p := range props {
-		cols[i] = p.expr + " AS " + p.name
-	}
 	margin := float64(tiles.CellUnits) / tiles.Extent
 	key := "t." + pgx.Identifier{l.Key}.Sanitize()
 	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY q.id, q.point_count, ST_X(q.geom), ST_Y(q.geom)), ''::bytea) FROM (
@@ -345,7 +337,7 @@ func (l *Layer) clusterSQL(a *tileArgs, name, where string, props []tileColumn) 
   ) c LEFT JOIN %s t ON %s = CASE WHEN c.n = 1 THEN c.k END
 ) q WHERE q.geom IS NOT NULL)`,
 		name, a.extent,
-		mvtGeom("CASE WHEN c.n = 1 THEN t.geom_3857 ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END", a.extent), strings.Join(cols, ", "),
+		mvtGeom("CASE WHEN c.n = 1 THEN t.geom_3857 ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END", a.extent), selectList(props),
 		key, l.View.Sanitize(), where, envelope(margin), a.cell, a.cell,
 		l.View.Sanitize(), key)
 }
@@ -355,10 +347,6 @@ func (l *Layer) clusterSQL(a *tileArgs, name, where string, props []tileColumn) 
 // by key, and a lone point's properties by its key. One z12 tile over
 // London counted 1,289 community assets into 299 cells per request.
 func (l *Layer) cellsSQL(a *tileArgs, name string, props []tileColumn) string {
-	cols := make([]string, len(props))
-	for i, p := range props {
-		cols[i] = p.expr + " AS " + p.name
-	}
 	if a.cells == "" {
 		minX, minY, maxX, maxY := tiles.Cells(a.tile)
 		columns := make([]int32, 0, maxX-minX+1)
@@ -375,8 +363,17 @@ func (l *Layer) cellsSQL(a *tileArgs, name string, props []tileColumn) string {
   WHERE c.layer = %s AND c.z = $1 AND %s
 ) q WHERE q.geom IS NOT NULL)`,
 		name, a.extent,
-		mvtGeom("CASE WHEN c.n = 1 THEN t.geom_3857 ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END", a.extent), strings.Join(cols, ", "),
+		mvtGeom("CASE WHEN c.n = 1 THEN t.geom_3857 ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END", a.extent), selectList(props),
 		l.View.Sanitize(), key, a.add(l.Cells), a.cells)
+}
+
+// selectList is the properties as a select list: expression AS name.
+func selectList(props []tileColumn) string {
+	cols := make([]string, len(props))
+	for i, p := range props {
+		cols[i] = p.expr + " AS " + p.name
+	}
+	return strings.Join(cols, ", ")
 }
 
 // tileColumn is one MVT property: its quoted name and view expression.
