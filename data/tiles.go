@@ -326,26 +326,17 @@ func mvtGeom(g string, extent int) string {
 // it counts.
 func (l *Layer) clusterSQL(a *tileArgs, name, where string, props []tileColumn) string {
 	margin := float64(tiles.CellUnits) / tiles.Extent
-	key := "t." + pgx.Identifier{l.Key}.Sanitize()
-	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY q.id, q.point_count, ST_X(q.geom), ST_Y(q.geom)), ''::bytea) FROM (
-  SELECT %s AS geom, %s,
-    CASE WHEN c.n > 1 THEN true END AS cluster, CASE WHEN c.n > 1 THEN c.n END AS point_count
-  FROM (
-    SELECT count(*) AS n, avg(ST_X(t.geom_3857)) AS mx, avg(ST_Y(t.geom_3857)) AS my, min(%s) AS k
+	cells := fmt.Sprintf(`SELECT count(*) AS n, avg(ST_X(t.geom_3857)) AS mx, avg(ST_Y(t.geom_3857)) AS my, min(%s) AS k
     FROM %s t %s AND t.geom_3857 && %s
-    GROUP BY floor(ST_X(t.geom_3857) / %s), floor(ST_Y(t.geom_3857) / %s)
-  ) c LEFT JOIN %s t ON %s = CASE WHEN c.n = 1 THEN c.k END
-) q WHERE q.geom IS NOT NULL)`,
-		name, a.extent,
-		mvtGeom("CASE WHEN c.n = 1 THEN t.geom_3857 ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END", a.extent), selectList(props),
-		key, l.View.Sanitize(), where, envelope(margin), a.cell, a.cell,
-		l.View.Sanitize(), key)
+    GROUP BY floor(ST_X(t.geom_3857) / %s), floor(ST_Y(t.geom_3857) / %s)`,
+		"t."+pgx.Identifier{l.Key}.Sanitize(), l.View.Sanitize(), where, envelope(margin), a.cell, a.cell)
+	return l.clustersSQL(a, name, cells, props)
 }
 
 // cellsSQL draws the same clusters as clusterSQL from the cells counted on
 // publish (api.point_cells): the tile's and one cell past each edge, read
-// by key, and a lone point's properties by its key. One z12 tile over
-// London counted 1,289 community assets into 299 cells per request.
+// by key. One z12 tile over London counted 1,289 community assets into
+// 299 cells per request.
 func (l *Layer) cellsSQL(a *tileArgs, name string, props []tileColumn) string {
 	if a.cells == "" {
 		minX, minY, maxX, maxY := tiles.Cells(a.tile)
@@ -355,16 +346,25 @@ func (l *Layer) cellsSQL(a *tileArgs, name string, props []tileColumn) string {
 		}
 		a.cells = fmt.Sprintf("c.cx = ANY(%s) AND c.cy BETWEEN %s AND %s", a.add(columns), a.add(minY), a.add(maxY))
 	}
-	key := "t." + pgx.Identifier{l.Key}.Sanitize()
+	cells := fmt.Sprintf("SELECT c.n, c.mx, c.my, c.k FROM api.point_cells c WHERE c.layer = %s AND c.z = $1 AND %s", a.add(l.Cells), a.cells)
+	return l.clustersSQL(a, name, cells, props)
+}
+
+// clustersSQL draws a point layer's clusters from cells, a query of one
+// row per cell (n points, their mean mx, my and least key k): one point at
+// the mean for two or more, and a lone point as it is with its
+// properties, read by its key.
+func (l *Layer) clustersSQL(a *tileArgs, name, cells string, props []tileColumn) string {
 	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY q.id, q.point_count, ST_X(q.geom), ST_Y(q.geom)), ''::bytea) FROM (
   SELECT %s AS geom, %s,
     CASE WHEN c.n > 1 THEN true END AS cluster, CASE WHEN c.n > 1 THEN c.n END AS point_count
-  FROM api.point_cells c LEFT JOIN %s t ON %s = CASE WHEN c.n = 1 THEN c.k END
-  WHERE c.layer = %s AND c.z = $1 AND %s
+  FROM (
+    %s
+  ) c LEFT JOIN %s t ON t.%s = CASE WHEN c.n = 1 THEN c.k END
 ) q WHERE q.geom IS NOT NULL)`,
 		name, a.extent,
 		mvtGeom("CASE WHEN c.n = 1 THEN t.geom_3857 ELSE ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857) END", a.extent), selectList(props),
-		l.View.Sanitize(), key, a.add(l.Cells), a.cells)
+		cells, l.View.Sanitize(), pgx.Identifier{l.Key}.Sanitize())
 }
 
 // selectList is the properties as a select list: expression AS name.

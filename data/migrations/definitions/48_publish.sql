@@ -184,8 +184,8 @@ CREATE FUNCTION logic.publish_point_cells() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   l record;
 BEGIN
-  FOR l IN SELECT * FROM (VALUES ('asset', 'community_assets', 'id'), ('gp', 'gp_practices', 'code'),
-                                 ('school', 'schools', 'id')) v(layer, view, key) LOOP
+  -- each api view is named after its table (logic.layer_of)
+  FOR l IN SELECT v AS view, (logic.layer_of(v)).* FROM unnest(ARRAY['community_assets', 'gp_practices', 'schools']) v LOOP
     IF EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'all' OR (what = 'cells' AND set_id = l.layer AND code = '*')) THEN
       DELETE FROM api.point_cells WHERE layer = l.layer;
       EXECUTE format($q$
