@@ -77,6 +77,11 @@ type Layer struct {
 	// cells are counted on publish; a tile without a filter reads them
 	// instead of counting its points.
 	Cells string
+	// Pieces names a polygon layer's api table in api.tile_pieces, where
+	// its features are cut to each tile of tiles.PieceZoom on publish; a
+	// tile of that zoom drawn on the full grid reads them instead of
+	// clipping the features.
+	Pieces string
 	// IDTilesFrom leaves the "id" property out of tiles below this zoom,
 	// where a field holding the same key (the code) names each feature, and
 	// out of any tile too heavy with it when it is above zero.
@@ -150,7 +155,7 @@ var staticLayers = []Layer{
 		Description: "Lower layer super output areas with population and English Indices of Deprivation ranks and deciles (rank 1, decile 1 = most deprived in England), from the latest release loaded, with the 2019 and 2025 deciles side by side where both are.",
 		Keywords:    []string{"LSOA", "small areas", "deprivation", "IMD", "population"},
 		View:        pgx.Identifier{"api", "small_areas"}, Key: "code", GeometryType: "MultiPolygon",
-		Bands: smallAreaBands, Groups: smallAreaGroups, StoredGeoJSON: true,
+		Bands: smallAreaBands, Groups: smallAreaGroups, StoredGeoJSON: true, Pieces: "small_areas",
 		DatasetKinds: []string{"small_areas", "population", "deprivation", "postcodes", "community_assets", "asset_register"},
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "LSOA code", Queryable: true},
@@ -275,6 +280,7 @@ func neighbourhoodLayer(setID, title, description string) Layer {
 		Description: description + " Each neighbourhood is drawn as the union of its member small areas: the area its figures describe.",
 		Keywords:    []string{"neighbourhoods", setID, title},
 		View:        pgx.Identifier{"api", "neighbourhoods"}, Key: "code", GeometryType: "MultiPolygon", Bands: neighbourhoodBands, StoredGeoJSON: true,
+		Pieces:       "neighbourhoods",
 		DatasetKinds: []string{"population", "deprivation", "community_assets", "asset_register", "gp_practices", "schools", "postcodes", "demand"},
 		SetID:        setID,
 		Fields: []Field{
@@ -335,6 +341,7 @@ func boundaryLayer(setID, title string) Layer {
 			"Figures describe the neighbourhoods (unions of small areas), not these boundaries; the shares say how well the two match.",
 		Keywords: []string{"boundaries", setID, title},
 		View:     pgx.Identifier{"api", "neighbourhood_boundaries"}, Key: "code", GeometryType: "MultiPolygon", Bands: neighbourhoodBands, StoredGeoJSON: true,
+		Pieces:       "neighbourhood_boundaries",
 		DatasetKinds: nil,
 		SetID:        setID,
 		MinZoom:      neighbourhoodDetailZoom,

@@ -49,6 +49,7 @@ var derivedSnapshot = []string{
 	`SELECT to_jsonb(t) - 'geom' - 'geom_bng' - 'geom_3857' - 'geom_z5' - 'geom_z7' - 'geom_z8' - 'geom_z10' - 'geom_z12' - 'geom_z13',
 	   md5(ST_AsBinary(geom_z5)) FROM api.neighbourhood_boundaries t ORDER BY set_id, code`,
 	`SELECT * FROM api.point_cells ORDER BY layer, z, cx, cy`,
+	`SELECT layer, z, x, y, set_id, code, md5(ST_AsBinary(geom)) FROM api.tile_pieces ORDER BY 1, 2, 3, 4, 5, 6`,
 }
 
 func snapshot(t *testing.T, q interface {

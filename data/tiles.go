@@ -223,6 +223,9 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 	if l.GeometryType != "Point" {
 		geom = a.coarse(geom, z)
 	}
+	if onGrid && dense == nil && l.Pieces != "" && z == tiles.PieceZoom {
+		return l.piecesSQL(a, name, where, props, l.tileOrder(detail))
+	}
 	drawn := mvtGeom(geom, a.extent)
 	if onGrid {
 		drawn = a.onGrid(column)
@@ -235,6 +238,22 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 	return fmt.Sprintf(`(CASE WHEN (SELECT count(*) FROM (SELECT FROM %s t %s AND %s && %s LIMIT %d) d) > %d
   THEN %s ELSE %s END)`, l.View.Sanitize(), where, column, bufferedEnvelope(),
 		dense.DenseAbove+1, dense.DenseAbove, dense.tileSQL(a, name, z, filter), features)
+}
+
+// piecesSQL draws a polygon layer in a tile of tiles.PieceZoom from its
+// features cut to each tile on publish (api.tile_pieces), read by the
+// tile's key and joined to the layer's view by the feature's: what onGrid
+// draws, without clipping a feature per request. The view still decides
+// which features are drawn, and with what properties.
+func (l *Layer) piecesSQL(a *tileArgs, name, where string, props []tileColumn, order string) string {
+	join := "p.code = t." + pgx.Identifier{l.Key}.Sanitize()
+	if l.SetID != "" {
+		join += " AND p.set_id = t.set_id"
+	}
+	return fmt.Sprintf(`(SELECT coalesce(ST_AsMVT(q, %s, %d, 'geom' ORDER BY %s), ''::bytea) FROM (
+  SELECT p.geom, %s
+  FROM api.tile_pieces p JOIN %s t ON %s %s AND p.layer = %s AND p.z = $1 AND p.x = $2 AND p.y = $3
+) q)`, name, a.extent, order, selectList(props), l.View.Sanitize(), join, where, a.add(l.Pieces))
 }
 
 // bandColumn is the column of the first band at or above z, the first band

@@ -93,6 +93,13 @@ const (
 	CellUnits        = Extent / 16
 )
 
+// PieceZoom is the zoom whose tiles draw the published polygon layers from
+// their features cut to each tile on publish (api.tile_pieces, in
+// data/migrations/definitions/48_publish.sql, which cuts at the same zoom):
+// zoom 12, where a neighbourhood fills the screen and most of them cross a
+// tile's edge.
+const PieceZoom = 12
+
 // Clustered reports whether point layers are clustered at zoom z.
 func Clustered(z maptile.Zoom) bool { return z < ClusterBelowZoom }
 

@@ -217,6 +217,69 @@ BEGIN
   END LOOP;
 END $$;
 
+-- Polygon layers at zoom 12, where a neighbourhood fills the screen, are
+-- drawn from their features cut to each tile on publish: api.tile_pieces
+-- holds each feature's zoom-12 band (geom_z12) as the tile query would draw
+-- it in every tile it is drawn in, in the tile's units (data/tiles.go,
+-- piecesSQL, with tiles.PieceZoom). A z12 tile then reads its pieces by key
+-- and clips nothing: clipping neighbourhoods that cross a tile's edge was
+-- two thirds of their database time per tile on England.
+CREATE TABLE api.tile_pieces (
+  layer  text NOT NULL,     -- the api table: 'small_areas', 'neighbourhoods' or 'neighbourhood_boundaries'
+  z      smallint NOT NULL,
+  x      integer NOT NULL,
+  y      integer NOT NULL,
+  set_id text NOT NULL,     -- '' for small areas
+  code   text NOT NULL,
+  geom   geometry NOT NULL, -- in tile units, 4096 a side
+  PRIMARY KEY (layer, z, x, y, set_id, code)
+);
+CREATE INDEX ON api.tile_pieces (layer, set_id, code);
+
+-- tile_pieces cuts a band geometry g of zoom z to every tile of zoom z it
+-- is drawn in, drawn as data/tiles.go draws a band in a tile of its own
+-- zoom (onGrid): inside the tile and its buffer, moved and scaled onto the
+-- tile's grid; across the edge, clipped by ST_AsMVTGeom. The tile's
+-- origin and scale are computed as tiles.Origin and tiles.UnitSize compute
+-- them, in the same order, so the doubles are the same.
+CREATE FUNCTION logic.tile_pieces(g geometry, z integer) RETURNS TABLE (x integer, y integer, geom geometry)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT t.x, t.y, t.geom FROM (
+    SELECT tx AS x, ty AS y,
+           CASE WHEN g @ ST_TileEnvelope(z, tx, ty, margin => 0.015625)
+                THEN ST_SnapToGrid(ST_TransScale(g, -(-w / 2 + tx * (w / 2 ^ z)), -(w / 2 - ty * (w / 2 ^ z)),
+                                                 1 / (w / 2 ^ z / 4096), -(1 / (w / 2 ^ z / 4096))), 1)
+                ELSE ST_AsMVTGeom(g, ST_TileEnvelope(z, tx, ty), 4096, 64, true) END AS geom
+    FROM (SELECT 2 * 20037508.342789244::double precision AS w) c,
+         generate_series(greatest(0, floor((ST_XMin(g) + w / 2) / (w / 2 ^ z) - 0.015625)::integer),
+                         least(2 ^ z - 1, floor((ST_XMax(g) + w / 2) / (w / 2 ^ z) + 0.015625))::integer) tx,
+         generate_series(greatest(0, floor((w / 2 - ST_YMax(g)) / (w / 2 ^ z) - 0.015625)::integer),
+                         least(2 ^ z - 1, floor((w / 2 - ST_YMin(g)) / (w / 2 ^ z) + 0.015625))::integer) ty
+    WHERE g && ST_TileEnvelope(z, tx, ty, margin => 0.015625)
+  ) t WHERE t.geom IS NOT NULL
+$$;
+
+-- publish_pieces cuts again the zoom-12 pieces of the given features of an
+-- api polygon table (one no longer published loses its pieces);
+-- everything sweeps for pieces of any feature gone.
+CREATE FUNCTION logic.publish_pieces(tbl text, sets text[], codes text[], everything boolean) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  set_expr text := CASE WHEN tbl = 'small_areas' THEN $s$''$s$ ELSE 't.set_id' END;
+BEGIN
+  DELETE FROM api.tile_pieces p USING unnest(sets, codes) k(set_id, code)
+  WHERE p.layer = tbl AND p.set_id = k.set_id AND p.code = k.code;
+  IF everything THEN
+    EXECUTE format('DELETE FROM api.tile_pieces p WHERE p.layer = $1 AND NOT EXISTS (SELECT 1 FROM api.%I t WHERE %s = p.set_id AND t.code = p.code)',
+                   tbl, set_expr) USING tbl;
+  END IF;
+  EXECUTE format($q$
+    INSERT INTO api.tile_pieces (layer, z, x, y, set_id, code, geom)
+    SELECT $1, 12, p.x, p.y, %1$s, t.code, p.geom
+    FROM api.%2$I t JOIN (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) k(set_id, code) ON k.set_id = %1$s AND k.code = t.code
+    CROSS JOIN LATERAL logic.tile_pieces(t.geom_z12, 12) p
+    WHERE t.geom_z12 IS NOT NULL$q$, set_expr, tbl) USING tbl, sets, codes;
+END $$;
+
 CREATE TABLE api.neighbourhoods AS
 SELECT s.*, NULL::geometry AS geom_z5, NULL::geometry AS geom_z7, NULL::geometry AS geom_z8, NULL::geometry AS geom_z10,
        NULL::geometry AS geom_z12, NULL::geometry AS geom_z13, NULL::text AS geojson
@@ -268,6 +331,7 @@ BEGIN
   SELECT s.*, logic.tile_band(s.geom_3857, 8), logic.tile_band(s.geom_3857, 10), logic.tile_band(s.geom_3857, 12),
          logic.tile_band(s.geom_3857, 13), ST_AsGeoJSON(s.geom, 6, 0)
   FROM logic.small_areas_src s JOIN (SELECT DISTINCT c FROM unnest(codes) c) k ON k.c = s.code;
+  PERFORM logic.publish_pieces('small_areas', array_fill(''::text, ARRAY[cardinality(codes)]), codes, everything);
 END $$;
 
 -- publish_groups redraws the low-zoom groups of the given boroughs: each
@@ -317,4 +381,6 @@ BEGIN
          ST_AsGeoJSON(s.geom, 6, 0)
   FROM logic.neighbourhood_boundaries_src s JOIN (SELECT DISTINCT * FROM unnest(sets, codes)) k(set_id, code)
     ON k.set_id = s.set_id AND k.code = s.code;
+  PERFORM logic.publish_pieces('neighbourhoods', sets, codes, everything);
+  PERFORM logic.publish_pieces('neighbourhood_boundaries', sets, codes, everything);
 END $$;
