@@ -166,3 +166,26 @@ func TestPeriodsOrderByDate(t *testing.T) {
 		}
 	}
 }
+
+// Every GIN index the requests read is built without fastupdate: each
+// republish would otherwise leave rows in its pending list, which every
+// search scans until a vacuum empties it.
+func TestGINIndexesHaveNoPendingList(t *testing.T) {
+	ctx := context.Background()
+	conn := dbtest.Conn(t, dbtest.New(t, false))
+	var gin, pending []string
+	if err := conn.QueryRow(ctx, `
+		SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname), '{}'),
+		       coalesce(array_agg(c.relname::text ORDER BY c.relname)
+		                FILTER (WHERE NOT coalesce(c.reloptions @> '{fastupdate=off}', false)), '{}')
+		FROM pg_class c JOIN pg_am am ON am.oid = c.relam JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE am.amname = 'gin' AND n.nspname IN ('api', 'nbhd', 'staff')`).Scan(&gin, &pending); err != nil {
+		t.Fatal(err)
+	}
+	if len(gin) == 0 {
+		t.Fatal("no GIN index found: the search's trigram index is gone, or this query no longer finds it")
+	}
+	if len(pending) > 0 {
+		t.Errorf("GIN indexes with a pending list (fastupdate on): %v", pending)
+	}
+}
