@@ -226,8 +226,9 @@ shared_buffers() {
 # prewarm loads pg_prewarm's autoprewarm worker when the server has it:
 # it records which pages are in shared buffers (every 5 minutes and at
 # shutdown) and reads them back after a restart, so the first import after
-# one does not read a borough's published rows from disk (43.8 s against
-# 2.8-3.9 s on England, docs/performance.md, seventh round).
+# one does not read a borough's published rows from disk (on England with
+# the kernel's cache dropped: 8.1 s without it, 2.9 s with it;
+# docs/performance.md, eighth round).
 prewarm() {
 	if [ -f "$(pg_bindir)/../lib/pg_prewarm.so" ]; then
 		echo "-c shared_preload_libraries=pg_prewarm"
