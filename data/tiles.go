@@ -162,6 +162,8 @@ func envelope(margin float64) string {
 //     instead (and below Groups.DenseBelow, in a tile that would hold more
 //     than Groups.DenseAbove features), unless a filter reads more than
 //     what they were grouped by;
+//   - at tiles.PieceZoom on the full grid, layers with Pieces read their
+//     band already cut to the tile on publish (piecesSQL);
 //   - other polygon layers are simplified per request with a tolerance tied
 //     to the zoom's pixel size (tiles.Tolerance);
 //   - points below tiles.ClusterBelowZoom are clustered per grid cell

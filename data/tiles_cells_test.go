@@ -2,7 +2,6 @@ package data_test
 
 import (
 	"bytes"
-	"context"
 	"testing"
 
 	"github.com/paulmach/orb/maptile"
@@ -21,7 +20,6 @@ func TestClusterCellsDrawWhatCountingDraws(t *testing.T) {
 	s := open(t, url)
 	cat := catalogue(t, s)
 	_, src, _ := cat.TileSet(data.AllLayers)
-	ctx := context.Background()
 	layers, drawn, clustered, lone := 0, 0, 0, 0
 	for _, l := range cat.Layers {
 		if l.Cells == "" {
@@ -34,18 +32,7 @@ func TestClusterCellsDrawWhatCountingDraws(t *testing.T) {
 			lo, hi := tiles.Cover(src.Extent, z)
 			for x := lo.X; x <= hi.X; x++ {
 				for y := lo.Y; y <= hi.Y; y++ {
-					tl := maptile.New(x, y, z)
-					got, err := s.Tile(ctx, []*data.Layer{l}, tl)
-					if err != nil {
-						t.Fatal(err)
-					}
-					want, err := s.Tile(ctx, []*data.Layer{&counted}, tl)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !bytes.Equal(got, want) {
-						t.Errorf("%s %d/%d/%d: %d bytes from the cells, %d counted", l.ID, z, x, y, len(got), len(want))
-					}
+					want := drawnAlike(t, s, l, &counted, maptile.New(x, y, z), nil, "from the cells", "counted")
 					if len(want) > 0 {
 						drawn++
 					}

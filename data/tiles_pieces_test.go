@@ -23,7 +23,6 @@ func TestTilePiecesDrawWhatClippingDraws(t *testing.T) {
 	s := open(t, url)
 	cat := catalogue(t, s)
 	_, src, _ := cat.TileSet(data.AllLayers)
-	ctx := context.Background()
 	z := maptile.Zoom(tiles.PieceZoom)
 	lo, hi := tiles.Cover(src.Extent, z)
 	wigan, err := data.BoroughPredicate([]string{"E08000010"})
@@ -41,32 +40,10 @@ func TestTilePiecesDrawWhatClippingDraws(t *testing.T) {
 		for x := lo.X; x <= hi.X; x++ {
 			for y := lo.Y; y <= hi.Y; y++ {
 				tl := maptile.New(x, y, z)
-				got, err := s.Tile(ctx, []*data.Layer{l}, tl)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err := s.Tile(ctx, []*data.Layer{&clipped}, tl)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("%s %d/%d/%d: %d bytes from the pieces, %d clipped", l.ID, z, x, y, len(got), len(want))
-				}
-				if len(want) > 0 {
+				if len(drawnAlike(t, s, l, &clipped, tl, nil, "from the pieces", "clipped")) > 0 {
 					drawn++
 				}
-				got, err = s.FilteredTile(ctx, []*data.Layer{l}, tl, wigan)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err = s.FilteredTile(ctx, []*data.Layer{&clipped}, tl, wigan)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("%s %d/%d/%d filtered: %d bytes from the pieces, %d clipped", l.ID, z, x, y, len(got), len(want))
-				}
-				if len(want) > 0 {
+				if len(drawnAlike(t, s, l, &clipped, tl, wigan, "from the pieces", "clipped")) > 0 {
 					filtered++
 				}
 			}
@@ -77,4 +54,24 @@ func TestTilePiecesDrawWhatClippingDraws(t *testing.T) {
 		t.Fatalf("%d layers with pieces, %d tiles with features, %d filtered: too few to compare", layers, drawn, filtered)
 	}
 	t.Logf("%d layers with pieces: %d tiles with features, %d filtered, the same both ways", layers, drawn, filtered)
+}
+
+// drawnAlike draws tile tl of layer a and of b, a variant of it drawn
+// another way, with filter (nil for none), reports an error naming both
+// ways (aWay, bWay) when the bytes differ, and returns b's.
+func drawnAlike(t *testing.T, s *data.Store, a, b *data.Layer, tl maptile.Tile, filter *data.Predicate, aWay, bWay string) []byte {
+	t.Helper()
+	ctx := context.Background()
+	got, err := s.FilteredTile(ctx, []*data.Layer{a}, tl, filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.FilteredTile(ctx, []*data.Layer{b}, tl, filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s %d/%d/%d (filtered: %t): %d bytes %s, %d %s", a.ID, tl.Z, tl.X, tl.Y, filter != nil, len(got), aWay, len(want), bWay)
+	}
+	return want
 }
