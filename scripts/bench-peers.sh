@@ -165,7 +165,17 @@ start_nbhd() {
 		kill -0 "${servers[-1]}" 2>/dev/null || break
 		sleep 0.1
 	done
-	[ -n "$nbhd_base" ] || { cat "$work/nbhd.err" >&2; log "nbhd did not start"; exit 1; }
+	if [ -z "$nbhd_base" ]; then
+		# Say what the server said and whether it is still running: one
+		# run stopped here with nothing on stderr (docs/performance.md).
+		cat "$work/nbhd.out" "$work/nbhd.err" >&2
+		if kill -0 "${servers[-1]}" 2>/dev/null; then
+			log "nbhd did not start: running but not serving after 30 s"
+		else
+			log "nbhd did not start: it exited"
+		fi
+		exit 1
+	fi
 	ready nbhd "${servers[-1]}" "$nbhd_base/readyz" "$work/nbhd.err"
 }
 # pg_tileserv: configuration file only (no ./config or /etc lookup), the
