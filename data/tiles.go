@@ -222,11 +222,11 @@ func (l *Layer) tileLayerSQL(a *tileArgs, z maptile.Zoom, filter *Predicate) str
 		}
 		geom = fmt.Sprintf("ST_Simplify(t.geom_3857, %s, true)", a.tol)
 	}
-	if l.GeometryType != "Point" {
-		geom = a.coarse(geom, z)
-	}
 	if onGrid && dense == nil && l.Pieces != "" && z == tiles.PieceZoom {
 		return l.piecesSQL(a, name, where, props, l.tileOrder(detail))
+	}
+	if l.GeometryType != "Point" {
+		geom = a.coarse(geom, z)
 	}
 	drawn := mvtGeom(geom, a.extent)
 	if onGrid {

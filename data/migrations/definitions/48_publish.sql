@@ -11,9 +11,20 @@
 -- carry every LSOA's attributes for shapes smaller than a pixel. Up to zoom
 -- 10 so is a tile that would hold more than 2,500 small areas (London).
 
+-- world_width is the Web Mercator square's width in metres, and unit_size
+-- one tile unit at zoom z (4096 a tile), as tiles.UnitSize computes it:
+-- every grid below is a power-of-two multiple of it, so each double is the
+-- one the Go side computes.
+CREATE FUNCTION logic.world_width() RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT 2 * 20037508.342789244::double precision
+$$;
+CREATE FUNCTION logic.unit_size(z integer) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT logic.world_width() / 2 ^ z / 4096
+$$;
+
 -- tile_tolerance is 4 tile units at zoom z, in Web Mercator metres.
 CREATE FUNCTION logic.tile_tolerance(z integer) RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
-  SELECT 4 * (2 * 20037508.342789244) / (2 ^ z) / 4096
+  SELECT 4 * logic.unit_size(z)
 $$;
 
 -- generalise simplifies a Web Mercator geometry for zoom z, keeping
@@ -33,8 +44,8 @@ $$;
 -- as ST_AsMVTGeom would draw it there.
 CREATE FUNCTION logic.tile_band(g geometry, z integer) RETURNS geometry LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
-  half constant double precision := 20037508.342789244;
-  u double precision := 2 * half / (2 ^ z) / 4096;
+  half constant double precision := logic.world_width() / 2;
+  u double precision := logic.unit_size(z);
   s geometry := logic.generalise(g, z);
   x0 double precision := -half + floor((ST_XMin(s) + half) / u) * u;
   y1 double precision := half - floor((half - ST_YMax(s)) / u) * u;
@@ -168,10 +179,9 @@ CREATE TABLE api.point_cells (
 );
 
 -- cell_size is the width of a clustering cell at zoom z in Web Mercator
--- metres, as tiles.CellSize computes it (the factors are powers of two, so
--- the double is the same in any order).
+-- metres, 256 tile units, as tiles.CellSize computes it.
 CREATE FUNCTION logic.cell_size(z integer) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT 256 * (2 * 20037508.342789244) / (2 ^ z) / 4096
+  SELECT 256 * logic.unit_size(z)
 $$;
 
 -- publish_point_cells counts again the cells of each point layer that
@@ -248,9 +258,9 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT tx AS x, ty AS y,
            CASE WHEN g @ ST_TileEnvelope(z, tx, ty, margin => 0.015625)
                 THEN ST_SnapToGrid(ST_TransScale(g, -(-w / 2 + tx * (w / 2 ^ z)), -(w / 2 - ty * (w / 2 ^ z)),
-                                                 1 / (w / 2 ^ z / 4096), -(1 / (w / 2 ^ z / 4096))), 1)
+                                                 1 / logic.unit_size(z), -(1 / logic.unit_size(z))), 1)
                 ELSE ST_AsMVTGeom(g, ST_TileEnvelope(z, tx, ty), 4096, 64, true) END AS geom
-    FROM (SELECT 2 * 20037508.342789244::double precision AS w) c,
+    FROM (SELECT logic.world_width() AS w) c,
          generate_series(greatest(0, floor((ST_XMin(g) + w / 2) / (w / 2 ^ z) - 0.015625)::integer),
                          least(2 ^ z - 1, floor((ST_XMax(g) + w / 2) / (w / 2 ^ z) + 0.015625))::integer) tx,
          generate_series(greatest(0, floor((w / 2 - ST_YMax(g)) / (w / 2 ^ z) - 0.015625)::integer),
