@@ -86,6 +86,10 @@ type Layer struct {
 	// where a field holding the same key (the code) names each feature, and
 	// out of any tile too heavy with it when it is above zero.
 	IDTilesFrom maptile.Zoom
+	// Boxes means the view keeps each feature's bounding boxes (bbox and
+	// bbox_bng, written on publish), so the layer's extent is read from
+	// them rather than from every full geometry.
+	Boxes bool
 }
 
 // Groups is a table of a layer's features dissolved by a few attributes,
@@ -156,6 +160,7 @@ var staticLayers = []Layer{
 		Keywords:    []string{"LSOA", "small areas", "deprivation", "IMD", "population"},
 		View:        pgx.Identifier{"api", "small_areas"}, Key: "code", GeometryType: "MultiPolygon",
 		Bands: smallAreaBands, Groups: smallAreaGroups, StoredGeoJSON: true, Pieces: "small_areas",
+		Boxes:        true,
 		DatasetKinds: []string{"small_areas", "population", "deprivation", "postcodes", "community_assets", "asset_register"},
 		Fields: []Field{
 			{Name: "code", Type: String, Description: "LSOA code", Queryable: true},
@@ -281,6 +286,7 @@ func neighbourhoodLayer(setID, title, description string) Layer {
 		Keywords:    []string{"neighbourhoods", setID, title},
 		View:        pgx.Identifier{"api", "neighbourhoods"}, Key: "code", GeometryType: "MultiPolygon", Bands: neighbourhoodBands, StoredGeoJSON: true,
 		Pieces:       "neighbourhoods",
+		Boxes:        true,
 		DatasetKinds: []string{"population", "deprivation", "community_assets", "asset_register", "gp_practices", "schools", "postcodes", "demand"},
 		SetID:        setID,
 		Fields: []Field{
@@ -342,6 +348,7 @@ func boundaryLayer(setID, title string) Layer {
 		Keywords: []string{"boundaries", setID, title},
 		View:     pgx.Identifier{"api", "neighbourhood_boundaries"}, Key: "code", GeometryType: "MultiPolygon", Bands: neighbourhoodBands, StoredGeoJSON: true,
 		Pieces:       "neighbourhood_boundaries",
+		Boxes:        true,
 		DatasetKinds: nil,
 		SetID:        setID,
 		MinZoom:      neighbourhoodDetailZoom,
@@ -452,12 +459,16 @@ func (s *Store) loadCatalogue(ctx context.Context, version int64) (*Catalogue, e
 func (s *Store) layerInfo(ctx context.Context, l *Layer) (LayerInfo, error) {
 	var info LayerInfo
 	where, args := l.scope(nil)
+	geom, bng := "t.geom", "t.geom_bng"
+	if l.Boxes {
+		geom, bng = "t.bbox::geometry", "t.bbox_bng::geometry"
+	}
 	q := fmt.Sprintf(`SELECT count(*),
-		coalesce(ST_XMin(ST_Extent(t.geom)), 0), coalesce(ST_YMin(ST_Extent(t.geom)), 0),
-		coalesce(ST_XMax(ST_Extent(t.geom)), 0), coalesce(ST_YMax(ST_Extent(t.geom)), 0),
-		coalesce(ST_XMin(ST_Extent(t.geom_bng)), 0), coalesce(ST_YMin(ST_Extent(t.geom_bng)), 0),
-		coalesce(ST_XMax(ST_Extent(t.geom_bng)), 0), coalesce(ST_YMax(ST_Extent(t.geom_bng)), 0)
-		FROM %s t %s`, l.View.Sanitize(), where)
+		coalesce(ST_XMin(ST_Extent(%[3]s)), 0), coalesce(ST_YMin(ST_Extent(%[3]s)), 0),
+		coalesce(ST_XMax(ST_Extent(%[3]s)), 0), coalesce(ST_YMax(ST_Extent(%[3]s)), 0),
+		coalesce(ST_XMin(ST_Extent(%[4]s)), 0), coalesce(ST_YMin(ST_Extent(%[4]s)), 0),
+		coalesce(ST_XMax(ST_Extent(%[4]s)), 0), coalesce(ST_YMax(ST_Extent(%[4]s)), 0)
+		FROM %[1]s t %[2]s`, l.View.Sanitize(), where, geom, bng)
 	err := s.public.QueryRow(ctx, q, args...).Scan(&info.Count,
 		&info.Extent.Min[0], &info.Extent.Min[1], &info.Extent.Max[0], &info.Extent.Max[1],
 		&info.ExtentBNG.Min[0], &info.ExtentBNG.Min[1], &info.ExtentBNG.Max[0], &info.ExtentBNG.Max[1])
