@@ -2,35 +2,57 @@ package data
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
 // versioned keeps one value read from the database for the data version
 // it was read at: what changes only on import (the layer catalogue, the
 // neighbourhood sets, the indicator catalogue) is read once per version
-// instead of on every request. A load holds the lock, so a new version is
-// read once.
+// instead of on every request. One load runs at a time, so a new version
+// is read once; callers waiting for it give up when their own context
+// ends, so a slow load never holds a request past its deadline.
 type versioned[T any] struct {
 	mu      sync.Mutex
 	version int64
 	loaded  bool
 	val     T
+	loading chan struct{} // closed when the load in flight ends; nil when none is
 }
 
 // get returns the value for version, loading it when it is missing or
 // was read at another version. Callers load before they acquire a pooled
 // connection of their own, so a full pool cannot wait on itself.
 func (c *versioned[T]) get(ctx context.Context, version int64, load func(context.Context) (T, error)) (T, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.loaded && c.version == version {
-		return c.val, nil
+	for {
+		c.mu.Lock()
+		if c.loaded && c.version == version {
+			v := c.val
+			c.mu.Unlock()
+			return v, nil
+		}
+		if c.loading == nil {
+			done := make(chan struct{})
+			c.loading = done
+			c.mu.Unlock()
+			v, err := load(ctx)
+			c.mu.Lock()
+			if err == nil {
+				c.val, c.version, c.loaded = v, version, true
+			}
+			c.loading = nil
+			close(done)
+			c.mu.Unlock()
+			return v, err
+		}
+		wait := c.loading
+		c.mu.Unlock()
+		select {
+		case <-wait:
+			// loaded (perhaps at another version) or failed: look again
+		case <-ctx.Done():
+			var zero T
+			return zero, fmt.Errorf("waiting for data version %d: %w", version, ctx.Err())
+		}
 	}
-	v, err := load(ctx)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	c.val, c.version, c.loaded = v, version, true
-	return v, nil
 }
