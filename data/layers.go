@@ -459,16 +459,18 @@ func (s *Store) loadCatalogue(ctx context.Context, version int64) (*Catalogue, e
 func (s *Store) layerInfo(ctx context.Context, l *Layer) (LayerInfo, error) {
 	var info LayerInfo
 	where, args := l.scope(nil)
-	geom, bng := "t.geom", "t.geom_bng"
+	// The extents of a layer with boxes are their bounds, an index-only
+	// scan (the same doubles as ST_Extent of the geometries).
+	extent := `coalesce(ST_XMin(ST_Extent(t.%[1]s)), 0), coalesce(ST_YMin(ST_Extent(t.%[1]s)), 0),
+		coalesce(ST_XMax(ST_Extent(t.%[1]s)), 0), coalesce(ST_YMax(ST_Extent(t.%[1]s)), 0)`
+	geom, bng := "geom", "geom_bng"
 	if l.Boxes {
-		geom, bng = "t.bbox::geometry", "t.bbox_bng::geometry"
+		extent = `coalesce(min(ST_XMin(t.%[1]s)), 0), coalesce(min(ST_YMin(t.%[1]s)), 0),
+		coalesce(max(ST_XMax(t.%[1]s)), 0), coalesce(max(ST_YMax(t.%[1]s)), 0)`
+		geom, bng = "bbox", "bbox_bng"
 	}
-	q := fmt.Sprintf(`SELECT count(*),
-		coalesce(ST_XMin(ST_Extent(%[3]s)), 0), coalesce(ST_YMin(ST_Extent(%[3]s)), 0),
-		coalesce(ST_XMax(ST_Extent(%[3]s)), 0), coalesce(ST_YMax(ST_Extent(%[3]s)), 0),
-		coalesce(ST_XMin(ST_Extent(%[4]s)), 0), coalesce(ST_YMin(ST_Extent(%[4]s)), 0),
-		coalesce(ST_XMax(ST_Extent(%[4]s)), 0), coalesce(ST_YMax(ST_Extent(%[4]s)), 0)
-		FROM %[1]s t %[2]s`, l.View.Sanitize(), where, geom, bng)
+	q := fmt.Sprintf(`SELECT count(*), %s, %s FROM %s t %s`,
+		fmt.Sprintf(extent, geom), fmt.Sprintf(extent, bng), l.View.Sanitize(), where)
 	err := s.public.QueryRow(ctx, q, args...).Scan(&info.Count,
 		&info.Extent.Min[0], &info.Extent.Min[1], &info.Extent.Max[0], &info.Extent.Max[1],
 		&info.ExtentBNG.Min[0], &info.ExtentBNG.Min[1], &info.ExtentBNG.Max[0], &info.ExtentBNG.Max[1])

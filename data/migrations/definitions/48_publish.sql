@@ -127,9 +127,13 @@ SELECT s.*, NULL::geometry AS geom_z8, NULL::geometry AS geom_z10, NULL::geometr
        NULL::geometry AS geom_z13, NULL::text AS geojson, NULL::box2d AS bbox, NULL::box2d AS bbox_bng
 FROM logic.small_areas_src s WITH NO DATA;
 -- bbox and bbox_bng (here and in the two tables below) are each feature's
--- bounding boxes, the very boxes ST_Extent takes from geom and geom_bng:
--- the catalogue's layer extents read them instead of every full geometry,
--- which took over 10 s on England from a cold cache.
+-- bounding boxes, the very boxes ST_Extent takes from geom and geom_bng.
+-- The catalogue's layer extents read them from an index that carries them
+-- (an index-only scan, 20 ms for England's small areas) instead of every
+-- full geometry (1.8-2.2 s a layer from a cold cache on England, where the
+-- whole catalogue's first read could pass the 10 s statement timeout).
+-- No parallel workers for these tables: every read of them is a keyed or
+-- indexed one, and starting workers took 60-80 ms of that 20 ms read.
 -- Stored as the float8 that tiles carry: numeric converts to float8 through
 -- text, and these six conversions were a fifth of a z12 tile's database
 -- time on England.
@@ -137,6 +141,8 @@ ALTER TABLE api.small_areas ALTER COLUMN imd_score TYPE float8, ALTER COLUMN cha
   ALTER COLUMN chaotic_estimate_per_1000 TYPE float8, ALTER COLUMN just_coping_estimate TYPE float8,
   ALTER COLUMN just_coping_estimate_per_1000 TYPE float8, ALTER COLUMN access_asset_pct TYPE float8;
 ALTER TABLE api.small_areas ADD PRIMARY KEY (code);
+ALTER TABLE api.small_areas SET (parallel_workers = 0);
+CREATE INDEX ON api.small_areas (code) INCLUDE (bbox, bbox_bng);
 CREATE INDEX ON api.small_areas USING gist (geom);
 CREATE INDEX ON api.small_areas USING gist (geom_bng);
 CREATE INDEX ON api.small_areas USING gist (geom_3857);
@@ -300,6 +306,8 @@ SELECT s.*, NULL::geometry AS geom_z5, NULL::geometry AS geom_z7, NULL::geometry
        NULL::box2d AS bbox, NULL::box2d AS bbox_bng
 FROM logic.neighbourhoods_src s WITH NO DATA;
 ALTER TABLE api.neighbourhoods ADD PRIMARY KEY (set_id, code);
+ALTER TABLE api.neighbourhoods SET (parallel_workers = 0);
+CREATE INDEX ON api.neighbourhoods (set_id) INCLUDE (bbox, bbox_bng);
 CREATE INDEX ON api.neighbourhoods USING gist (geom);
 CREATE INDEX ON api.neighbourhoods USING gist (geom_bng);
 CREATE INDEX ON api.neighbourhoods USING gist (geom_3857);
@@ -325,6 +333,8 @@ SELECT s.*, NULL::geometry AS geom_z5, NULL::geometry AS geom_z7, NULL::geometry
        NULL::box2d AS bbox, NULL::box2d AS bbox_bng
 FROM logic.neighbourhood_boundaries_src s WITH NO DATA;
 ALTER TABLE api.neighbourhood_boundaries ADD PRIMARY KEY (set_id, code);
+ALTER TABLE api.neighbourhood_boundaries SET (parallel_workers = 0);
+CREATE INDEX ON api.neighbourhood_boundaries (set_id) INCLUDE (bbox, bbox_bng);
 CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom);
 CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_bng);
 CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_3857);
