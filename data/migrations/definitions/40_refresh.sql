@@ -939,7 +939,7 @@ BEGIN
   SELECT array_agg(set_id), array_agg(code) INTO nb_sets, nb_codes FROM (
     SELECT set_id, code FROM nbhd.stale WHERE what = 'neighbourhood'
     UNION SELECT m.set_id, m.neighbourhood_code FROM unnest(small) c JOIN nbhd.neighbourhood_members m ON m.small_area_code = c
-    UNION SELECT n.set_id, n.code FROM nbhd.neighbourhoods n WHERE coalesce(n.lad_code, '') = ANY(lads)) x;
+    UNION SELECT n.set_id, n.code FROM nbhd.neighbourhoods n WHERE (n.lad_code = ANY(lads) OR (n.lad_code IS NULL AND '' = ANY(lads)))) x;
   nb_sets := coalesce(nb_sets, '{}');
   nb_codes := coalesce(nb_codes, '{}');
   PERFORM logic.refresh_neighbourhood_stats(nb_sets, nb_codes);
@@ -955,7 +955,7 @@ BEGIN
                                   UNION SELECT coalesce(n.lad_code, '') FROM nbhd.small_areas sa
                                   JOIN nbhd.neighbourhood_members m ON m.small_area_code = sa.code
                                   JOIN nbhd.neighbourhoods n ON n.set_id = m.set_id AND n.code = m.neighbourhood_code
-                                  WHERE coalesce(sa.lad_code, '') = ANY(lads))) d;
+                                  WHERE (sa.lad_code = ANY(lads) OR (sa.lad_code IS NULL AND '' = ANY(lads))))) d;
   PERFORM logic.timed('demand');
   PERFORM logic.refresh_indicators(nb_sets, nb_codes);
   PERFORM logic.timed('indicators');
