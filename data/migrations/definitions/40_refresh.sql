@@ -445,7 +445,7 @@ BEGIN
   DROP TABLE IF EXISTS pg_temp.demand_nbs;
   CREATE TEMP TABLE demand_nbs ON COMMIT DROP AS
   SELECT n.set_id, n.code FROM nbhd.neighbourhoods n
-  WHERE n.set_id = ANY(sets) AND coalesce(n.lad_code, '') = ANY(todo);
+  WHERE n.set_id = ANY(sets) AND (n.lad_code = ANY(todo) OR (n.lad_code IS NULL AND '' = ANY(todo)));
   ANALYZE demand_nbs;
 
   DROP TABLE IF EXISTS pg_temp.demand_cells;
