@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"nbhd/data"
-	"nbhd/data/dbtest"
 )
 
 // TestIntegerFieldSizesMatchTheirColumns reads every integer field's view
@@ -13,14 +12,8 @@ import (
 // filter value the column cannot hold would reach PostgreSQL (a 500)
 // instead of being refused with a 400.
 func TestIntegerFieldSizesMatchTheirColumns(t *testing.T) {
-	url := dbtest.New(t, true)
-	s := open(t, url)
-	conn := dbtest.Conn(t, url)
+	cat, conn := sampleCatalogue(t)
 	ctx := context.Background()
-	cat, err := s.Catalogue(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sizes := map[string]int{"smallint": 16, "integer": 32, "bigint": 64}
 	checked := 0
 	for _, l := range cat.Layers {

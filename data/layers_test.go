@@ -4,21 +4,30 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
+	"nbhd/data"
 	"nbhd/data/dbtest"
 )
+
+// sampleCatalogue is the catalogue of a database with the sample loaded,
+// with a connection of the owner's to check it against.
+func sampleCatalogue(t *testing.T) (*data.Catalogue, *pgx.Conn) {
+	t.Helper()
+	url := dbtest.New(t, true)
+	cat, err := open(t, url).Catalogue(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat, dbtest.Conn(t, url)
+}
 
 // TestLayerExtentsAreTheirFeaturesExtents compares every layer's count and
 // extents in the catalogue, which layers with Boxes read from the boxes kept
 // on publish, with the extents of the features' full geometries.
 func TestLayerExtentsAreTheirFeaturesExtents(t *testing.T) {
-	url := dbtest.New(t, true)
-	s := open(t, url)
-	conn := dbtest.Conn(t, url)
+	cat, conn := sampleCatalogue(t)
 	ctx := context.Background()
-	cat, err := s.Catalogue(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	boxed := 0
 	for _, l := range cat.Layers {
 		var hasBoxes bool
