@@ -32,18 +32,9 @@ func (c *versioned[T]) get(ctx context.Context, version int64, load func(context
 			return v, nil
 		}
 		if c.loading == nil {
-			done := make(chan struct{})
-			c.loading = done
+			c.loading = make(chan struct{})
 			c.mu.Unlock()
-			v, err := load(ctx)
-			c.mu.Lock()
-			if err == nil {
-				c.val, c.version, c.loaded = v, version, true
-			}
-			c.loading = nil
-			close(done)
-			c.mu.Unlock()
-			return v, err
+			return c.loadAt(ctx, version, load)
 		}
 		wait := c.loading
 		c.mu.Unlock()
@@ -55,4 +46,25 @@ func (c *versioned[T]) get(ctx context.Context, version int64, load func(context
 			return zero, fmt.Errorf("waiting for data version %d: %w", version, ctx.Err())
 		}
 	}
+}
+
+// loadAt runs the load the caller has claimed and publishes its outcome.
+// The waiters are released in a defer, so a load that panics (a bug, which
+// the server's recovery turns into a 500) cannot leave them waiting for
+// good.
+func (c *versioned[T]) loadAt(ctx context.Context, version int64, load func(context.Context) (T, error)) (v T, err error) {
+	defer func() {
+		p := recover()
+		c.mu.Lock()
+		if p == nil && err == nil {
+			c.val, c.version, c.loaded = v, version, true
+		}
+		close(c.loading)
+		c.loading = nil
+		c.mu.Unlock()
+		if p != nil {
+			panic(p)
+		}
+	}()
+	return load(ctx)
 }
