@@ -14,11 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
 
+	"nbhd/api/browsertest"
 	"nbhd/data"
 	"nbhd/data/dbtest"
 	"nbhd/data/ingest"
@@ -280,7 +282,7 @@ func squash(s string) string { return strings.Join(strings.Fields(s), "") }
 
 func TestDoorstepPrintsOnOneA4PagePerPractice(t *testing.T) {
 	e := newEnv(t)
-	ctx, problems := browser(t)
+	ctx, problems := browsertest.Start(t, 4*time.Minute)
 	practices := e.allItems(t, "gp-practices")
 	sort.Slice(practices, func(i, j int) bool { return practices[i].id < practices[j].id })
 	most := 0
@@ -301,7 +303,7 @@ func TestDoorstepPrintsOnOneA4PagePerPractice(t *testing.T) {
 		pages, text := pdfPages(t, pdf)
 		if pages != 1 {
 			t.Errorf("%s (%d assets): %d pages, want 1", p.id, d.Assets, pages)
-			_ = os.WriteFile(filepath.Join(artefacts(t), "doorstep-"+p.id+".pdf"), pdf, 0o644)
+			_ = os.WriteFile(filepath.Join(browsertest.Artefacts(t), "doorstep-"+p.id+".pdf"), pdf, 0o644)
 		}
 		// Nothing cut off: every entry's name and distance, and the footer
 		// that closes the page, are in the text of that one page.

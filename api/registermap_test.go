@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"nbhd/api"
+	"nbhd/api/browsertest"
 	"nbhd/data/dbtest"
 )
 
@@ -31,11 +32,11 @@ func TestMapAssetRegisterInABrowser(t *testing.T) {
 	e, reqs := newManyBoroughEnv(t, api.Config{}, "")
 	token, _ := e.staff(t, "assets:write")
 	sp := e.spots(t, 1)[0]
-	ctx, problems := browser(t)
+	ctx, problems := browsertest.Start(t, 4*time.Minute)
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(e.url+"/map/"),
 		chromedp.Poll(`!!(window.nbhd && window.nbhd.ready)`, nil, chromedp.WithPollingTimeout(2*time.Minute)),
-		waitIdle(),
+		browsertest.Idle(),
 	); err != nil {
 		t.Fatalf("the map did not become ready: %v; problems: %v", err, problems())
 	}
@@ -140,7 +141,7 @@ func TestMapAssetRegisterInABrowser(t *testing.T) {
 	if n := e.dbCount(t, "SELECT count(*) FROM nbhd.community_assets"); n != n0 {
 		t.Errorf("a refused asset was stored: %d assets, were %d", n, n0)
 	}
-	shot(t, ctx, "map-register-invalid")
+	browsertest.MapShot(t, ctx, "map-register-invalid")
 
 	name := "Browser Test Warm Space"
 	run("name it", chromedp.SendKeys("#register-name", name, chromedp.ByID))
@@ -162,7 +163,7 @@ func TestMapAssetRegisterInABrowser(t *testing.T) {
 	if !tilesAgain(len(before)) {
 		t.Error("the map did not ask for its tiles again after the change")
 	}
-	shot(t, ctx, "map-register-added")
+	browsertest.MapShot(t, ctx, "map-register-added")
 
 	// Editing: click the asset, the form shows it; rename it. The map may
 	// still be redrawing after the save (its tiles and points reload), so a
@@ -177,7 +178,7 @@ func TestMapAssetRegisterInABrowser(t *testing.T) {
 	if v := value("#register-name"); v != name || !strings.Contains(text("#register-title"), name) {
 		t.Fatalf("clicking the asset opened %q (%q)", v, text("#register-title"))
 	}
-	shot(t, ctx, "map-register-edit")
+	browsertest.MapShot(t, ctx, "map-register-edit")
 	renamed := "Browser Test Warm Space at the Library"
 	run("rename", chromedp.SetValue("#register-name", renamed, chromedp.ByID),
 		chromedp.SendKeys("#register-note", "Renamed as the library runs it", chromedp.ByID))
@@ -278,7 +279,7 @@ func TestMapAssetRegisterInABrowser(t *testing.T) {
 	if got := strings.Join(actions, ","); got != "create,update,update,update,update,close" {
 		t.Errorf("the asset's history: %s", got)
 	}
-	shot(t, ctx, "map-register-closed")
+	browsertest.MapShot(t, ctx, "map-register-closed")
 
 	// A key without assets:write is told so, in words; a wrong key is
 	// rejected and nothing is offered.

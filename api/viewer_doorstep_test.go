@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/paulmach/orb"
 
+	"nbhd/api/browsertest"
 	"nbhd/data/dbtest"
 )
 
@@ -124,11 +125,11 @@ func TestMapDoorstepAndInvestmentInABrowser(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	ctx, problems := browser(t)
+	ctx, problems := browsertest.Start(t, 4*time.Minute)
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(e.url+"/map/"),
 		chromedp.Poll(`!!(window.nbhd && window.nbhd.ready)`, nil, chromedp.WithPollingTimeout(2*time.Minute)),
-		waitIdle(),
+		browsertest.Idle(),
 	); err != nil {
 		t.Fatalf("the map did not become ready: %v; problems: %v", err, problems())
 	}
@@ -140,7 +141,7 @@ func TestMapDoorstepAndInvestmentInABrowser(t *testing.T) {
 		t.Fatalf("the sample's practice %s has %d assets in %d categories on its doorstep: pick another", code, want.Assets, len(want.Categories))
 	}
 	showOnly(t, ctx, "gp-practices", lon, lat)
-	before := shot(t, ctx, "map-before-doorstep")
+	before := browsertest.MapShot(t, ctx, "map-before-doorstep")
 	clickAt(t, ctx, lon, lat)
 	if err := chromedp.Run(ctx, chromedp.WaitVisible("#doorstep-rule", chromedp.ByID)); err != nil {
 		t.Fatalf("no doorstep panel after clicking %s: %v; problems %v", code, err, problems())
@@ -224,7 +225,7 @@ func TestMapDoorstepAndInvestmentInABrowser(t *testing.T) {
 	if n := js[int](t, ctx, `nbhd.map.queryRenderedFeatures({ layers: ['doorstep-line'] }).length`); n == 0 {
 		t.Errorf("the circle is not drawn")
 	}
-	if d := differing(before, shot(t, ctx, "map-doorstep-gp")); d < 200 {
+	if d := differing(before, browsertest.MapShot(t, ctx, "map-doorstep-gp")); d < 200 {
 		t.Errorf("the doorstep's circle changed only %d sampled pixels", d)
 	}
 
@@ -240,7 +241,7 @@ func TestMapDoorstepAndInvestmentInABrowser(t *testing.T) {
 		math.Abs(gridDistance(orb.Point(school.Circle.Centre), orb.Point(circles[0].Coordinates[0][0]))-school.Circle.RadiusM) > 0.005*school.Circle.RadiusM {
 		t.Errorf("after choosing the school the source holds %d circles, not the school's", len(circles))
 	}
-	shot(t, ctx, "map-doorstep-school")
+	browsertest.MapShot(t, ctx, "map-doorstep-school")
 
 	// Escape closes panel, circle and popup; so does the close button.
 	if err := chromedp.Run(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
@@ -275,7 +276,7 @@ func TestMapDoorstepAndInvestmentInABrowser(t *testing.T) {
 	hideLayers(t, ctx)
 	choose(t, ctx, "#indicator", "chaotic_per_1000")
 	js[bool](t, ctx, `(async () => { const v = (await (await fetch('view.json')).json()).bounds; nbhd.map.fitBounds([[v[0], v[1]], [v[2], v[3]]], { duration: 0, padding: 20 }); await nbhd.settled(); return true; })()`)
-	demand := shot(t, ctx, "map-before-investment")
+	demand := browsertest.MapShot(t, ctx, "map-before-investment")
 	choose(t, ctx, "#indicator", "grant_amount_per_resident")
 	if got := js[[]string](t, ctx, `[document.querySelector('#legend .legend-title').textContent, ...[...document.querySelectorAll('#legend .legend-row[data-class]')].map((r) => r.textContent)]`); len(got) < 3 || got[0] != "Grant funding per resident (£)" {
 		t.Errorf("investment legend: %q", got)
@@ -312,7 +313,7 @@ func TestMapDoorstepAndInvestmentInABrowser(t *testing.T) {
 	if funded < 3 || len(colours) < 2 {
 		t.Errorf("%d funded wards in %d colours: the fixture should fund several", funded, len(colours))
 	}
-	if d := differing(demand, shot(t, ctx, "map-investment-per-resident")); d < 1000 {
+	if d := differing(demand, browsertest.MapShot(t, ctx, "map-investment-per-resident")); d < 1000 {
 		t.Errorf("colouring by investment changed only %d sampled pixels", d)
 	}
 	if h := js[string](t, ctx, `location.hash`); !strings.Contains(h, "ind=grant_amount_per_resident") {

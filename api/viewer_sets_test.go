@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"nbhd/api"
+	"nbhd/api/browsertest"
 	"nbhd/data/dbtest"
 	"nbhd/data/ingest"
 )
@@ -32,9 +33,9 @@ func TestMapSwitchesNeighbourhoodSetsInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, problems := browser(t)
+	ctx, problems := browsertest.Start(t, 4*time.Minute)
 	if err := chromedp.Run(ctx, chromedp.Navigate(e.url+"/map/"),
-		chromedp.Poll(`!!(window.nbhd && window.nbhd.ready)`, nil, chromedp.WithPollingTimeout(2*time.Minute)), waitIdle()); err != nil {
+		chromedp.Poll(`!!(window.nbhd && window.nbhd.ready)`, nil, chromedp.WithPollingTimeout(2*time.Minute)), browsertest.Idle()); err != nil {
 		t.Fatalf("the map did not become ready: %v; problems: %v", err, problems())
 	}
 	drawn := func() []string {

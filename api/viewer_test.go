@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -23,157 +21,29 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"nbhd/api"
+	"nbhd/api/browsertest"
 	"nbhd/data"
 	"nbhd/data/dbtest"
 	"nbhd/tiles"
 )
 
-// artefacts is where browser tests leave their screenshots:
-// $NBHD_TEST_ARTEFACTS, else var/artefacts in the repository.
-func artefacts(t *testing.T) string {
-	dir := os.Getenv("NBHD_TEST_ARTEFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "var", "artefacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// browser starts headless Chromium (installed by make test) with WebGL on
-// SwiftShader, and collects console errors and uncaught exceptions.
-func browser(t *testing.T) (context.Context, func() []string) {
-	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		msg := "chromium not found: `make test` installs it (scripts/deps.sh)"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("use-angle", "swiftshader"),
-		chromedp.Flag("enable-unsafe-swiftshader", true),
-		chromedp.WindowSize(1280, 850),
-	}
-	// Chromium may still be writing its profile as the test ends, so the
-	// directory is removed best-effort rather than by t.TempDir.
-	profile, err := os.MkdirTemp("", "nbhd-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts = append(opts, chromedp.UserDataDir(profile))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancel()
-		cancelAlloc()
-		_ = os.RemoveAll(profile)
-	})
-	var mu sync.Mutex
-	var problems []string
-	chromedp.ListenTarget(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.APITypeError {
-				var parts []string
-				for _, a := range ev.Args {
-					parts = append(parts, string(a.Value)+a.Description)
-				}
-				problems = append(problems, "console.error: "+strings.Join(parts, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+ev.ExceptionDetails.Error())
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.LevelError {
-				problems = append(problems, "log: "+ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		}
-	})
-	if err := chromedp.Run(ctx, log.Enable()); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), problems...)
-	}
-}
-
-// waitIdle waits until the map has drawn everything it asked for.
-func waitIdle() chromedp.Action {
-	var done bool
-	return chromedp.Evaluate(`nbhd.idle().then(() => true)`, &done, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) })
-}
-
-// shot saves and returns the map's canvas as the screen shows it. A canvas
-// nearly all unpainted is shot once more after the map settles again:
-// under CPU load headless Chromium has shown a frame from before the
-// canvas was sized (the map in a 25 by 300 pixel corner) after the map
-// went idle. A map that stays so fails the tests that look at it.
-func shot(t *testing.T, ctx context.Context, name string) image.Image {
-	t.Helper()
-	img := shotOnce(t, ctx, name)
-	if _, drawn := colours(img); drawn < img.Bounds().Dx()*img.Bounds().Dy()/4/16 {
-		t.Logf("%s: %d of %d sampled pixels painted; shooting again once the map settles", name, drawn, img.Bounds().Dx()*img.Bounds().Dy()/4)
-		if err := chromedp.Run(ctx, waitIdle(), chromedp.Sleep(time.Second), waitIdle()); err != nil {
-			t.Fatal(err)
-		}
-		img = shotOnce(t, ctx, name)
-	}
-	return img
-}
-
-func shotOnce(t *testing.T, ctx context.Context, name string) image.Image {
-	t.Helper()
-	var page []byte
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&page, 100)); err == nil {
-		_ = os.WriteFile(filepath.Join(artefacts(t), name+"-page.png"), page, 0o644)
-	}
-	var buf []byte
-	if err := chromedp.Run(ctx, chromedp.Screenshot(".maplibregl-canvas", &buf, chromedp.NodeVisible, chromedp.ByQuery)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(artefacts(t), name+".png"), buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(buf))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-// colours counts the distinct colours of an image and the pixels that are
-// painted: not the background (#f4f2ee), nor white (a canvas never drawn).
+// colours counts the distinct colours of an image, and its painted
+// pixels (browsertest.Painted).
 func colours(img image.Image) (distinct, drawn int) {
 	seen := map[uint32]bool{}
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y += 2 {
 		for x := b.Min.X; x < b.Max.X; x += 2 {
 			r, g, bl, _ := img.At(x, y).RGBA()
-			c := (r>>8)<<16 | (g>>8)<<8 | bl>>8
-			seen[c] = true
-			if c != 0xf4f2ee && c != 0xffffff { // the background, or a canvas never drawn
-				drawn++
-			}
+			seen[(r>>8)<<16|(g>>8)<<8|bl>>8] = true
 		}
 	}
-	return len(seen), drawn
+	return len(seen), browsertest.Painted(img)
 }
 
 func differing(a, b image.Image) int {
@@ -191,11 +61,11 @@ func differing(a, b image.Image) int {
 
 func TestMapViewerInABrowser(t *testing.T) {
 	e := newEnv(t)
-	ctx, problems := browser(t)
+	ctx, problems := browsertest.Start(t, 4*time.Minute)
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(e.url+"/map/"),
 		chromedp.Poll(`!!(window.nbhd && window.nbhd.ready)`, nil, chromedp.WithPollingTimeout(2*time.Minute)),
-		waitIdle(),
+		browsertest.Idle(),
 	); err != nil {
 		t.Fatalf("the map did not become ready: %v; problems: %v", err, problems())
 	}
@@ -204,7 +74,7 @@ func TestMapViewerInABrowser(t *testing.T) {
 	}
 
 	// The canvas shows the wards coloured by a demand indicator.
-	first := shot(t, ctx, "map-demand")
+	first := browsertest.MapShot(t, ctx, "map-demand")
 	distinct, drawn := colours(first)
 	if drawn < first.Bounds().Dx()*first.Bounds().Dy()/4/4 || distinct < 6 {
 		t.Errorf("the map looks blank: %d distinct colours, %d drawn pixels (of %d sampled)", distinct, drawn, first.Bounds().Dx()*first.Bounds().Dy()/4)
@@ -221,11 +91,11 @@ func TestMapViewerInABrowser(t *testing.T) {
 	if err := chromedp.Run(ctx,
 		chromedp.SetValue("#indicator", "access_gp_pct", chromedp.ByID),
 		chromedp.Evaluate(`document.querySelector('#indicator').dispatchEvent(new Event('change'))`, nil),
-		chromedp.Sleep(300*time.Millisecond), waitIdle(),
+		chromedp.Sleep(300*time.Millisecond), browsertest.Idle(),
 	); err != nil {
 		t.Fatal(err)
 	}
-	second := shot(t, ctx, "map-access-gp")
+	second := browsertest.MapShot(t, ctx, "map-access-gp")
 	if d := differing(first, second); d < 1000 {
 		t.Errorf("switching the indicator changed only %d sampled pixels", d)
 	}
@@ -244,7 +114,7 @@ func TestMapViewerInABrowser(t *testing.T) {
 	if err := chromedp.Run(ctx,
 		// Hide the points so the click lands on the ward, not a school.
 		chromedp.Evaluate(`for (const b of document.querySelectorAll('input[name=layer]')) { if (b.value !== 'neighbourhoods' && b.checked) b.click(); }`, nil),
-		waitIdle(),
+		browsertest.Idle(),
 		chromedp.Evaluate(fmt.Sprintf(`(() => { const p = nbhd.map.project([%f, %f]); const r = nbhd.map.getContainer().getBoundingClientRect(); return {x: p.x + r.left, y: p.y + r.top}; })()`, lon, lat), &pt),
 	); err != nil {
 		t.Fatal(err)
@@ -266,7 +136,7 @@ func TestMapViewerInABrowser(t *testing.T) {
 	if name != "Abram" || !strings.Contains(hint, want) {
 		t.Errorf("profile shows %q / %q; want Abram with population %s", name, hint, want)
 	}
-	shot(t, ctx, "map-profile-abram")
+	browsertest.MapShot(t, ctx, "map-profile-abram")
 
 	// The staff flow: a key shows the ranked outreach list for the ward.
 	token, _, err := data.CreateKey(context.Background(), dbtest.Conn(t, e.dbURL), "browser test", "staff", nil)
@@ -279,7 +149,7 @@ func TestMapViewerInABrowser(t *testing.T) {
 		chromedp.Click("#outreach-button", chromedp.ByID),
 		chromedp.WaitVisible("#outreach-table", chromedp.ByID),
 		chromedp.Evaluate(`document.querySelectorAll('#outreach-table tbody tr').length`, &rows),
-		waitIdle(),
+		browsertest.Idle(),
 	); err != nil {
 		t.Fatalf("outreach: %v; problems %v", err, problems())
 	}
@@ -293,7 +163,7 @@ func TestMapViewerInABrowser(t *testing.T) {
 	if stored != token+"|" {
 		t.Errorf("the key should be in session storage only, found %q", stored)
 	}
-	shot(t, ctx, "map-outreach")
+	browsertest.MapShot(t, ctx, "map-outreach")
 
 	// A wrong key shows a clear error.
 	var msg string
@@ -309,7 +179,7 @@ func TestMapViewerInABrowser(t *testing.T) {
 	if !strings.Contains(msg, "Key rejected") {
 		t.Errorf("wrong key message: %q", msg)
 	}
-	shot(t, ctx, "map-wrong-key")
+	browsertest.MapShot(t, ctx, "map-wrong-key")
 	// The 401 for the wrong key is expected; nothing else may have gone wrong.
 	for _, p := range problems() {
 		if !strings.Contains(p, "401") {
@@ -470,11 +340,11 @@ var decimal = regexp.MustCompile(`\d\.\d`)
 
 func TestMapManyBoroughsInABrowser(t *testing.T) {
 	e, reqs := newManyBoroughEnv(t, api.Config{}, "")
-	ctx, problems := browser(t)
+	ctx, problems := browsertest.Start(t, 4*time.Minute)
 	if err := chromedp.Run(ctx,
 		chromedp.Navigate(e.url+"/map/"),
 		chromedp.Poll(`!!(window.nbhd && window.nbhd.ready)`, nil, chromedp.WithPollingTimeout(2*time.Minute)),
-		waitIdle(),
+		browsertest.Idle(),
 	); err != nil {
 		t.Fatalf("the map did not become ready: %v; problems: %v", err, problems())
 	}
@@ -497,7 +367,7 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	if strings.Join(options, "\n") != strings.Join(want, "\n") {
 		t.Errorf("borough switcher lists\n%s\nwant\n%s", strings.Join(options, "\n"), strings.Join(want, "\n"))
 	}
-	all := shot(t, ctx, "boroughs-all")
+	all := browsertest.MapShot(t, ctx, "boroughs-all")
 
 	// Choosing the second borough filters what is drawn and asked for,
 	// fits the view to it and names it.
@@ -522,7 +392,7 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 			t.Errorf("the map asked for tiles of other layers: %s", u)
 		}
 	}
-	one := shot(t, ctx, "boroughs-testham")
+	one := browsertest.MapShot(t, ctx, "boroughs-testham")
 	if d := differing(all, one); d < 1000 {
 		t.Errorf("choosing a borough changed only %d sampled pixels", d)
 	}
@@ -575,7 +445,7 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	if len(legend) != 10 || !strings.HasPrefix(legend[0], "1 (most deprived)") || !strings.HasPrefix(legend[9], "10 (least deprived)") {
 		t.Errorf("decile legend: %q", legend)
 	}
-	shot(t, ctx, "map-imd-deciles")
+	browsertest.MapShot(t, ctx, "map-imd-deciles")
 	choose(t, ctx, "#indicator", "imd_decile_change@small-areas")
 	if kind := js[string](t, ctx, `document.querySelector('#legend .legend-classes').dataset.kind + ':' + document.querySelectorAll('#legend .legend-row[data-class]').length`); kind != "change:7" {
 		t.Errorf("decile change legend: %s", kind)
@@ -594,7 +464,7 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 			t.Errorf("legend of %s does not say how the figures were made: %q", ind, text)
 		}
 	}
-	shot(t, ctx, "map-chaotic-estimate-small-areas")
+	browsertest.MapShot(t, ctx, "map-chaotic-estimate-small-areas")
 	// ...nor a small area's popup.
 	var lon, lat float64
 	if err := dbtest.Conn(t, e.dbURL).QueryRow(context.Background(),
@@ -607,7 +477,7 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	if len(popup) < 3 || decimal.MatchString(strings.Join(popup, " ")) {
 		t.Errorf("small-area popup counts: %q", popup)
 	}
-	shot(t, ctx, "map-small-area-popup")
+	browsertest.MapShot(t, ctx, "map-small-area-popup")
 	if err := chromedp.Run(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
 		t.Fatal(err)
 	}
@@ -625,7 +495,7 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	if !regexp.MustCompile(`^\d{1,3}(,\d{3})+$`).MatchString(patients) {
 		t.Errorf("a GP practice's registered patients show as %q", patients)
 	}
-	shot(t, ctx, "map-gp-popup")
+	browsertest.MapShot(t, ctx, "map-gp-popup")
 	if err := chromedp.Run(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
 		t.Fatal(err)
 	}
@@ -641,7 +511,7 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	if rows := js[int](t, ctx, `document.querySelectorAll('#legend .legend-row[data-class]').length`); rows != 5 {
 		t.Errorf("the new indicator's legend has %d classes", rows)
 	}
-	shot(t, ctx, "map-new-indicator")
+	browsertest.MapShot(t, ctx, "map-new-indicator")
 	choose(t, ctx, "#hood", "E05000840")
 	if err := chromedp.Run(ctx, chromedp.WaitVisible("#profile-table", chromedp.ByID)); err != nil {
 		t.Fatal(err)
@@ -689,7 +559,7 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 			t.Errorf("a count in the profile shows a decimal: %s", r)
 		}
 	}
-	shot(t, ctx, "map-profile-comparators")
+	browsertest.MapShot(t, ctx, "map-profile-comparators")
 
 	// Every point layer has a symbol in the layer list, and no two kinds
 	// of point share a colour.
@@ -707,7 +577,7 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	}
 	var list []byte
 	if err := chromedp.Run(ctx, chromedp.ScrollIntoView("#layers", chromedp.ByID), chromedp.Screenshot("#layers", &list, chromedp.ByID)); err == nil {
-		_ = os.WriteFile(filepath.Join(artefacts(t), "map-layer-list.png"), list, 0o644)
+		_ = os.WriteFile(filepath.Join(browsertest.Artefacts(t), "map-layer-list.png"), list, 0o644)
 	}
 	for _, layer := range []string{"gp-practices", "schools", "community-assets"} {
 		found := false
@@ -720,7 +590,7 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	}
 
 	// The official boundaries are an outline to switch on.
-	before := shot(t, ctx, "map-without-boundaries")
+	before := browsertest.MapShot(t, ctx, "map-without-boundaries")
 	js[bool](t, ctx, `(async () => { document.querySelector('#layer-list input[value="boundary"]').click(); await nbhd.settled(); return true; })()`)
 	outline := js[[]string](t, ctx, `[nbhd.map.getLayer('n-boundary')?.type, nbhd.map.getLayer('n-boundary')?.sourceLayer, nbhd.map.getLayoutProperty('n-boundary', 'visibility'), location.hash]`)
 	if outline[0] != "line" || outline[1] != "neighbourhoods-ward-boundary" || outline[2] != "visible" || !strings.Contains(outline[3], "boundary") {
@@ -730,7 +600,7 @@ func TestMapManyBoroughsInABrowser(t *testing.T) {
 	if label := js[string](t, ctx, `document.querySelector('#layer-list input[value="boundary"]').closest('label').textContent`); !strings.Contains(label, "from zoom 9") {
 		t.Errorf("the boundary layer's entry %q does not say from which zoom it is drawn", label)
 	}
-	if d := differing(before, shot(t, ctx, "map-official-boundaries")); d < 30 {
+	if d := differing(before, browsertest.MapShot(t, ctx, "map-official-boundaries")); d < 30 {
 		t.Errorf("the official boundaries changed only %d sampled pixels", d)
 	}
 
@@ -973,24 +843,24 @@ func TestMapFromPMTilesByBorough(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bctx, problems := browser(t)
+	bctx, problems := browsertest.Start(t, 4*time.Minute)
 	if err := chromedp.Run(bctx,
 		chromedp.Navigate(e.url+"/map/"),
 		chromedp.Poll(`!!(window.nbhd && window.nbhd.ready)`, nil, chromedp.WithPollingTimeout(2*time.Minute)),
-		waitIdle(),
+		browsertest.Idle(),
 	); err != nil {
 		t.Fatalf("the map did not become ready: %v; problems: %v", err, problems())
 	}
 	if src := js[string](t, bctx, `nbhd.map.getSource('nbhd').url || ''`); !strings.HasPrefix(src, "pmtiles://") {
 		t.Fatalf("the map's tiles come from %q, not the archive", src)
 	}
-	all := shot(t, bctx, "pmtiles-all-boroughs")
+	all := browsertest.MapShot(t, bctx, "pmtiles-all-boroughs")
 	choose(t, bctx, "#borough", "E08000099")
 	drawn := js[[]string](t, bctx, `[...new Set(nbhd.map.queryRenderedFeatures({ layers: ['n-fill'] }).map((f) => f.properties.lad_code))]`)
 	if strings.Join(drawn, ",") != "E08000099" {
 		t.Errorf("from the archive, neighbourhoods drawn are of boroughs %v; want only E08000099", drawn)
 	}
-	if d := differing(all, shot(t, bctx, "pmtiles-testham")); d < 1000 {
+	if d := differing(all, browsertest.MapShot(t, bctx, "pmtiles-testham")); d < 1000 {
 		t.Errorf("choosing a borough changed only %d sampled pixels", d)
 	}
 	asked, _ := reqs.since(0)

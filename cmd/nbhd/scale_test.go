@@ -18,6 +18,7 @@ import (
 
 	"github.com/paulmach/orb/maptile"
 
+	"nbhd/api/browsertest"
 	"nbhd/data/dbtest"
 )
 
@@ -424,11 +425,11 @@ func mapFromPMTiles(t *testing.T, primaryURL, replicaURL string) {
 	// One browser per map, so the second page does not replace the first in
 	// one tab: that navigation once dropped the page's execution context
 	// under the readiness poll.
-	ctx, problems := chromium(t)
+	ctx, problems := browsertest.Start(t, 3*time.Minute)
 	view := "#map=11.50/53.5400/-2.5800&set=ward&ind=chaotic_per_1000&layers=neighbourhoods,small-areas"
 	fromLive := mapShot(t, ctx, live.base+"/map/"+view, "scale-map-live", problems)
 	tilesBefore := static.tileRequests(t)
-	ctx2, problems2 := chromium(t)
+	ctx2, problems2 := browsertest.Start(t, 3*time.Minute)
 	fromArchive := mapShot(t, ctx2, ng.base+"/map/"+view, "scale-map-pmtiles", problems2)
 	if p := append(problems(), problems2()...); len(p) > 0 {
 		t.Errorf("browser problems: %v", p)
