@@ -9,7 +9,7 @@ DB_URL := $(or $(NBHD_DATABASE_URL),$(shell scripts/pg.sh url))
 NBHD_ADDR ?= :8080
 export NBHD_ADDR
 
-.PHONY: run run-replicated build install viewer db db-replica db-stop migrate load-sample test test-chaos test-scale test-deps lint fmt bench bench-features bench-tiles bench-england bench-peers clean
+.PHONY: run run-replicated build install viewer db db-replica db-stop migrate load-sample test test-chaos test-scale test-deps lint fmt bench bench-features bench-tiles bench-england bench-imports bench-peers clean
 
 run: db viewer build ## provision, migrate, load the sample if empty, serve on :8080
 	NBHD_DATABASE_URL='$(DB_URL)' bin/nbhd migrate
@@ -90,6 +90,9 @@ bench-tiles: db ## wrk over the borough's tiles, cold and warm (docs/performance
 
 bench-england: db ## generate synthetic England, load it into nbhd_england, run wrk (docs/performance.md)
 	scripts/bench-england.sh
+
+bench-imports: db build ## time a one-row import and a borough's assets re-imported on nbhd_england (docs/performance.md)
+	scripts/bench-imports.sh
 
 bench-peers: db ## nbhd beside pg_tileserv and pg_featureserv on nbhd_england (PG_TILESERV=, PG_FEATURESERV=: their binaries; docs/performance.md)
 	scripts/bench-peers.sh
