@@ -155,6 +155,36 @@ func TestIncrementalRefreshEqualsFullRefresh(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"moved boundaries", func(i int) {
+			// Every small area again, at full precision, two of them a
+			// little larger: what moved is drawn again, the rest kept.
+			moved := map[string]bool{codes[r.IntN(len(codes))]: true, codes[r.IntN(len(codes))]: true}
+			var list []string
+			for c := range moved {
+				list = append(list, c)
+			}
+			var body string
+			err := conn.QueryRow(ctx, `SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object(
+				  'type', 'Feature',
+				  'properties', json_build_object('LSOA21CD', code, 'LSOA21NM', name, 'lad_code', lad_code),
+				  'geometry', ST_AsGeoJSON(CASE WHEN code = ANY($1) THEN
+				    ST_Translate(ST_Scale(ST_Translate(geom, -ST_X(ST_Centroid(geom)), -ST_Y(ST_Centroid(geom))), 1.002, 1.002),
+				                 ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom))) ELSE geom END, 15)::json) ORDER BY code))::text
+				FROM nbhd.small_areas`, list).Scan(&body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			importCSV("boundaries", fmt.Sprintf("lsoa%d.geojson", i), body, ingest.Options{"level": "lsoa"})
+		}},
+		{"council footprints", func(i int) {
+			// A set of the council's own: its shapes change with who is in it.
+			var b strings.Builder
+			b.WriteString("small_area_code,neighbourhood\n")
+			for _, c := range codes {
+				fmt.Fprintf(&b, "%s,Footprint %d\n", c, r.IntN(4))
+			}
+			importCSV("neighbourhoods", fmt.Sprintf("footprints%d.csv", i), b.String(), ingest.Options{"set": "footprints", "set-title": "Footprints"})
+		}},
 		{"drop a neighbourhood set", func(int) {
 			// its neighbourhoods are deleted: the refresh must unpublish them
 			dropOne(`SELECT id FROM nbhd.datasets WHERE kind = 'neighbourhood_set' ORDER BY id DESC LIMIT 1`)

@@ -851,7 +851,7 @@ CREATE FUNCTION logic.dataset_boroughs(lads text[]) RETURNS TABLE (dataset_id bi
 $$;
 
 -- timed reports how long each step of a refresh took, in the server's log, when
--- nbhd.timing is on (nbhd import --timing, the England benchmark).
+-- nbhd.timing is on (PGOPTIONS='-c nbhd.timing=on': the England benchmarks).
 CREATE FUNCTION logic.timed(step text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   now_ts timestamptz := clock_timestamp();
@@ -878,6 +878,7 @@ DECLARE
   shape_codes text[];
   everything boolean;
   page_cost text;
+  group_lads text[];
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM nbhd.stale) THEN
     RETURN;
@@ -966,11 +967,11 @@ BEGIN
   -- borough (estimates are borough-wide), and the touched neighbourhoods.
   -- Deleted small areas are noted as changed boundaries, deleted
   -- neighbourhoods as stale neighbourhoods (in nb_sets, nb_codes).
-  PERFORM logic.publish_small_areas(ARRAY(
+  group_lads := logic.publish_small_areas(ARRAY(
     SELECT c FROM unnest(small) c
     UNION SELECT code FROM nbhd.stale WHERE what = 'boundary'
     UNION SELECT code FROM nbhd.small_areas WHERE lad_code = ANY(lads) OR (lad_code IS NULL AND '' = ANY(lads))), everything);
-  PERFORM logic.publish_groups(lads);
+  PERFORM logic.publish_groups(group_lads, everything);
   PERFORM logic.publish_neighbourhoods(nb_sets, nb_codes, everything);
   PERFORM logic.publish_point_cells();
   PERFORM logic.publish_set_sizes();

@@ -345,32 +345,111 @@ CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z10);
 CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z12);
 CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z13);
 
--- publish_small_areas republishes the given small areas (a code no longer
--- loaded is unpublished). A refresh passes the small areas it deleted;
--- everything (a full refresh) also sweeps for any not loaded, which reads
--- the whole table.
-CREATE FUNCTION logic.publish_small_areas(codes text[], everything boolean) RETURNS void LANGUAGE plpgsql AS $$
+-- publish_changed brings the rows of api table tbl for the given keys
+-- (set_id '' for small areas) up to date with its source view
+-- (logic.<tbl>_src) without drawing again what has not moved: a row whose
+-- geometries are exactly those of its source (PostGIS =, every coordinate
+-- in order) keeps its bands, GeoJSON and boxes and has only the attributes
+-- that differ (as text, in the table's types) updated; a row that moved is
+-- deleted and drawn afresh with bands at the given zooms; one gone is
+-- deleted. It returns the keys drawn afresh or gone, whose tile pieces are
+-- to be cut again. An import of one asset changes the figures of a few
+-- small areas of its borough, and drawing all of the borough's again was
+-- most of its refresh on England (docs/performance.md, tenth round).
+CREATE FUNCTION logic.publish_changed(tbl text, bands integer[], sets text[], codes text[])
+RETURNS TABLE (set_id text, code text) LANGUAGE plpgsql AS $$
+DECLARE
+  keyed text := CASE WHEN tbl = 'small_areas' THEN '%1$s.code = k.code' ELSE '%1$s.set_id = k.set_id AND %1$s.code = k.code' END;
+  same_key text := CASE WHEN tbl = 'small_areas' THEN 's.code = t.code' ELSE 's.set_id = t.set_id AND s.code = t.code' END;
+  keys constant text := '(SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) k(set_id, code)';
+  cols text;
+  was text;
+  now_ text;
+  drawn text;
 BEGIN
-  DELETE FROM api.small_areas t USING unnest(codes) c(code) WHERE t.code = c.code;
+  SELECT string_agg(format('%I', v.attname), ', ' ORDER BY v.attnum),
+         string_agg(format('t.%I', v.attname), ', ' ORDER BY v.attnum),
+         string_agg(format('s.%I::%s', v.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY v.attnum)
+  INTO cols, was, now_
+  FROM pg_attribute v JOIN pg_attribute a ON a.attrelid = format('api.%I', tbl)::regclass AND a.attname = v.attname
+  WHERE v.attrelid = format('logic.%I', tbl || '_src')::regclass AND v.attnum > 0 AND NOT v.attisdropped
+    AND v.attname NOT IN ('geom', 'geom_bng', 'geom_3857');
+  SELECT string_agg(format('logic.tile_band(s.geom_3857, %s)', b), ', ' ORDER BY b) INTO drawn FROM unnest(bands) b;
+
+  RETURN QUERY EXECUTE format($q$
+    DELETE FROM api.%1$I t USING %2$s
+    WHERE %3$s AND NOT EXISTS (SELECT 1 FROM logic.%4$I s WHERE %5$s AND s.geom IS NOT DISTINCT FROM t.geom
+                                 AND s.geom_bng IS NOT DISTINCT FROM t.geom_bng AND s.geom_3857 IS NOT DISTINCT FROM t.geom_3857)
+    RETURNING k.set_id, k.code$q$, tbl, keys, format(keyed, 't'), tbl || '_src', same_key) USING sets, codes;
+  -- The source view is read key by key (LATERAL ... OFFSET 0, which the
+  -- planner keeps as a loop of index lookups): joined as a whole, it was
+  -- read by sequential scans and hash joins over every small area of
+  -- England for a borough's 95 (0.4 s a statement).
+  EXECUTE format($q$
+    UPDATE api.%1$I t SET (%2$s) = ROW(%5$s)
+    FROM %4$s CROSS JOIN LATERAL (SELECT * FROM logic.%3$I s WHERE %9$s OFFSET 0) s
+    WHERE %6$s AND %7$s AND ROW(%8$s)::text IS DISTINCT FROM ROW(%5$s)::text$q$,
+    tbl, cols, tbl || '_src', keys, now_, format(keyed, 't'), same_key, was, format(keyed, 's')) USING sets, codes;
+  RETURN QUERY EXECUTE format($q$
+    INSERT INTO api.%1$I
+    SELECT s.*, %2$s, ST_AsGeoJSON(s.geom, 6, 0), s.geom::box2d, s.geom_bng::box2d
+    FROM %4$s CROSS JOIN LATERAL (SELECT * FROM logic.%3$I s WHERE %5$s OFFSET 0) s
+    WHERE NOT EXISTS (SELECT 1 FROM api.%1$I t WHERE %6$s)
+    RETURNING %7$s, code$q$, tbl, drawn, tbl || '_src', keys, format(keyed, 's'), format(keyed, 't'),
+    CASE WHEN tbl = 'small_areas' THEN $s$''::text$s$ ELSE 'set_id' END) USING sets, codes;
+END $$;
+
+-- publish_small_areas republishes the given small areas (a code no longer
+-- loaded is unpublished) and returns the boroughs whose groups are to be
+-- drawn again: those of small areas added, gone, moved, or changed in what
+-- a group shows (borough, IMD decile, population). A refresh passes the
+-- small areas it deleted; everything (a full refresh) draws every given
+-- small area afresh and sweeps for any not loaded, which reads the whole
+-- table.
+CREATE FUNCTION logic.publish_small_areas(codes text[], everything boolean) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+  group_lads text[];
+  drawn_sets text[];
+  drawn_codes text[];
+BEGIN
   IF everything THEN
+    DELETE FROM api.small_areas t USING unnest(codes) c(code) WHERE t.code = c.code;
     DELETE FROM api.small_areas t WHERE NOT EXISTS (SELECT 1 FROM nbhd.small_areas s WHERE s.code = t.code);
+    INSERT INTO api.small_areas
+    SELECT s.*, logic.tile_band(s.geom_3857, 8), logic.tile_band(s.geom_3857, 10), logic.tile_band(s.geom_3857, 12),
+           logic.tile_band(s.geom_3857, 13), ST_AsGeoJSON(s.geom, 6, 0), s.geom::box2d, s.geom_bng::box2d
+    FROM logic.small_areas_src s JOIN (SELECT DISTINCT c FROM unnest(codes) c) k ON k.c = s.code;
+    PERFORM logic.publish_pieces('small_areas', array_fill(''::text, ARRAY[cardinality(codes)]), codes, true);
+    RETURN ARRAY(SELECT DISTINCT coalesce(lad_code, '') FROM api.small_areas);
   END IF;
-  INSERT INTO api.small_areas
-  SELECT s.*, logic.tile_band(s.geom_3857, 8), logic.tile_band(s.geom_3857, 10), logic.tile_band(s.geom_3857, 12),
-         logic.tile_band(s.geom_3857, 13), ST_AsGeoJSON(s.geom, 6, 0), s.geom::box2d, s.geom_bng::box2d
-  FROM logic.small_areas_src s JOIN (SELECT DISTINCT c FROM unnest(codes) c) k ON k.c = s.code;
-  PERFORM logic.publish_pieces('small_areas', array_fill(''::text, ARRAY[cardinality(codes)]), codes, everything);
+  group_lads := ARRAY(
+    SELECT DISTINCT coalesce(l, '') FROM (
+      SELECT t.code IS NOT NULL AS had, t.lad_code AS was, s.code IS NOT NULL AS has, s.lad_code AS now_
+      FROM (SELECT DISTINCT c FROM unnest(codes) c) k(code)
+      LEFT JOIN api.small_areas t ON t.code = k.code
+      LEFT JOIN LATERAL (SELECT * FROM logic.small_areas_src s WHERE s.code = k.code OFFSET 0) s ON true
+      WHERE ROW(t.code, t.lad_code, t.borough, t.imd_decile, t.population)::text
+            IS DISTINCT FROM ROW(s.code, s.lad_code, s.borough, s.imd_decile, s.population)::text
+         OR t.geom_3857 IS DISTINCT FROM s.geom_3857) x
+    CROSS JOIN LATERAL (SELECT x.was WHERE x.had UNION ALL SELECT x.now_ WHERE x.has) v(l));
+  SELECT coalesce(array_agg(p.set_id), '{}'), coalesce(array_agg(p.code), '{}') INTO drawn_sets, drawn_codes
+  FROM logic.publish_changed('small_areas', ARRAY[8, 10, 12, 13], array_fill(''::text, ARRAY[cardinality(codes)]), codes) p;
+  PERFORM logic.publish_pieces('small_areas', drawn_sets, drawn_codes, false);
+  RETURN group_lads;
 END $$;
 
 -- publish_groups redraws the low-zoom groups of the given boroughs: each
 -- borough's small areas of one IMD decile, dissolved at three zoom bands
--- (z10 for the densest tiles up to zoom 10, data/tiles.go).
+-- (z10 for the densest tiles up to zoom 10, data/tiles.go); everything (a
+-- full refresh) also sweeps for groups of boroughs with no small area left.
 -- The union snaps to a grid a quarter of the band's tolerance: simplified
 -- neighbours can overlap slightly, which defeats an exact overlay.
-CREATE FUNCTION logic.publish_groups(lads text[]) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION logic.publish_groups(lads text[], everything boolean) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM api.small_area_groups g USING unnest(lads) l(lad) WHERE coalesce(g.lad_code, '') = l.lad;
-  DELETE FROM api.small_area_groups g WHERE NOT EXISTS (SELECT 1 FROM api.small_areas s WHERE s.lad_code IS NOT DISTINCT FROM g.lad_code);
+  IF everything THEN
+    DELETE FROM api.small_area_groups g WHERE NOT EXISTS (SELECT 1 FROM api.small_areas s WHERE s.lad_code IS NOT DISTINCT FROM g.lad_code);
+  END IF;
   -- lad_code itself in the condition (not coalesced), so its index is used
   INSERT INTO api.small_area_groups
   SELECT s.lad_code, max(s.borough), s.imd_decile, count(*), sum(s.population),
@@ -384,14 +463,26 @@ END $$;
 
 -- publish_neighbourhoods republishes the given neighbourhoods and their
 -- official boundaries (one gone is unpublished: a refresh passes those it
--- deleted); everything sweeps for any gone, as publish_small_areas does.
+-- deleted), drawing again only those that moved (publish_changed);
+-- everything draws every one given afresh and sweeps for any gone, as
+-- publish_small_areas does.
 CREATE FUNCTION logic.publish_neighbourhoods(sets text[], codes text[], everything boolean) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  drawn_sets text[];
+  drawn_codes text[];
 BEGIN
-  DELETE FROM api.neighbourhoods t USING unnest(sets, codes) k(set_id, code) WHERE t.set_id = k.set_id AND t.code = k.code;
-  IF everything THEN
-    DELETE FROM api.neighbourhoods t
-    WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_areas a WHERE a.set_id = t.set_id AND a.code = t.code);
+  IF NOT everything THEN
+    SELECT coalesce(array_agg(p.set_id), '{}'), coalesce(array_agg(p.code), '{}') INTO drawn_sets, drawn_codes
+    FROM logic.publish_changed('neighbourhoods', ARRAY[5, 7, 8, 10, 12, 13], sets, codes) p;
+    PERFORM logic.publish_pieces('neighbourhoods', drawn_sets, drawn_codes, false);
+    SELECT coalesce(array_agg(p.set_id), '{}'), coalesce(array_agg(p.code), '{}') INTO drawn_sets, drawn_codes
+    FROM logic.publish_changed('neighbourhood_boundaries', ARRAY[5, 7, 8, 10, 12, 13], sets, codes) p;
+    PERFORM logic.publish_pieces('neighbourhood_boundaries', drawn_sets, drawn_codes, false);
+    RETURN;
   END IF;
+  DELETE FROM api.neighbourhoods t USING unnest(sets, codes) k(set_id, code) WHERE t.set_id = k.set_id AND t.code = k.code;
+  DELETE FROM api.neighbourhoods t
+  WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhood_areas a WHERE a.set_id = t.set_id AND a.code = t.code);
   INSERT INTO api.neighbourhoods
   SELECT s.*, logic.tile_band(s.geom_3857, 5), logic.tile_band(s.geom_3857, 7), logic.tile_band(s.geom_3857, 8),
          logic.tile_band(s.geom_3857, 10), logic.tile_band(s.geom_3857, 12), logic.tile_band(s.geom_3857, 13),
@@ -399,16 +490,14 @@ BEGIN
   FROM logic.neighbourhoods_src s JOIN (SELECT DISTINCT * FROM unnest(sets, codes)) k(set_id, code)
     ON k.set_id = s.set_id AND k.code = s.code;
   DELETE FROM api.neighbourhood_boundaries t USING unnest(sets, codes) k(set_id, code) WHERE t.set_id = k.set_id AND t.code = k.code;
-  IF everything THEN
-    DELETE FROM api.neighbourhood_boundaries t
-    WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = t.set_id AND n.code = t.code);
-  END IF;
+  DELETE FROM api.neighbourhood_boundaries t
+  WHERE NOT EXISTS (SELECT 1 FROM nbhd.neighbourhoods n WHERE n.set_id = t.set_id AND n.code = t.code);
   INSERT INTO api.neighbourhood_boundaries
   SELECT s.*, logic.tile_band(s.geom_3857, 5), logic.tile_band(s.geom_3857, 7), logic.tile_band(s.geom_3857, 8),
          logic.tile_band(s.geom_3857, 10), logic.tile_band(s.geom_3857, 12), logic.tile_band(s.geom_3857, 13),
          ST_AsGeoJSON(s.geom, 6, 0), s.geom::box2d, s.geom_bng::box2d
   FROM logic.neighbourhood_boundaries_src s JOIN (SELECT DISTINCT * FROM unnest(sets, codes)) k(set_id, code)
     ON k.set_id = s.set_id AND k.code = s.code;
-  PERFORM logic.publish_pieces('neighbourhoods', sets, codes, everything);
-  PERFORM logic.publish_pieces('neighbourhood_boundaries', sets, codes, everything);
+  PERFORM logic.publish_pieces('neighbourhoods', sets, codes, true);
+  PERFORM logic.publish_pieces('neighbourhood_boundaries', sets, codes, true);
 END $$;
