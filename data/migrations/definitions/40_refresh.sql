@@ -684,7 +684,9 @@ BEGIN
       JOIN nbhd.neighbourhoods n2 ON n2.set_id = k.set_id AND n2.code = k.code)
     WINDOW w AS (PARTITION BY v.set_id, n.lad_code, v.indicator, v.vintage ORDER BY v.value DESC NULLS LAST)
   ) r
-  WHERE t.set_id = r.set_id AND t.code = r.code AND t.indicator = r.indicator AND t.vintage = r.vintage;
+  WHERE t.set_id = r.set_id AND t.code = r.code AND t.indicator = r.indicator AND t.vintage = r.vintage
+    -- only rows whose rank moved: a borough's every row was written again
+    AND (t.lad_code, t.rank, t.ranked) IS DISTINCT FROM (r.lad_code, r.rank, r.ranked);
 END $$;
 
 -- Comparators: each given borough's own figures (its small areas, with its
