@@ -196,13 +196,20 @@ $$;
 
 -- publish_point_cells counts again the cells of each point layer that
 -- nbhd.stale names: all of them after 'all' or a 'cells' row with code
--- '*', else every zoom's cell over each zoom-12 cell noted ('cx,cy'). A
--- zoom-z cell's column is floor(cx / 2^(12 - z)) of its zoom-12 cells'.
--- Means are summed in key order, so a cell counted again is the same to
--- the bit.
+-- '*', else every zoom's cell over each zoom-12 cell noted ('cx,cy').
+-- Zoom-12 cells are counted from the points, their means summed in key
+-- order; a cell of a lower zoom is summed from its four cells of the next
+-- zoom (cell_size halves exactly from one zoom to the next, so a zoom-z
+-- cell's column is cx >> 1 of its zoom-z+1 cells'), their means weighted
+-- by count and added in (cx, cy) order. A cell depends only on the cells
+-- below it, so one counted again is the same to the bit as in a full
+-- count; and an import no longer reads every point of England for the
+-- zoom-0 cell (0.6-6 s of a one-row import, docs/performance.md, tenth
+-- round).
 CREATE FUNCTION logic.publish_point_cells() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   l record;
+  zoom integer;
 BEGIN
   -- each api view is named after its table (logic.layer_of)
   FOR l IN SELECT v AS view, (logic.layer_of(v)).* FROM unnest(ARRAY['community_assets', 'gp_practices', 'schools']) v LOOP
@@ -210,29 +217,50 @@ BEGIN
       DELETE FROM api.point_cells WHERE layer = l.layer;
       EXECUTE format($q$
         INSERT INTO api.point_cells (layer, z, cx, cy, n, mx, my, k)
-        SELECT $1, z.z, floor(ST_X(t.geom_3857) / logic.cell_size(z.z)), floor(ST_Y(t.geom_3857) / logic.cell_size(z.z)),
+        SELECT $1, 12, floor(ST_X(t.geom_3857) / logic.cell_size(12)), floor(ST_Y(t.geom_3857) / logic.cell_size(12)),
                count(*), avg(ST_X(t.geom_3857) ORDER BY t.%1$I), avg(ST_Y(t.geom_3857) ORDER BY t.%1$I), min(t.%1$I)
-        FROM api.%2$I t CROSS JOIN generate_series(0, 12) z(z)
+        FROM api.%2$I t
         WHERE t.geom_3857 IS NOT NULL
-        GROUP BY 2, 3, 4$q$, l.key, l.view) USING l.layer;
+        GROUP BY 3, 4$q$, l.key, l.view) USING l.layer;
+      FOR zoom IN REVERSE 11..0 LOOP
+        INSERT INTO api.point_cells (layer, z, cx, cy, n, mx, my, k)
+        SELECT l.layer, zoom, c.cx >> 1, c.cy >> 1, sum(c.n),
+               sum(c.n * c.mx ORDER BY c.cx, c.cy) / sum(c.n), sum(c.n * c.my ORDER BY c.cx, c.cy) / sum(c.n), min(c.k)
+        FROM api.point_cells c WHERE c.layer = l.layer AND c.z = zoom + 1
+        GROUP BY c.cx >> 1, c.cy >> 1;
+      END LOOP;
     ELSIF EXISTS (SELECT 1 FROM nbhd.stale WHERE what = 'cells' AND set_id = l.layer) THEN
       DROP TABLE IF EXISTS pg_temp.cells_todo;
       CREATE TEMP TABLE cells_todo ON COMMIT DROP AS
-      SELECT DISTINCT z.z, floor(c.cx / 2 ^ (12 - z.z))::integer AS cx, floor(c.cy / 2 ^ (12 - z.z))::integer AS cy
-      FROM (SELECT split_part(code, ',', 1)::integer AS cx, split_part(code, ',', 2)::integer AS cy
-            FROM nbhd.stale WHERE what = 'cells' AND set_id = l.layer) c
-      CROSS JOIN generate_series(0, 12) z(z);
+      SELECT DISTINCT split_part(code, ',', 1)::integer AS cx, split_part(code, ',', 2)::integer AS cy
+      FROM nbhd.stale WHERE what = 'cells' AND set_id = l.layer;
       DELETE FROM api.point_cells p USING pg_temp.cells_todo c
-      WHERE p.layer = l.layer AND p.z = c.z AND p.cx = c.cx AND p.cy = c.cy;
+      WHERE p.layer = l.layer AND p.z = 12 AND p.cx = c.cx AND p.cy = c.cy;
+      -- cell by cell (LATERAL ... OFFSET 0), each by the GiST index
       EXECUTE format($q$
         INSERT INTO api.point_cells (layer, z, cx, cy, n, mx, my, k)
-        SELECT $1, c.z, c.cx, c.cy,
-               count(*), avg(ST_X(t.geom_3857) ORDER BY t.%1$I), avg(ST_Y(t.geom_3857) ORDER BY t.%1$I), min(t.%1$I)
-        FROM pg_temp.cells_todo c
-        JOIN api.%2$I t ON t.geom_3857 && ST_MakeEnvelope(c.cx * logic.cell_size(c.z), c.cy * logic.cell_size(c.z),
-                                                          (c.cx + 1) * logic.cell_size(c.z), (c.cy + 1) * logic.cell_size(c.z), 3857)
-         AND floor(ST_X(t.geom_3857) / logic.cell_size(c.z)) = c.cx AND floor(ST_Y(t.geom_3857) / logic.cell_size(c.z)) = c.cy
-        GROUP BY c.z, c.cx, c.cy$q$, l.key, l.view) USING l.layer;
+        SELECT $1, 12, c.cx, c.cy, x.n, x.mx, x.my, x.k
+        FROM pg_temp.cells_todo c CROSS JOIN LATERAL (
+          SELECT count(*) AS n, avg(ST_X(t.geom_3857) ORDER BY t.%1$I) AS mx, avg(ST_Y(t.geom_3857) ORDER BY t.%1$I) AS my,
+                 min(t.%1$I) AS k
+          FROM api.%2$I t
+          WHERE t.geom_3857 && ST_MakeEnvelope(c.cx * logic.cell_size(12), c.cy * logic.cell_size(12),
+                                               (c.cx + 1) * logic.cell_size(12), (c.cy + 1) * logic.cell_size(12), 3857)
+            AND floor(ST_X(t.geom_3857) / logic.cell_size(12)) = c.cx AND floor(ST_Y(t.geom_3857) / logic.cell_size(12)) = c.cy
+          OFFSET 0) x
+        WHERE x.n > 0$q$, l.key, l.view) USING l.layer;
+      FOR zoom IN REVERSE 11..0 LOOP
+        UPDATE pg_temp.cells_todo SET cx = cx >> 1, cy = cy >> 1;
+        DELETE FROM api.point_cells p USING (SELECT DISTINCT cx, cy FROM pg_temp.cells_todo) c
+        WHERE p.layer = l.layer AND p.z = zoom AND p.cx = c.cx AND p.cy = c.cy;
+        INSERT INTO api.point_cells (layer, z, cx, cy, n, mx, my, k)
+        SELECT l.layer, zoom, p.cx, p.cy, sum(c.n),
+               sum(c.n * c.mx ORDER BY c.cx, c.cy) / sum(c.n), sum(c.n * c.my ORDER BY c.cx, c.cy) / sum(c.n), min(c.k)
+        FROM (SELECT DISTINCT cx, cy FROM pg_temp.cells_todo) p
+        JOIN api.point_cells c ON c.layer = l.layer AND c.z = zoom + 1
+         AND c.cx BETWEEN 2 * p.cx AND 2 * p.cx + 1 AND c.cy BETWEEN 2 * p.cy AND 2 * p.cy + 1
+        GROUP BY p.cx, p.cy;
+      END LOOP;
     END IF;
   END LOOP;
 END $$;
