@@ -9,9 +9,9 @@ CREATE FUNCTION logic.refresh_estimates(lads text[]) RETURNS integer LANGUAGE pl
 DECLARE n integer;
 BEGIN
   DELETE FROM nbhd.demand d USING nbhd.small_areas sa
-  WHERE d.kind = 'estimated' AND sa.code = d.small_area_code AND (sa.lad_code = ANY(lads) OR (sa.lad_code IS NULL AND '' = ANY(lads)));
+  WHERE d.kind = 'estimated' AND sa.code = d.small_area_code AND logic.in_lads(sa.lad_code, lads);
   WITH areas AS (
-    SELECT code, coalesce(lad_code, '') AS lad FROM nbhd.small_areas WHERE (lad_code = ANY(lads) OR (lad_code IS NULL AND '' = ANY(lads)))
+    SELECT code, coalesce(lad_code, '') AS lad FROM nbhd.small_areas WHERE logic.in_lads(lad_code, lads)
   ), pop AS (
     SELECT DISTINCT ON (p.code) p.code, p.population, p.period
     FROM nbhd.small_area_population p JOIN areas a USING (code)

@@ -445,7 +445,7 @@ BEGIN
   DROP TABLE IF EXISTS pg_temp.demand_nbs;
   CREATE TEMP TABLE demand_nbs ON COMMIT DROP AS
   SELECT n.set_id, n.code FROM nbhd.neighbourhoods n
-  WHERE n.set_id = ANY(sets) AND (n.lad_code = ANY(todo) OR (n.lad_code IS NULL AND '' = ANY(todo)));
+  WHERE n.set_id = ANY(sets) AND logic.in_lads(n.lad_code, todo);
   ANALYZE demand_nbs;
 
   DROP TABLE IF EXISTS pg_temp.demand_cells;
@@ -942,7 +942,7 @@ BEGIN
   SELECT array_agg(set_id), array_agg(code) INTO nb_sets, nb_codes FROM (
     SELECT set_id, code FROM nbhd.stale WHERE what = 'neighbourhood'
     UNION SELECT m.set_id, m.neighbourhood_code FROM unnest(small) c JOIN nbhd.neighbourhood_members m ON m.small_area_code = c
-    UNION SELECT n.set_id, n.code FROM nbhd.neighbourhoods n WHERE (n.lad_code = ANY(lads) OR (n.lad_code IS NULL AND '' = ANY(lads)))) x;
+    UNION SELECT n.set_id, n.code FROM nbhd.neighbourhoods n WHERE logic.in_lads(n.lad_code, lads)) x;
   nb_sets := coalesce(nb_sets, '{}');
   nb_codes := coalesce(nb_codes, '{}');
   PERFORM logic.refresh_neighbourhood_stats(nb_sets, nb_codes);
@@ -958,7 +958,7 @@ BEGIN
                                   UNION SELECT coalesce(n.lad_code, '') FROM nbhd.small_areas sa
                                   JOIN nbhd.neighbourhood_members m ON m.small_area_code = sa.code
                                   JOIN nbhd.neighbourhoods n ON n.set_id = m.set_id AND n.code = m.neighbourhood_code
-                                  WHERE (sa.lad_code = ANY(lads) OR (sa.lad_code IS NULL AND '' = ANY(lads))))) d;
+                                  WHERE logic.in_lads(sa.lad_code, lads))) d;
   PERFORM logic.timed('demand');
   PERFORM logic.refresh_indicators(nb_sets, nb_codes);
   PERFORM logic.timed('indicators');
@@ -972,7 +972,7 @@ BEGIN
   group_lads := logic.publish_small_areas(ARRAY(
     SELECT c FROM unnest(small) c
     UNION SELECT code FROM nbhd.stale WHERE what = 'boundary'
-    UNION SELECT code FROM nbhd.small_areas WHERE lad_code = ANY(lads) OR (lad_code IS NULL AND '' = ANY(lads))), everything);
+    UNION SELECT code FROM nbhd.small_areas WHERE logic.in_lads(lad_code, lads)), everything);
   PERFORM logic.publish_groups(group_lads, everything);
   PERFORM logic.publish_neighbourhoods(nb_sets, nb_codes, everything);
   PERFORM logic.publish_point_cells();

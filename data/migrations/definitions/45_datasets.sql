@@ -10,15 +10,15 @@
 -- tables' triggers, as any change is.
 CREATE FUNCTION logic.delete_rows(ds bigint, lads text[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-  DELETE FROM nbhd.neighbourhoods WHERE dataset_id = ds AND (lad_code = ANY(lads) OR (lad_code IS NULL AND '' = ANY(lads)));
+  DELETE FROM nbhd.neighbourhoods WHERE dataset_id = ds AND logic.in_lads(lad_code, lads);
   DELETE FROM nbhd.small_area_population t USING nbhd.small_areas sa
-  WHERE t.dataset_id = ds AND sa.code = t.code AND (sa.lad_code = ANY(lads) OR (sa.lad_code IS NULL AND '' = ANY(lads)));
+  WHERE t.dataset_id = ds AND sa.code = t.code AND logic.in_lads(sa.lad_code, lads);
   DELETE FROM nbhd.deprivation_parts t USING nbhd.small_areas sa
-  WHERE t.dataset_id = ds AND sa.code = t.code AND (sa.lad_code = ANY(lads) OR (sa.lad_code IS NULL AND '' = ANY(lads)));
+  WHERE t.dataset_id = ds AND sa.code = t.code AND logic.in_lads(sa.lad_code, lads);
   DELETE FROM nbhd.small_area_lads t USING nbhd.small_areas sa
-  WHERE t.dataset_id = ds AND sa.code = t.code AND (sa.lad_code = ANY(lads) OR (sa.lad_code IS NULL AND '' = ANY(lads)));
+  WHERE t.dataset_id = ds AND sa.code = t.code AND logic.in_lads(sa.lad_code, lads);
   DELETE FROM nbhd.demand t USING nbhd.small_areas sa
-  WHERE t.dataset_id = ds AND sa.code = t.small_area_code AND (sa.lad_code = ANY(lads) OR (sa.lad_code IS NULL AND '' = ANY(lads)));
+  WHERE t.dataset_id = ds AND sa.code = t.small_area_code AND logic.in_lads(sa.lad_code, lads);
   DELETE FROM nbhd.gp_list_sizes t
   WHERE t.dataset_id = ds AND coalesce((SELECT sa.lad_code FROM nbhd.gp_places p JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
                                          WHERE p.code = t.practice_code), '') = ANY(lads);
@@ -41,10 +41,10 @@ BEGIN
   DELETE FROM nbhd.grants t
   WHERE t.dataset_id = ds
     AND (EXISTS (SELECT 1 FROM nbhd.grant_places p JOIN nbhd.small_areas sa ON sa.code = p.small_area_code
-                 WHERE p.grant_id = t.id AND (sa.lad_code = ANY(lads) OR (sa.lad_code IS NULL AND '' = ANY(lads))))
+                 WHERE p.grant_id = t.id AND logic.in_lads(sa.lad_code, lads))
          OR ('' = ANY(lads) AND NOT EXISTS (SELECT 1 FROM nbhd.grant_places p WHERE p.grant_id = t.id)));
   -- Small areas last: what refers to them has gone first.
-  DELETE FROM nbhd.small_areas WHERE dataset_id = ds AND (lad_code = ANY(lads) OR (lad_code IS NULL AND '' = ANY(lads)));
+  DELETE FROM nbhd.small_areas WHERE dataset_id = ds AND logic.in_lads(lad_code, lads);
 END $$;
 
 -- settle_dataset keeps a dataset row true to its rows: gone when it has

@@ -485,7 +485,7 @@ BEGIN
          ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 7)), logic.tile_tolerance(7) / 4), 3)),
          ST_Multi(ST_CollectionExtract(ST_Union(ST_MakeValid(logic.generalise(s.geom_3857, 10)), logic.tile_tolerance(10) / 4), 3))
   FROM api.small_areas s
-  WHERE s.lad_code = ANY(lads) OR (s.lad_code IS NULL AND '' = ANY(lads))
+  WHERE logic.in_lads(s.lad_code, lads)
   GROUP BY s.lad_code, s.imd_decile;
 END $$;
 
