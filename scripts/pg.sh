@@ -223,6 +223,11 @@ shared_buffers() {
 	echo "${mb}MB"
 }
 
+# huge_pages_counts prints the kernel's huge pages: total, free, reserved.
+huge_pages_counts() {
+	awk '/^HugePages_Total:/ {t=$2} /^HugePages_Free:/ {f=$2} /^HugePages_Rsvd:/ {r=$2} END {print t+0, f+0, r+0}' /proc/meminfo
+}
+
 # huge_pages_reserve makes room for the cluster's shared memory in 2 MB
 # huge pages, when run as root and the kernel lets it (NBHD_PG_HUGE_PAGES=
 # off skips it): PostgreSQL (huge_pages=try) then maps shared buffers in
@@ -238,7 +243,7 @@ huge_pages_reserve() {
 	local size_kb total free rsvd mb need want
 	size_kb=$(awk '/^Hugepagesize:/ {print $2}' /proc/meminfo)
 	[ -n "$size_kb" ] && [ "$size_kb" -gt 0 ] || return 0
-	read -r total free rsvd < <(awk '/^HugePages_Total:/ {t=$2} /^HugePages_Free:/ {f=$2} /^HugePages_Rsvd:/ {r=$2} END {print t+0, f+0, r+0}' /proc/meminfo)
+	read -r total free rsvd < <(huge_pages_counts)
 	mb=$(shared_buffers)
 	mb=${mb%MB}
 	# shared buffers, plus an eighth and 64 MB for PostgreSQL's other shared memory
@@ -250,7 +255,7 @@ huge_pages_reserve() {
 	mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
 	[ $((want * size_kb)) -le $((mem_kb / 2)) ] || return 0
 	echo "$want" >/proc/sys/vm/nr_hugepages 2>/dev/null || return 0
-	log "reserved $(($(awk '/^HugePages_Total:/ {print $2}' /proc/meminfo) - total)) huge pages of ${size_kb} kB for shared buffers"
+	log "reserved $(($(huge_pages_counts | cut -d' ' -f1) - total)) huge pages of ${size_kb} kB for shared buffers"
 }
 
 # huge_pages_release gives back the huge pages no process holds or has
@@ -259,7 +264,7 @@ huge_pages_release() {
 	[ "${NBHD_PG_HUGE_PAGES:-on}" = off ] && return 0
 	am_root && [ -w /proc/sys/vm/nr_hugepages ] || return 0
 	local total free rsvd
-	read -r total free rsvd < <(awk '/^HugePages_Total:/ {t=$2} /^HugePages_Free:/ {f=$2} /^HugePages_Rsvd:/ {r=$2} END {print t+0, f+0, r+0}' /proc/meminfo)
+	read -r total free rsvd < <(huge_pages_counts)
 	[ "$free" -gt "$rsvd" ] || return 0
 	echo $((total - free + rsvd)) >/proc/sys/vm/nr_hugepages 2>/dev/null || true
 }

@@ -46,8 +46,8 @@ func mapShot(t *testing.T, ctx context.Context, url, name string, problems func(
 
 // compareImages samples every other pixel of two same-sized images and
 // counts those whose colour differs by more than tolerance in a channel,
-// and the distinct colours and painted pixels of the first (neither the
-// background nor white, a canvas never drawn).
+// and the distinct colours and painted pixels (browsertest.Painted) of the
+// first.
 func compareImages(a, b image.Image, tolerance int) (sampled, differing, distinct, drawn int) {
 	seen := map[uint32]bool{}
 	bd := a.Bounds()
@@ -56,18 +56,14 @@ func compareImages(a, b image.Image, tolerance int) (sampled, differing, distinc
 			r1, g1, b1, _ := a.At(x, y).RGBA()
 			r2, g2, b2, _ := b.At(x, y).RGBA()
 			sampled++
-			c := (r1>>8)<<16 | (g1>>8)<<8 | b1>>8
-			seen[c] = true
-			if c != 0xf4f2ee && c != 0xffffff { // the background, or a canvas never drawn
-				drawn++
-			}
+			seen[(r1>>8)<<16|(g1>>8)<<8|b1>>8] = true
 			d := max(absDiff(r1>>8, r2>>8), absDiff(g1>>8, g2>>8), absDiff(b1>>8, b2>>8))
 			if d > tolerance {
 				differing++
 			}
 		}
 	}
-	return sampled, differing, len(seen), drawn
+	return sampled, differing, len(seen), browsertest.Painted(a)
 }
 
 func absDiff(a, b uint32) int {
