@@ -67,13 +67,26 @@ func TestShutdownTimeoutIsAnUpperBound(t *testing.T) {
 	if _, err := conn.Write([]byte(req.String())); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the server has answered the slow client's first request
-	// (not the readiness probe's) and is stuck writing the next ones.
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "route=/collections/:collection/items status=200") && time.Now().Before(deadline) {
+	// Wait until the server has answered the slow client's first requests
+	// (not the readiness probe's) and is stuck writing the next one: no
+	// response completed for a second. A fixed pause was not enough on a
+	// loaded machine: signalled between two pipelined responses, when the
+	// connection is briefly idle, the server closes it and stops at once,
+	// and the grace this test is about never runs out.
+	const answered = "route=/collections/:collection/items status=200"
+	deadline := time.Now().Add(30 * time.Second)
+	last, quietSince := 0, time.Now()
+	for time.Now().Before(deadline) {
+		if n := strings.Count(stderr.String(), answered); n != last {
+			last, quietSince = n, time.Now()
+		} else if n > 0 && time.Since(quietSince) >= time.Second {
+			break
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond)
+	if last == 0 {
+		t.Fatalf("the slow client's first request was never answered: %s", stderr.String())
+	}
 
 	start := time.Now()
 	cancel() // as SIGTERM does
