@@ -29,7 +29,7 @@ func (s *Server) conditional(c *gin.Context, f format) bool {
 	if !modified.IsZero() {
 		hdr.Set("Last-Modified", modified.Format(http.TimeFormat))
 	}
-	hdr.Set("Cache-Control", s.cacheControl)
+	hdr["Cache-Control"] = s.cacheControl
 	hdr.Add("Vary", "Accept, Accept-Encoding")
 	s.surrogateKeys(c, s.store.Version(), routeLayer(c)...)
 	if inm := c.GetHeader("If-None-Match"); inm != "" {

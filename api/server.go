@@ -79,9 +79,10 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	engine  *gin.Engine
-	// cacheControl is the Cache-Control of public responses.
-	cacheControl string
-	mapPolicy    string
+	// cacheControl is the Cache-Control of public responses; it and the
+	// map's Content-Security-Policy are shared values (api/security.go).
+	cacheControl []string
+	mapPolicy    []string
 	limiter      *failureLimiter
 	outage       *outageLog
 	viewer       viewerCache
@@ -118,10 +119,10 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	s := &Server{cfg: cfg, store: store, log: log, metrics: newMetrics(store),
-		cacheControl: publicCacheControl(cfg),
+		cacheControl: []string{publicCacheControl(cfg)},
 		limiter:      newFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute),
 		outage:       &outageLog{interval: outageLogInterval},
-		mapPolicy:    mapCSP(cfg.BasemapStyle, append(originOf(cfg.PMTilesURL), cfg.BasemapOrigins...)),
+		mapPolicy:    []string{mapCSP(cfg.BasemapStyle, append(originOf(cfg.PMTilesURL), cfg.BasemapOrigins...))},
 		spools:       newSpoolBudget(defaultSpoolBudget)}
 	s.closing, s.abort = context.WithCancel(context.Background())
 	s.tiles = newTileCache(cfg)

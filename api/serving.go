@@ -62,6 +62,8 @@ type deadlineWriter struct {
 	rc      *http.ResponseController
 	timeout time.Duration
 	err     error
+	// armed is when the write deadline was last set.
+	armed time.Time
 }
 
 func (w *deadlineWriter) Write(p []byte) (int, error) {
@@ -71,7 +73,7 @@ func (w *deadlineWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		k := min(len(p), spoolChunk)
-		_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+		w.arm(time.Now())
 		m, err := w.ResponseWriter.Write(p[:k])
 		n += m
 		if err != nil {
@@ -81,6 +83,12 @@ func (w *deadlineWriter) Write(p []byte) (int, error) {
 		p = p[k:]
 	}
 	return n, nil
+}
+
+// arm gives the next write until now plus the write timeout.
+func (w *deadlineWriter) arm(now time.Time) {
+	_ = w.rc.SetWriteDeadline(now.Add(w.timeout))
+	w.armed = now
 }
 
 func (w *deadlineWriter) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
@@ -100,7 +108,12 @@ func (w *deadlineWriter) finish() {
 	if w.Size() <= 2048 && w.Header().Get("Content-Length") == "" {
 		return
 	}
-	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	// A flush right after a write keeps that write's deadline, with at
+	// least seven eighths of the timeout left: setting a deadline costs
+	// as much as a cached tile's lookup, and a cached tile is one write.
+	if now := time.Now(); now.Sub(w.armed) > w.timeout/8 {
+		w.arm(now)
+	}
 	if err := w.rc.Flush(); err != nil {
 		w.cut(err)
 	}

@@ -198,9 +198,9 @@ func (s *Server) writeTile(c *gin.Context, key tiles.Key, e *tiles.Entry) error 
 		etag = `"` + tag + `-gz"` // a different representation, a different tag
 	}
 	h := c.Writer.Header()
-	h.Set("Vary", "Accept-Encoding")
-	h.Set("Cache-Control", s.cacheControl)
-	h.Set("ETag", etag)
+	h["Vary"] = varyEncoding
+	h["Cache-Control"] = s.cacheControl
+	h["Etag"] = []string{etag}
 	switch {
 	case etagMatch(c.GetHeader("If-None-Match"), etag):
 		c.Status(http.StatusNotModified)
@@ -209,9 +209,9 @@ func (s *Server) writeTile(c *gin.Context, key tiles.Key, e *tiles.Entry) error 
 		c.Status(http.StatusNoContent)
 		return nil
 	case gz:
-		h.Set("Content-Encoding", "gzip")
+		h["Content-Encoding"] = encodingGzip
 		// A length spares net/http chunking the body into extra writes.
-		h.Set("Content-Length", strconv.Itoa(len(e.Gzip)))
+		h["Content-Length"] = []string{strconv.Itoa(len(e.Gzip))}
 		c.Data(http.StatusOK, mvtType, e.Gzip)
 		return nil
 	}
@@ -219,10 +219,16 @@ func (s *Server) writeTile(c *gin.Context, key tiles.Key, e *tiles.Entry) error 
 	if err != nil {
 		return err
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	c.Data(http.StatusOK, mvtType, body)
 	return nil
 }
+
+// Shared values of a tile's headers (api/security.go says why).
+var (
+	varyEncoding = []string{"Accept-Encoding"}
+	encodingGzip = []string{"gzip"}
+)
 
 // acceptsGzip reads Accept-Encoding: gzip (or x-gzip, or *) with a q above 0.
 func acceptsGzip(header string) bool {
@@ -275,7 +281,7 @@ func (s *Server) tileJSON(c *gin.Context) error {
 		return err
 	}
 	tj := tiles.NewTileJSON(cat.TileSource(key, layers), s.absoluteURL(c, "/tiles/"+key+"/{z}/{x}/{y}.mvt"))
-	c.Header("Cache-Control", s.cacheControl)
+	c.Writer.Header()["Cache-Control"] = s.cacheControl
 	s.surrogateKeys(c, cat.Version, data.LayerIDs(layers)...)
 	c.Header("Vary", "X-Forwarded-Proto")
 	c.JSON(http.StatusOK, tj)
