@@ -647,7 +647,14 @@ CREATE FUNCTION logic.indicator_kind(id text) RETURNS text LANGUAGE sql STABLE A
 $$;
 
 -- Indicators of the given neighbourhoods, from their small areas and their
--- published demand.
+-- published demand. Only rows that changed are written: the values are
+-- computed into a temp table, rows that differ from it (compared as text,
+-- so a numeric's scale counts) or are no longer in it are deleted, and
+-- rows not in the table are inserted; ranks are then updated where they
+-- moved. Deleting and inserting every row of a borough's neighbourhoods,
+-- and updating each inserted row's rank, was most of a one-row import's
+-- refresh (docs/performance.md, eleventh round). refresh() empties the
+-- table first for a full refresh, so that one computes every row afresh.
 CREATE FUNCTION logic.refresh_indicators(sets text[], codes text[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   DROP TABLE IF EXISTS pg_temp.units;
@@ -656,32 +663,52 @@ BEGIN
   FROM unnest(sets, codes) AS k(set_id, code)
   JOIN nbhd.neighbourhood_members m ON m.set_id = k.set_id AND m.neighbourhood_code = k.code;
   PERFORM logic.unit_values();
-  DELETE FROM nbhd.indicator_values t USING unnest(sets, codes) AS k(set_id, code)
-  WHERE t.set_id = k.set_id AND t.code = k.code;
-  INSERT INTO nbhd.indicator_values (set_id, code, indicator, vintage, num, den, value)
+  DROP TABLE IF EXISTS pg_temp.new_indicators;
+  CREATE TEMP TABLE new_indicators ON COMMIT DROP AS
   SELECT v.set_id, v.code, v.indicator, v.vintage, v.num, v.den,
-         logic.indicator_value(logic.indicator_kind(v.indicator), v.num, v.den)
+         logic.indicator_value(logic.indicator_kind(v.indicator), v.num, v.den) AS value,
+         false AS suppressed, ''::text AS source, ''::text AS method, ''::text AS period
   FROM pg_temp.unit_values v
-  JOIN nbhd.neighbourhoods n ON n.set_id = v.set_id AND n.code = v.code;
+  JOIN nbhd.neighbourhoods n ON n.set_id = v.set_id AND n.code = v.code
+  UNION ALL
   -- demand, as published
-  INSERT INTO nbhd.indicator_values (set_id, code, indicator, vintage, num, den, value, suppressed, source, method, period)
   SELECT d.set_id, d.code, x.indicator, '', d.count, CASE WHEN x.rate THEN s.population END,
          CASE WHEN x.rate THEN d.per_1000 ELSE d.count END, d.suppressed, d.source, d.method, coalesce(d.period, '')
   FROM (SELECT DISTINCT * FROM unnest(sets, codes)) AS k(set_id, code)
   JOIN nbhd.neighbourhood_demand d ON d.set_id = k.set_id AND d.code = k.code
   LEFT JOIN nbhd.neighbourhood_stats s ON s.set_id = d.set_id AND s.code = d.code
   CROSS JOIN LATERAL (VALUES (d.segment, false), (d.segment || '_per_1000', true)) x(indicator, rate);
-  -- Borough and rank within the set's neighbourhoods of that borough.
+  ANALYZE pg_temp.new_indicators;
+  DELETE FROM nbhd.indicator_values t USING (SELECT DISTINCT * FROM unnest(sets, codes)) AS k(set_id, code)
+  WHERE t.set_id = k.set_id AND t.code = k.code
+    AND NOT EXISTS (
+      SELECT 1 FROM pg_temp.new_indicators n
+      WHERE n.set_id = t.set_id AND n.code = t.code AND n.indicator = t.indicator AND n.vintage = t.vintage
+        AND ROW(n.num, n.den, n.value, n.suppressed, n.source, n.method, n.period)::text
+          = ROW(t.num, t.den, t.value, t.suppressed, t.source, t.method, t.period)::text);
+  INSERT INTO nbhd.indicator_values (set_id, code, indicator, vintage, num, den, value, suppressed, source, method, period)
+  SELECT n.set_id, n.code, n.indicator, n.vintage, n.num, n.den, n.value, n.suppressed, n.source, n.method, n.period
+  FROM pg_temp.new_indicators n
+  WHERE NOT EXISTS (SELECT 1 FROM nbhd.indicator_values t
+                    WHERE t.set_id = n.set_id AND t.code = n.code AND t.indicator = n.indicator AND t.vintage = n.vintage);
+  -- Borough and rank within the set's neighbourhoods of that borough, read
+  -- borough by borough through (set_id, lad_code): a null borough is its
+  -- own arm, as an OR of the two made the plan scan the whole set's
+  -- neighbourhoods for each borough.
   UPDATE nbhd.indicator_values t SET lad_code = r.lad_code, rank = r.rank, ranked = r.ranked
   FROM (
     SELECT v.set_id, v.code, v.indicator, v.vintage, n.lad_code,
            CASE WHEN v.value IS NOT NULL THEN rank() OVER w END AS rank,
            count(v.value) OVER (PARTITION BY v.set_id, n.lad_code, v.indicator, v.vintage) AS ranked
-    FROM nbhd.indicator_values v
-    JOIN nbhd.neighbourhoods n ON n.set_id = v.set_id AND n.code = v.code
-    WHERE (v.set_id, coalesce(n.lad_code, '')) IN (
-      SELECT DISTINCT n2.set_id, coalesce(n2.lad_code, '') FROM unnest(sets, codes) AS k(set_id, code)
-      JOIN nbhd.neighbourhoods n2 ON n2.set_id = k.set_id AND n2.code = k.code)
+    FROM (SELECT DISTINCT n2.set_id, n2.lad_code FROM unnest(sets, codes) AS k(set_id, code)
+          JOIN nbhd.neighbourhoods n2 ON n2.set_id = k.set_id AND n2.code = k.code) b
+    CROSS JOIN LATERAL (
+      SELECT n.set_id, n.code, n.lad_code FROM nbhd.neighbourhoods n WHERE n.set_id = b.set_id AND n.lad_code = b.lad_code
+      UNION ALL
+      SELECT n.set_id, n.code, n.lad_code FROM nbhd.neighbourhoods n
+      WHERE b.lad_code IS NULL AND n.set_id = b.set_id AND n.lad_code IS NULL
+    ) n
+    JOIN nbhd.indicator_values v ON v.set_id = n.set_id AND v.code = n.code
     WINDOW w AS (PARTITION BY v.set_id, n.lad_code, v.indicator, v.vintage ORDER BY v.value DESC NULLS LAST)
   ) r
   WHERE t.set_id = r.set_id AND t.code = r.code AND t.indicator = r.indicator AND t.vintage = r.vintage
@@ -960,6 +987,9 @@ BEGIN
                                   JOIN nbhd.neighbourhoods n ON n.set_id = m.set_id AND n.code = m.neighbourhood_code
                                   WHERE logic.in_lads(sa.lad_code, lads))) d;
   PERFORM logic.timed('demand');
+  IF everything THEN
+    DELETE FROM nbhd.indicator_values; -- every row computed afresh, not compared
+  END IF;
   PERFORM logic.refresh_indicators(nb_sets, nb_codes);
   PERFORM logic.timed('indicators');
   PERFORM logic.refresh_comparators(ARRAY(SELECT l FROM unnest(lads) l WHERE l <> ''));
