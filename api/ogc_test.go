@@ -410,6 +410,19 @@ func TestCORSAndMethods(t *testing.T) {
 	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("origin off the list allowed: %v", resp.Header)
 	}
+	// With a list, the answer depends on the Origin, so every response
+	// says so, tiles and TileJSON too (a shared cache would otherwise give
+	// one origin's Access-Control-Allow-Origin to another).
+	for _, path := range []string{"/collections", "/tiles/small-areas/12/2018/1323.mvt", "/tiles/small-areas.json"} {
+		resp, _ = limited.get(t, path, "Origin", "https://council.example", "Accept-Encoding", "gzip")
+		vary := strings.Join(resp.Header.Values("Vary"), ", ")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(vary, "Origin") {
+			t.Errorf("%s with an origin list: %d, Vary %q", path, resp.StatusCode, vary)
+		}
+		if strings.HasSuffix(path, ".mvt") && !strings.Contains(vary, "Accept-Encoding") {
+			t.Errorf("%s: Vary %q lacks Accept-Encoding", path, vary)
+		}
+	}
 }
 
 func TestLandingConformanceAndQueryables(t *testing.T) {

@@ -198,7 +198,12 @@ func (s *Server) writeTile(c *gin.Context, key tiles.Key, e *tiles.Entry) error 
 		etag = `"` + tag + `-gz"` // a different representation, a different tag
 	}
 	h := c.Writer.Header()
-	h["Vary"] = varyEncoding
+	// Added to, not set: with a list of CORS origins, Origin is there.
+	if v, ok := h["Vary"]; ok {
+		h["Vary"] = append(v, "Accept-Encoding")
+	} else {
+		h["Vary"] = varyEncoding
+	}
 	h["Cache-Control"] = s.cacheControl
 	h["Etag"] = []string{etag}
 	switch {
@@ -283,7 +288,7 @@ func (s *Server) tileJSON(c *gin.Context) error {
 	tj := tiles.NewTileJSON(cat.TileSource(key, layers), s.absoluteURL(c, "/tiles/"+key+"/{z}/{x}/{y}.mvt"))
 	c.Writer.Header()["Cache-Control"] = s.cacheControl
 	s.surrogateKeys(c, cat.Version, data.LayerIDs(layers)...)
-	c.Header("Vary", "X-Forwarded-Proto")
+	c.Writer.Header().Add("Vary", "X-Forwarded-Proto")
 	c.JSON(http.StatusOK, tj)
 	return nil
 }
