@@ -162,6 +162,24 @@ func (p *proc) tileRequests(t *testing.T) float64 {
 	return n
 }
 
+// settledTileRequests is tileRequests once it has stopped moving: the
+// server counts a request after its response is flushed, so a count read
+// just after a client got its answer can miss that request, which then
+// shows up in the next read.
+func (p *proc) settledTileRequests(t *testing.T) float64 {
+	t.Helper()
+	n := p.tileRequests(t)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		m := p.tileRequests(t)
+		if m == n {
+			return n
+		}
+		n = m
+	}
+	return n
+}
+
 var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 32}}
 
 // fetch GETs a URL asking for gzip, without undoing it, and returns the

@@ -361,7 +361,7 @@ func nginxFailoverAndCache(t *testing.T, primaryURL, replicaURL string) {
 	if len(cached) < 10 {
 		t.Fatalf("only %d tiles with data to check the cache with", len(cached))
 	}
-	before := b.tileRequests(t)
+	before := b.settledTileRequests(t)
 	hits := 0
 	for range 5 {
 		for _, p := range cached {
@@ -373,7 +373,7 @@ func nginxFailoverAndCache(t *testing.T, primaryURL, replicaURL string) {
 			}
 		}
 	}
-	if after := b.tileRequests(t); after != before {
+	if after := b.settledTileRequests(t); after != before {
 		t.Errorf("repeated tiles reached nbhd: its tile requests went from %.0f to %.0f", before, after)
 	}
 	t.Logf("%d repeated tile requests: %d answered by nginx's cache, %.0f reached nbhd (nbhd_http_requests_total for tiles stayed at %.0f)",
