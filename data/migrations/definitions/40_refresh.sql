@@ -712,7 +712,7 @@ BEGIN
     WINDOW w AS (PARTITION BY v.set_id, n.lad_code, v.indicator, v.vintage ORDER BY v.value DESC NULLS LAST)
   ) r
   WHERE t.set_id = r.set_id AND t.code = r.code AND t.indicator = r.indicator AND t.vintage = r.vintage
-    -- only rows whose rank moved: a borough's every row was written again
+    -- only rows whose rank moved (or new rows, which have none yet)
     AND (t.lad_code, t.rank, t.ranked) IS DISTINCT FROM (r.lad_code, r.rank, r.ranked);
 END $$;
 

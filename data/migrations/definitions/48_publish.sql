@@ -380,12 +380,12 @@ CREATE INDEX ON api.neighbourhood_boundaries USING gist (geom_z13);
 -- in order) keeps its bands, GeoJSON and boxes and has only the attributes
 -- that differ (as text, in the table's types) updated; a row that moved is
 -- deleted and drawn afresh with bands at the given zooms; one gone is
--- deleted. It returns the keys drawn afresh or gone, whose tile pieces are
--- to be cut again. An import of one asset changes the figures of a few
+-- deleted. The tile pieces of the rows drawn afresh or gone are cut
+-- again (publish_pieces). An import of one asset changes the figures of a few
 -- small areas of its borough, and drawing all of the borough's again was
 -- most of its refresh on England (docs/performance.md, tenth round).
 CREATE FUNCTION logic.publish_changed(tbl text, bands integer[], sets text[], codes text[])
-RETURNS TABLE (set_id text, code text) LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   keyed text := CASE WHEN tbl = 'small_areas' THEN '%1$s.code = k.code' ELSE '%1$s.set_id = k.set_id AND %1$s.code = k.code' END;
   same_key text := CASE WHEN tbl = 'small_areas' THEN 's.code = t.code' ELSE 's.set_id = t.set_id AND s.code = t.code' END;
@@ -394,6 +394,10 @@ DECLARE
   was text;
   now_ text;
   drawn text;
+  gone_sets text[];
+  gone_codes text[];
+  new_sets text[];
+  new_codes text[];
 BEGIN
   SELECT string_agg(format('%I', v.attname), ', ' ORDER BY v.attnum),
          string_agg(format('t.%I', v.attname), ', ' ORDER BY v.attnum),
@@ -404,11 +408,14 @@ BEGIN
     AND v.attname NOT IN ('geom', 'geom_bng', 'geom_3857');
   SELECT string_agg(format('logic.tile_band(s.geom_3857, %s)', b), ', ' ORDER BY b) INTO drawn FROM unnest(bands) b;
 
-  RETURN QUERY EXECUTE format($q$
-    DELETE FROM api.%1$I t USING %2$s
-    WHERE %3$s AND NOT EXISTS (SELECT 1 FROM logic.%4$I s WHERE %5$s AND s.geom IS NOT DISTINCT FROM t.geom
-                                 AND s.geom_bng IS NOT DISTINCT FROM t.geom_bng AND s.geom_3857 IS NOT DISTINCT FROM t.geom_3857)
-    RETURNING k.set_id, k.code$q$, tbl, keys, format(keyed, 't'), tbl || '_src', same_key) USING sets, codes;
+  EXECUTE format($q$
+    WITH gone AS (
+      DELETE FROM api.%1$I t USING %2$s
+      WHERE %3$s AND NOT EXISTS (SELECT 1 FROM logic.%4$I s WHERE %5$s AND s.geom IS NOT DISTINCT FROM t.geom
+                                   AND s.geom_bng IS NOT DISTINCT FROM t.geom_bng AND s.geom_3857 IS NOT DISTINCT FROM t.geom_3857)
+      RETURNING k.set_id, k.code)
+    SELECT coalesce(array_agg(set_id), '{}'), coalesce(array_agg(code), '{}') FROM gone$q$,
+    tbl, keys, format(keyed, 't'), tbl || '_src', same_key) INTO gone_sets, gone_codes USING sets, codes;
   -- The source view is read key by key (LATERAL ... OFFSET 0, which the
   -- planner keeps as a loop of index lookups): joined as a whole, it was
   -- read by sequential scans and hash joins over every small area of
@@ -418,13 +425,17 @@ BEGIN
     FROM %4$s CROSS JOIN LATERAL (SELECT * FROM logic.%3$I s WHERE %9$s OFFSET 0) s
     WHERE %6$s AND %7$s AND ROW(%8$s)::text IS DISTINCT FROM ROW(%5$s)::text$q$,
     tbl, cols, tbl || '_src', keys, now_, format(keyed, 't'), same_key, was, format(keyed, 's')) USING sets, codes;
-  RETURN QUERY EXECUTE format($q$
-    INSERT INTO api.%1$I
-    SELECT s.*, %2$s, ST_AsGeoJSON(s.geom, 6, 0), s.geom::box2d, s.geom_bng::box2d
-    FROM %4$s CROSS JOIN LATERAL (SELECT * FROM logic.%3$I s WHERE %5$s OFFSET 0) s
-    WHERE NOT EXISTS (SELECT 1 FROM api.%1$I t WHERE %6$s)
-    RETURNING %7$s, code$q$, tbl, drawn, tbl || '_src', keys, format(keyed, 's'), format(keyed, 't'),
-    CASE WHEN tbl = 'small_areas' THEN $s$''::text$s$ ELSE 'set_id' END) USING sets, codes;
+  EXECUTE format($q$
+    WITH drawn AS (
+      INSERT INTO api.%1$I
+      SELECT s.*, %2$s, ST_AsGeoJSON(s.geom, 6, 0), s.geom::box2d, s.geom_bng::box2d
+      FROM %4$s CROSS JOIN LATERAL (SELECT * FROM logic.%3$I s WHERE %5$s OFFSET 0) s
+      WHERE NOT EXISTS (SELECT 1 FROM api.%1$I t WHERE %6$s)
+      RETURNING %7$s AS set_id, code)
+    SELECT coalesce(array_agg(set_id), '{}'), coalesce(array_agg(code), '{}') FROM drawn$q$,
+    tbl, drawn, tbl || '_src', keys, format(keyed, 's'), format(keyed, 't'),
+    CASE WHEN tbl = 'small_areas' THEN $s$''::text$s$ ELSE 'set_id' END) INTO new_sets, new_codes USING sets, codes;
+  PERFORM logic.publish_pieces(tbl, gone_sets || new_sets, gone_codes || new_codes, false);
 END $$;
 
 -- publish_small_areas republishes the given small areas (a code no longer
@@ -437,8 +448,6 @@ END $$;
 CREATE FUNCTION logic.publish_small_areas(codes text[], everything boolean) RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
   group_lads text[];
-  drawn_sets text[];
-  drawn_codes text[];
 BEGIN
   IF everything THEN
     DELETE FROM api.small_areas t USING unnest(codes) c(code) WHERE t.code = c.code;
@@ -460,9 +469,7 @@ BEGIN
             IS DISTINCT FROM ROW(s.code, s.lad_code, s.borough, s.imd_decile, s.population)::text
          OR t.geom_3857 IS DISTINCT FROM s.geom_3857) x
     CROSS JOIN LATERAL (SELECT x.was WHERE x.had UNION ALL SELECT x.now_ WHERE x.has) v(l));
-  SELECT coalesce(array_agg(p.set_id), '{}'), coalesce(array_agg(p.code), '{}') INTO drawn_sets, drawn_codes
-  FROM logic.publish_changed('small_areas', ARRAY[8, 10, 12, 13], array_fill(''::text, ARRAY[cardinality(codes)]), codes) p;
-  PERFORM logic.publish_pieces('small_areas', drawn_sets, drawn_codes, false);
+  PERFORM logic.publish_changed('small_areas', ARRAY[8, 10, 12, 13], array_fill(''::text, ARRAY[cardinality(codes)]), codes);
   RETURN group_lads;
 END $$;
 
@@ -495,17 +502,10 @@ END $$;
 -- everything draws every one given afresh and sweeps for any gone, as
 -- publish_small_areas does.
 CREATE FUNCTION logic.publish_neighbourhoods(sets text[], codes text[], everything boolean) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-  drawn_sets text[];
-  drawn_codes text[];
 BEGIN
   IF NOT everything THEN
-    SELECT coalesce(array_agg(p.set_id), '{}'), coalesce(array_agg(p.code), '{}') INTO drawn_sets, drawn_codes
-    FROM logic.publish_changed('neighbourhoods', ARRAY[5, 7, 8, 10, 12, 13], sets, codes) p;
-    PERFORM logic.publish_pieces('neighbourhoods', drawn_sets, drawn_codes, false);
-    SELECT coalesce(array_agg(p.set_id), '{}'), coalesce(array_agg(p.code), '{}') INTO drawn_sets, drawn_codes
-    FROM logic.publish_changed('neighbourhood_boundaries', ARRAY[5, 7, 8, 10, 12, 13], sets, codes) p;
-    PERFORM logic.publish_pieces('neighbourhood_boundaries', drawn_sets, drawn_codes, false);
+    PERFORM logic.publish_changed('neighbourhoods', ARRAY[5, 7, 8, 10, 12, 13], sets, codes);
+    PERFORM logic.publish_changed('neighbourhood_boundaries', ARRAY[5, 7, 8, 10, 12, 13], sets, codes);
     RETURN;
   END IF;
   DELETE FROM api.neighbourhoods t USING unnest(sets, codes) k(set_id, code) WHERE t.set_id = k.set_id AND t.code = k.code;
