@@ -31,7 +31,7 @@ func (s *Server) conditional(c *gin.Context, f format) bool {
 	}
 	hdr["Cache-Control"] = s.cacheControl
 	hdr.Add("Vary", "Accept, Accept-Encoding")
-	s.surrogateKeys(c, s.store.Version(), routeLayer(c)...)
+	surrogateKeys(c.Writer.Header(), s.store.Version(), routeLayer(c)...)
 	if inm := c.GetHeader("If-None-Match"); inm != "" {
 		if etagMatch(inm, etag) {
 			c.Status(http.StatusNotModified)
@@ -76,14 +76,13 @@ func versionKey(v int64) string { return "nbhd-v" + strconv.FormatInt(v, 10) }
 
 // surrogateKeys sets Surrogate-Key (space-separated, as Fastly and others
 // read it) and Cache-Tag (comma-separated, as Cloudflare and others do).
-func (s *Server) surrogateKeys(c *gin.Context, version int64, layers ...string) {
+func surrogateKeys(h http.Header, version int64, layers ...string) {
 	keys := []string{keyData, versionKey(version)}
 	for _, l := range layers {
 		if validKeyPart(l) {
 			keys = append(keys, "nbhd-layer-"+l)
 		}
 	}
-	h := c.Writer.Header()
 	h.Set("Surrogate-Key", strings.Join(keys, " "))
 	h.Set("Cache-Tag", strings.Join(keys, ","))
 }

@@ -18,6 +18,8 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// tileHits counts the cached tiles served without the router.
+	tileHits prometheus.Counter
 }
 
 func newMetrics(store *data.Store) *metrics {
@@ -30,8 +32,12 @@ func newMetrics(store *data.Store) *metrics {
 			Name: "nbhd_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"}),
+		tileHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nbhd_tile_direct_hits_total",
+			Help: "Cached tiles served without the router (a part of nbhd_tile_cache_hits_total).",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, poolCollector{store},
+	m.reg.MustRegister(m.requests, m.duration, m.tileHits, poolCollector{store},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -40,10 +46,15 @@ func (m *metrics) middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		r := route(c)
-		m.requests.WithLabelValues(r, c.Request.Method, itoa(c.Writer.Status())).Inc()
-		m.duration.WithLabelValues(r, c.Request.Method).Observe(time.Since(start).Seconds())
+		m.observe(route(c), c.Request.Method, c.Writer.Status(), start)
 	}
+}
+
+// observe counts a request to route answered with status and records how
+// long it took since start.
+func (m *metrics) observe(route, method string, status int, start time.Time) {
+	m.requests.WithLabelValues(route, method, itoa(status)).Inc()
+	m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 }
 
 func (m *metrics) handler() http.Handler {

@@ -22,23 +22,38 @@ var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 func requestID(c *gin.Context) string { return c.GetString(requestIDKey) }
 
-// withRequest gives every request an id (a sane client X-Request-Id is
+// requestIDs gives every request an id (a sane client X-Request-Id is
 // kept) and echoes it in the response. Ids are a random per-process prefix
 // and a counter: unique, and cheap on the hot path of cached tiles.
-func withRequest(base *slog.Logger, outage *outageLog) gin.HandlerFunc {
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
 	var prefix [4]byte
 	_, _ = rand.Read(prefix[:])
-	p := hex.EncodeToString(prefix[:])
-	var n atomic.Uint64
+	return &requestIDs{prefix: hex.EncodeToString(prefix[:])}
+}
+
+// assign returns the id of a request whose X-Request-Id is client, and
+// sets it on the response's headers h.
+func (g *requestIDs) assign(h http.Header, client string) string {
+	id := client
+	if id == "" || !clientRequestID.MatchString(id) {
+		id = g.prefix + strconv.FormatUint(g.n.Add(1), 16)
+	}
+	h["X-Request-Id"] = []string{id}
+	return id
+}
+
+// withRequest gives every request its id, its logger and the outage log.
+func withRequest(ids *requestIDs, base *slog.Logger, outage *outageLog) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := c.GetHeader("X-Request-Id")
-		if id == "" || !clientRequestID.MatchString(id) {
-			id = p + strconv.FormatUint(n.Add(1), 16)
-		}
+		id := ids.assign(c.Writer.Header(), c.GetHeader("X-Request-Id"))
 		c.Set(requestIDKey, id)
 		c.Set(loggerKey, base)
 		c.Set(outageKey, outage)
-		c.Header("X-Request-Id", id)
 		c.Next()
 	}
 }
@@ -51,31 +66,38 @@ func accessLog(base *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		status := c.Writer.Status()
-		level := slog.LevelInfo
-		cutErr, cut := c.Get(cutKey)
-		switch {
-		case status >= 500 && status != http.StatusServiceUnavailable:
-			level = slog.LevelError
-		case cut:
-			level = slog.LevelWarn
-		}
-		if !base.Enabled(c.Request.Context(), level) {
-			return
-		}
-		attrs := []slog.Attr{
-			slog.String("method", c.Request.Method),
-			slog.String("path", c.Request.URL.Path),
-			slog.String("route", route(c)),
-			slog.Int("status", status),
-			slog.Int("bytes", max(c.Writer.Size(), 0)),
-			slog.Duration("duration", time.Since(start)),
-		}
-		if cut {
-			attrs = append(attrs, slog.Bool("cut", true), slog.Any("write_err", cutErr))
-		}
-		logger(c).LogAttrs(c.Request.Context(), level, "request", attrs...)
+		cutErr, _ := c.Get(cutKey)
+		err, _ := cutErr.(error)
+		logRequest(c.Request, base, requestID(c), route(c), c.Writer.Status(), c.Writer.Size(), start, err)
 	}
+}
+
+// logRequest writes the access log line of a request answered with
+// status and size bytes, cut short by cut if that is not nil.
+func logRequest(r *http.Request, base *slog.Logger, id, route string, status, size int, start time.Time, cut error) {
+	level := slog.LevelInfo
+	switch {
+	case status >= 500 && status != http.StatusServiceUnavailable:
+		level = slog.LevelError
+	case cut != nil:
+		level = slog.LevelWarn
+	}
+	ctx := r.Context()
+	if !base.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Int("bytes", max(size, 0)),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if cut != nil {
+		attrs = append(attrs, slog.Bool("cut", true), slog.Any("write_err", cut))
+	}
+	base.With("request_id", id).LogAttrs(ctx, level, "request", attrs...)
 }
 
 // route is the matched route pattern, which keeps metric labels bounded.

@@ -64,16 +64,19 @@ func originOf(raw string) []string {
 
 // securityHeaders sets the headers every response carries.
 func (s *Server) securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
+	s.setSecurityHeaders(c.Writer.Header(), c.Request.URL.Path)
+	c.Next()
+}
+
+func (s *Server) setSecurityHeaders(h http.Header, path string) {
 	h["X-Content-Type-Options"] = nosniff
 	h["X-Frame-Options"] = frameDeny
 	h["Referrer-Policy"] = referrer
-	if p := c.Request.URL.Path; p == "/map" || strings.HasPrefix(p, "/map/") {
+	if path == "/map" || strings.HasPrefix(path, "/map/") {
 		h["Content-Security-Policy"] = s.mapPolicy
 	} else {
 		h["Content-Security-Policy"] = apiPolicy
 	}
-	c.Next()
 }
 
 // Header values every response (or every response of a kind) sends,
@@ -95,34 +98,52 @@ var staffPaths = []string{"/outreach"}
 
 // isStaffRequest reports whether a request is for staff data or carries
 // (or, in a preflight, asks to send) credentials.
-func isStaffRequest(c *gin.Context) bool {
-	return slices.Contains(staffPaths, c.Request.URL.Path) || c.GetHeader("Authorization") != "" ||
-		strings.Contains(strings.ToLower(c.GetHeader("Access-Control-Request-Headers")), "authorization")
+func isStaffRequest(r *http.Request) bool {
+	return slices.Contains(staffPaths, r.URL.Path) || r.Header.Get("Authorization") != "" ||
+		strings.Contains(strings.ToLower(r.Header.Get("Access-Control-Request-Headers")), "authorization")
 }
 
-// cors allows cross-origin reads of the public API from any origin ("*",
-// the default) or from an allow-list, and answers preflight OPTIONS
-// requests itself. Staff routes, and any request with credentials, are
-// open only to origins the list names: "*" never covers them.
-func cors(origins []string) gin.HandlerFunc {
-	anyOrigin := len(origins) == 0 || slices.Contains(origins, "*")
-	named := slices.ContainsFunc(origins, func(o string) bool { return o != "*" })
+// corsPolicy allows cross-origin reads of the public API from any origin
+// ("*", the default) or from an allow-list. Staff routes, and any request
+// with credentials, are open only to origins the list names: "*" never
+// covers them.
+type corsPolicy struct {
+	origins   []string
+	anyOrigin bool // "*" is allowed
+	named     bool // some origin is named, so answers vary by Origin
+}
+
+func newCORSPolicy(origins []string) *corsPolicy {
+	return &corsPolicy{origins: origins,
+		anyOrigin: len(origins) == 0 || slices.Contains(origins, "*"),
+		named:     slices.ContainsFunc(origins, func(o string) bool { return o != "*" })}
+}
+
+// apply sets the CORS headers of an answer to r and reports whether r's
+// origin is allowed, and whether it is one the list names.
+func (p *corsPolicy) apply(h http.Header, r *http.Request) (allowed, listed bool) {
+	origin := r.Header.Get("Origin")
+	listed = origin != "" && slices.Contains(p.origins, origin)
+	allowed = listed || origin != "" && p.anyOrigin && !isStaffRequest(r)
+	if p.named {
+		h.Add("Vary", "Origin")
+	}
+	if allowed {
+		if listed {
+			h.Set("Access-Control-Allow-Origin", origin)
+		} else {
+			h.Set("Access-Control-Allow-Origin", "*")
+		}
+		h.Set("Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Crs, Link, X-Request-Id, Retry-After, Location")
+	}
+	return allowed, listed
+}
+
+// cors applies the CORS policy and answers preflight OPTIONS requests itself.
+func cors(p *corsPolicy) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		origin := c.GetHeader("Origin")
 		h := c.Writer.Header()
-		listed := origin != "" && slices.Contains(origins, origin)
-		allowed := listed || origin != "" && anyOrigin && !isStaffRequest(c)
-		if named {
-			h.Add("Vary", "Origin")
-		}
-		if allowed {
-			if listed {
-				h.Set("Access-Control-Allow-Origin", origin)
-			} else {
-				h.Set("Access-Control-Allow-Origin", "*")
-			}
-			h.Set("Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Crs, Link, X-Request-Id, Retry-After, Location")
-		}
+		allowed, listed := p.apply(h, c.Request)
 		if c.Request.Method == http.MethodOptions {
 			methods := allowedMethods(c.Request.URL.Path) // the register's items take writes (api/register.go)
 			h.Set("Allow", methods)

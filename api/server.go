@@ -98,6 +98,8 @@ type Server struct {
 	seen      atomic.Int64
 	purge     *purger
 	prerender *prerenderer
+	ids       *requestIDs
+	cors      *corsPolicy
 }
 
 // New builds the server and its routes.
@@ -123,7 +125,9 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 		limiter:      newFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute),
 		outage:       &outageLog{interval: outageLogInterval},
 		mapPolicy:    []string{mapCSP(cfg.BasemapStyle, append(originOf(cfg.PMTilesURL), cfg.BasemapOrigins...))},
-		spools:       newSpoolBudget(defaultSpoolBudget)}
+		spools:       newSpoolBudget(defaultSpoolBudget),
+		ids:          newRequestIDs(),
+		cors:         newCORSPolicy(cfg.CORSOrigins)}
 	s.closing, s.abort = context.WithCancel(context.Background())
 	s.tiles = newTileCache(cfg)
 	s.seen.Store(store.Version())
@@ -146,8 +150,8 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	}
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
-	e.Use(s.track, withRequest(log, s.outage), accessLog(log), s.metrics.middleware(), recoverJSON(),
-		deadlines(cfg.RequestTimeout, cfg.WriteTimeout), s.securityHeaders, s.auditStaff, checkInput(), cors(cfg.CORSOrigins))
+	e.Use(s.track, withRequest(s.ids, log, s.outage), accessLog(log), s.metrics.middleware(), recoverJSON(),
+		deadlines(cfg.RequestTimeout, cfg.WriteTimeout), s.securityHeaders, s.auditStaff, checkInput(), cors(s.cors))
 	s.routes(e)
 	s.engine = e
 	return s
@@ -188,8 +192,14 @@ func (s *Server) InFlight() int64 { return s.inFlight.Load() }
 // cancelling the requests themselves.
 func (s *Server) Abort() { s.abort() }
 
-// ServeHTTP makes Server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+// ServeHTTP makes Server an http.Handler. A cached tile is served without
+// the router (api/tilehit.go); everything else goes through it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveTileHit(w, r) {
+		return
+	}
+	s.engine.ServeHTTP(w, r)
+}
 
 // routes is every route nbhd serves, in one place.
 func (s *Server) routes(e *gin.Engine) {

@@ -155,8 +155,13 @@ func (s *Server) serveTile(c *gin.Context, cat *data.Catalogue, name string, lay
 	if err != nil {
 		return err
 	}
-	s.surrogateKeys(c, cat.Version, data.LayerIDs(layers)...)
-	return s.writeTile(c, key, e)
+	surrogateKeys(c.Writer.Header(), cat.Version, data.LayerIDs(layers)...)
+	body, gz, err := s.tileBody(c.Request, key, e)
+	if err != nil {
+		return err
+	}
+	_, _, _ = s.writeTile(c.Writer, c.Request, key, e, body, gz) // deadlineWriter reports a cut
+	return nil
 }
 
 // renderContext detaches a tile render from the client that started it.
@@ -181,12 +186,27 @@ func (s *Server) renderContext(ctx context.Context) (context.Context, context.Ca
 	}
 }
 
-// writeTile writes a tile with its validators. The ETag is the content's
-// hash, with the filter's for a filtered tile, and "-gz" for the gzip
-// representation.
-func (s *Server) writeTile(c *gin.Context, key tiles.Key, e *tiles.Entry) error {
+// tileBody is the body a request gets for a tile: its gzip bytes when the
+// client accepts gzip (gz), the plain MVT otherwise, nil for an empty tile.
+func (s *Server) tileBody(r *http.Request, key tiles.Key, e *tiles.Entry) (body []byte, gz bool, err error) {
+	gz = acceptsGzip(r.Header.Get("Accept-Encoding"))
+	switch {
+	case e.Empty():
+		return nil, gz, nil
+	case gz:
+		return e.Gzip, true, nil
+	}
+	body, err = s.tiles.Plain(key, e)
+	return body, false, err
+}
+
+// writeTile writes a tile with its validators (body and gz from
+// tileBody), and returns the status, the bytes written and the write's
+// error (which a deadlineWriter reports itself). The ETag is
+// the content's hash, with the filter's for a filtered tile, and "-gz"
+// for the gzip representation.
+func (s *Server) writeTile(w http.ResponseWriter, r *http.Request, key tiles.Key, e *tiles.Entry, body []byte, gz bool) (status, size int, werr error) {
 	filter := key.Filter
-	gz := acceptsGzip(c.GetHeader("Accept-Encoding"))
 	tag := e.Hash
 	if filter != "" {
 		h := fnv.New64a()
@@ -197,7 +217,7 @@ func (s *Server) writeTile(c *gin.Context, key tiles.Key, e *tiles.Entry) error 
 	if gz && !e.Empty() {
 		etag = `"` + tag + `-gz"` // a different representation, a different tag
 	}
-	h := c.Writer.Header()
+	h := w.Header()
 	// Added to, not set: with a list of CORS origins, Origin is there.
 	if v, ok := h["Vary"]; ok {
 		h["Vary"] = append(v, "Accept-Encoding")
@@ -207,32 +227,28 @@ func (s *Server) writeTile(c *gin.Context, key tiles.Key, e *tiles.Entry) error 
 	h["Cache-Control"] = s.cacheControl
 	h["Etag"] = []string{etag}
 	switch {
-	case etagMatch(c.GetHeader("If-None-Match"), etag):
-		c.Status(http.StatusNotModified)
-		return nil
+	case etagMatch(r.Header.Get("If-None-Match"), etag):
+		w.WriteHeader(http.StatusNotModified)
+		return http.StatusNotModified, 0, nil
 	case e.Empty():
-		c.Status(http.StatusNoContent)
-		return nil
+		w.WriteHeader(http.StatusNoContent)
+		return http.StatusNoContent, 0, nil
 	case gz:
 		h["Content-Encoding"] = encodingGzip
-		// A length spares net/http chunking the body into extra writes.
-		h["Content-Length"] = []string{strconv.Itoa(len(e.Gzip))}
-		c.Data(http.StatusOK, mvtType, e.Gzip)
-		return nil
 	}
-	body, err := s.tiles.Plain(key, e)
-	if err != nil {
-		return err
-	}
+	h["Content-Type"] = mvtContentType
+	// A length spares net/http chunking the body into extra writes.
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	c.Data(http.StatusOK, mvtType, body)
-	return nil
+	w.WriteHeader(http.StatusOK)
+	n, werr := w.Write(body)
+	return http.StatusOK, n, werr
 }
 
 // Shared values of a tile's headers (api/security.go says why).
 var (
-	varyEncoding = []string{"Accept-Encoding"}
-	encodingGzip = []string{"gzip"}
+	varyEncoding   = []string{"Accept-Encoding"}
+	encodingGzip   = []string{"gzip"}
+	mvtContentType = []string{mvtType}
 )
 
 // acceptsGzip reads Accept-Encoding: gzip (or x-gzip, or *) with a q above 0.
@@ -287,7 +303,7 @@ func (s *Server) tileJSON(c *gin.Context) error {
 	}
 	tj := tiles.NewTileJSON(cat.TileSource(key, layers), s.absoluteURL(c, "/tiles/"+key+"/{z}/{x}/{y}.mvt"))
 	c.Writer.Header()["Cache-Control"] = s.cacheControl
-	s.surrogateKeys(c, cat.Version, data.LayerIDs(layers)...)
+	surrogateKeys(c.Writer.Header(), cat.Version, data.LayerIDs(layers)...)
 	c.Writer.Header().Add("Vary", "X-Forwarded-Proto")
 	c.JSON(http.StatusOK, tj)
 	return nil

@@ -407,6 +407,18 @@ func (s *Store) Catalogue(ctx context.Context) (*Catalogue, error) {
 	return s.cats.get(ctx, v, func(ctx context.Context) (*Catalogue, error) { return s.loadCatalogue(ctx, v) })
 }
 
+// SettledCatalogue is the catalogue of the current data version when it
+// is loaded and no newer version is awaited (Settle would not wait), and
+// false otherwise. It never touches the database, so a caller with no
+// deadline of its own can use it; on false, Settle and Catalogue.
+func (s *Store) SettledCatalogue() (*Catalogue, bool) {
+	v := s.Version()
+	if s.wanted.Load() > v {
+		return nil, false
+	}
+	return s.cats.peek(v)
+}
+
 func (s *Store) loadCatalogue(ctx context.Context, version int64) (*Catalogue, error) {
 	c := &Catalogue{Version: version, Info: map[string]LayerInfo{}, byID: map[string]*Layer{}}
 	for i := range staticLayers {

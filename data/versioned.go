@@ -20,6 +20,17 @@ type versioned[T any] struct {
 	loading chan struct{} // closed when the load in flight ends; nil when none is
 }
 
+// peek returns the value if it is loaded for version, without loading it.
+func (c *versioned[T]) peek(version int64) (T, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loaded && c.version == version {
+		return c.val, true
+	}
+	var zero T
+	return zero, false
+}
+
 // get returns the value for version, loading it when it is missing or
 // was read at another version. Callers load before they acquire a pooled
 // connection of their own, so a full pool cannot wait on itself.

@@ -150,6 +150,19 @@ func (c *Cache) Get(ctx context.Context, k Key, render Render) (*Entry, error) {
 	}
 }
 
+// Lookup returns the tile for k if it is cached (counted as a hit), and
+// nil otherwise (not counted: the caller then asks Get, which counts).
+func (c *Cache) Lookup(k Key) *Entry {
+	if c.limit <= 0 {
+		return nil
+	}
+	e := c.lookup(k)
+	if e != nil {
+		c.hits.Add(1)
+	}
+	return e
+}
+
 func (c *Cache) render(ctx context.Context, render Render) (*Entry, error) {
 	c.renders.Add(1)
 	mvt, err := render(ctx)
