@@ -13,6 +13,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/klauspost/compress/gzip"
+
+	"nbhd/data"
 )
 
 // conditional sets the validators of a public response that depends only on
@@ -77,14 +79,52 @@ func versionKey(v int64) string { return "nbhd-v" + strconv.FormatInt(v, 10) }
 // surrogateKeys sets Surrogate-Key (space-separated, as Fastly and others
 // read it) and Cache-Tag (comma-separated, as Cloudflare and others do).
 func surrogateKeys(h http.Header, version int64, layers ...string) {
+	sk, ct := surrogateValues(version, layers...)
+	h["Surrogate-Key"] = sk
+	h["Cache-Tag"] = ct
+}
+
+func surrogateValues(version int64, layers ...string) (surrogateKey, cacheTag []string) {
 	keys := []string{keyData, versionKey(version)}
 	for _, l := range layers {
 		if validKeyPart(l) {
 			keys = append(keys, "nbhd-layer-"+l)
 		}
 	}
-	h.Set("Surrogate-Key", strings.Join(keys, " "))
-	h.Set("Cache-Tag", strings.Join(keys, ","))
+	return []string{strings.Join(keys, " ")}, []string{strings.Join(keys, ",")}
+}
+
+// tileSurrogates keeps the surrogate key headers of each tile set at the
+// current data version: they are the same for every tile of a set, and
+// building them was a few percent of a cached tile's time. The values are
+// shared, as api/security.go's are.
+type tileSurrogates struct {
+	mu      sync.Mutex
+	version int64
+	bySet   map[string][2][]string
+}
+
+// maxTileSurrogates bounds the sets kept: composites of chosen layers
+// can be many.
+const maxTileSurrogates = 256
+
+// set sets the surrogate key headers of a tile of tile set key (whose
+// layers are layers) at version.
+func (t *tileSurrogates) set(h http.Header, version int64, key string, layers []*data.Layer) {
+	t.mu.Lock()
+	if t.version != version || t.bySet == nil {
+		t.version, t.bySet = version, map[string][2][]string{}
+	}
+	v, ok := t.bySet[key]
+	if !ok {
+		v[0], v[1] = surrogateValues(version, data.LayerIDs(layers)...)
+		if len(t.bySet) < maxTileSurrogates {
+			t.bySet[key] = v
+		}
+	}
+	t.mu.Unlock()
+	h["Surrogate-Key"] = v[0]
+	h["Cache-Tag"] = v[1]
 }
 
 // routeLayer is the layer a request is about, from its route: a

@@ -18,8 +18,12 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	// tileHits counts the cached tiles served without the router.
+	// tileHits counts the cached tiles served without the router;
+	// tileOK and tileTime are the tile route's series of a GET answered
+	// 200, looked up once.
 	tileHits prometheus.Counter
+	tileOK   prometheus.Counter
+	tileTime prometheus.Observer
 }
 
 func newMetrics(store *data.Store) *metrics {
@@ -37,6 +41,8 @@ func newMetrics(store *data.Store) *metrics {
 			Help: "Cached tiles served without the router (a part of nbhd_tile_cache_hits_total).",
 		}),
 	}
+	m.tileOK = m.requests.WithLabelValues(tileRoute, http.MethodGet, "200")
+	m.tileTime = m.duration.WithLabelValues(tileRoute, http.MethodGet)
 	m.reg.MustRegister(m.requests, m.duration, m.tileHits, poolCollector{store},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -48,6 +54,16 @@ func (m *metrics) middleware() gin.HandlerFunc {
 		c.Next()
 		m.observe(route(c), c.Request.Method, c.Writer.Status(), start)
 	}
+}
+
+// observeTile is observe for the tile route.
+func (m *metrics) observeTile(method string, status int, start time.Time) {
+	if method != http.MethodGet || status != http.StatusOK {
+		m.observe(tileRoute, method, status, start)
+		return
+	}
+	m.tileOK.Inc()
+	m.tileTime.Observe(time.Since(start).Seconds())
 }
 
 // observe counts a request to route answered with status and records how

@@ -100,6 +100,8 @@ type Server struct {
 	prerender *prerenderer
 	ids       *requestIDs
 	cors      *corsPolicy
+	// tileSurrogates keeps tile sets' surrogate key headers.
+	tileSurrogates tileSurrogates
 }
 
 // New builds the server and its routes.

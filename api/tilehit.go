@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"nbhd/data"
 	"nbhd/tiles"
 )
 
@@ -65,14 +64,14 @@ func (s *Server) serveTileHit(w http.ResponseWriter, r *http.Request) bool {
 	id := s.ids.assign(h, r.Header.Get("X-Request-Id"))
 	s.setSecurityHeaders(h, r.URL.Path)
 	s.cors.apply(h, r)
-	surrogateKeys(h, cat.Version, data.LayerIDs(layers)...)
+	s.tileSurrogates.set(h, cat.Version, key, layers)
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(start.Add(s.cfg.WriteTimeout))
 	status, size, cut := s.writeTile(w, r, k, e, body, gz)
 	if cut == nil && status == http.StatusOK && r.Method != http.MethodHead {
 		cut = rc.Flush() // under the deadline, so a client that stops reading is noticed
 	}
-	s.metrics.observe(tileRoute, r.Method, status, start)
+	s.metrics.observeTile(r.Method, status, start)
 	logRequest(r, s.log, id, tileRoute, status, size, start, cut)
 	return true
 }

@@ -155,7 +155,7 @@ func (s *Server) serveTile(c *gin.Context, cat *data.Catalogue, name string, lay
 	if err != nil {
 		return err
 	}
-	surrogateKeys(c.Writer.Header(), cat.Version, data.LayerIDs(layers)...)
+	s.tileSurrogates.set(c.Writer.Header(), cat.Version, name, layers)
 	body, gz, err := s.tileBody(c.Request, key, e)
 	if err != nil {
 		return err
