@@ -34,6 +34,12 @@ func newEnvWith(t *testing.T, cfg api.Config, dcfg data.Config) *env { return ne
 
 func newEnvTB(t testing.TB, cfg api.Config, dcfg data.Config) *env {
 	t.Helper()
+	return newEnvLog(t, cfg, dcfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// newEnvLog is newEnvWith logging to log.
+func newEnvLog(t testing.TB, cfg api.Config, dcfg data.Config, log *slog.Logger) *env {
+	t.Helper()
 	dbURL := dbtest.New(t, true)
 	dcfg.URL = dbURL
 	store, err := data.Open(context.Background(), dcfg)
@@ -42,7 +48,6 @@ func newEnvTB(t testing.TB, cfg api.Config, dcfg data.Config) *env {
 	}
 	t.Cleanup(store.Close)
 	// Wired as `nbhd serve` wires it: data changes purge the tile cache.
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	handler := api.New(cfg, store, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

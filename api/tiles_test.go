@@ -47,11 +47,12 @@ func (e *tileEnv) tileMVT(t *testing.T, path string) []byte {
 	return raw
 }
 
-// metric reads one unlabelled sample from /metrics.
+// metric reads one sample from /metrics: a name, with its labels as
+// written if it has any.
 func (e *tileEnv) metric(t *testing.T, name string) float64 {
 	t.Helper()
 	_, b := e.get(t, "/metrics")
-	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(b)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(b)
 	if m == nil {
 		t.Fatalf("no %s in /metrics", name)
 	}
