@@ -15,7 +15,7 @@ const tileRoute = "/tiles/:layer/:z/:x/:y"
 // serveTileHit answers a plain request for a cached tile without the
 // router and its middleware, and reports whether it did. A warm tile is
 // one write of bytes already in memory, and on a 2-core machine gin's
-// context, a dozen middleware hops, a request deadline with its timer
+// context, ten middleware hops, a request deadline with its timer
 // and a copy of the request were a fifth of its cost. It takes only what
 // needs none of them: GET or HEAD of /tiles/{layer}/{z}/{x}/{y}.mvt with
 // no query and no credentials, for a tile in the cache, at a data version
