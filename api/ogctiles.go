@@ -171,7 +171,7 @@ func (s *Server) ogcTile(c *gin.Context, name, tms, tileMatrix, tileRow, tileCol
 		return notFound("tile %s/%s/%s is outside the tileset's limits (tileMatrixSetLimits at %s): tile matrices 0 to %d, over the data",
 			tileMatrix, tileRow, tileCol, s.baseURL(c)+tilesetPath(name), tiles.DetailZoom)
 	}
-	where, err := tileFilter(c, name, layers)
+	where, err := tileFilter(c.Request.URL.Query(), name, layers)
 	if err != nil {
 		return err
 	}

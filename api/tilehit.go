@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,13 +19,16 @@ const tileRoute = "/tiles/:layer/:z/:x/:y"
 // context, ten middleware hops, a request deadline with its timer
 // and a copy of the request were a fifth of its cost. It takes only what
 // needs none of them: GET or HEAD of /tiles/{layer}/{z}/{x}/{y}.mvt with
-// no query and no credentials, for a tile in the cache, at a data version
-// that is loaded and settled. Anything else returns false untouched and
+// no query but the map's borough choice (borough=CODE,...) and no
+// credentials, for a tile in the cache, at a data version that is loaded
+// and settled. Anything else returns false untouched and
 // goes through the router, which gives every answer, this one included.
 // The headers are set by the functions the middleware and the tile
 // handler use, so both paths give the same bytes (TestTileHitMatchesRouter).
 func (s *Server) serveTileHit(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead || r.URL.RawQuery != "" || r.URL.ForceQuery {
+	// An empty query ("?") takes the router too, which answers it as it
+	// answers none: tests compare the two paths that way.
+	if r.Method != http.MethodGet && r.Method != http.MethodHead || r.URL.ForceQuery && r.URL.RawQuery == "" {
 		return false
 	}
 	if _, ok := r.Header["Authorization"]; ok {
@@ -47,6 +51,19 @@ func (s *Server) serveTileHit(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	k := tiles.Key{Layer: key, Version: cat.Version, Tile: t}
+	if r.URL.RawQuery != "" {
+		// Only the map's borough choice: one borough parameter, as the
+		// router reads it; anything else, the router answers.
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil || len(q) != 1 || len(q["borough"]) != 1 {
+			return false
+		}
+		where, err := tileFilter(q, key, layers)
+		if err != nil || where == nil {
+			return false
+		}
+		k.Filter = where.Key()
+	}
 	e := s.tiles.Lookup(k)
 	if e == nil {
 		return false

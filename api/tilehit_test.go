@@ -117,6 +117,27 @@ func TestTileHitMatchesRouter(t *testing.T) {
 				}
 			}
 		}
+		// The map's borough choice: the first request renders through the
+		// router, the second is a hit without it, and both answer alike.
+		for _, p := range []string{hindley + "?borough=E08000010", "/tiles/small-areas/14/8074/5296.mvt?borough=E08000010,E08000001"} {
+			before := e.metric(t, direct)
+			miss, missBody := e.get(t, p, "Accept-Encoding", "gzip")
+			hit, hitBody := e.get(t, p, "Accept-Encoding", "gzip")
+			if got := e.metric(t, direct); got != before+1 {
+				t.Errorf("%s: %v direct hits, want %v", p, got, before+1)
+			}
+			for _, h := range []http.Header{miss.Header, hit.Header} {
+				h.Del("Date")
+				h.Del("X-Request-Id")
+			}
+			if miss.StatusCode != http.StatusOK || hit.StatusCode != miss.StatusCode || !bytes.Equal(hitBody, missBody) ||
+				fmtHeader(hit.Header) != fmtHeader(miss.Header) {
+				t.Errorf("%s: %d %v, then %d %v", p, miss.StatusCode, miss.Header, hit.StatusCode, hit.Header)
+			}
+			if unfiltered, _ := e.get(t, strings.Split(p, "?")[0], "Accept-Encoding", "gzip"); unfiltered.Header.Get("ETag") == hit.Header.Get("ETag") {
+				t.Errorf("%s: the unfiltered tile's ETag", p)
+			}
+		}
 		// Every request above is counted under the tile route, both ways.
 		perPath := e.metric(t, `nbhd_http_requests_total{method="GET",route="/tiles/:layer/:z/:x/:y",status="304"}`)
 		if perPath != 4 { // hindley's two conditional variants, both ways
@@ -126,16 +147,21 @@ func TestTileHitMatchesRouter(t *testing.T) {
 }
 
 // TestTileHitDeclines checks that requests the short path must not answer
-// go through the router: with credentials (audited), a query, a tile not
-// in the cache, and with the cache off.
+// go through the router: with credentials (audited), a query other than
+// one borough parameter, a tile not in the cache, and with the cache off.
 func TestTileHitDeclines(t *testing.T) {
 	const direct = "nbhd_tile_direct_hits_total"
 	e, _ := hitServer(t, api.Config{})
 	e.get(t, hindley)
 	for _, req := range [][]string{
 		{hindley, "Authorization", "Bearer not-a-key"},
-		{hindley + "?borough=E08000010"},
+		{hindley + "?borough=E08000010"}, // not cached yet
 		{hindley + "?f=mvt"},
+		{hindley + "?borough=E08000010&f=mvt"},
+		{hindley + "?borough=E08000010&borough=E08000001"},
+		{hindley + "?borough=E99999999"},
+		{hindley + "?borough=%zz"},
+		{hindley + "?"},
 		{"/tiles/all/14/8074/5297.mvt"},
 		{"/tiles/no-such-layer/14/8074/5296.mvt"},
 		{"/tiles/all/14/8074/5296"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -107,7 +108,7 @@ func (s *Server) tile(c *gin.Context) error {
 	if err != nil {
 		return badRequest("%v", err)
 	}
-	where, err := tileFilter(c, key, layers)
+	where, err := tileFilter(c.Request.URL.Query(), key, layers)
 	if err != nil {
 		return err
 	}
@@ -116,8 +117,7 @@ func (s *Server) tile(c *gin.Context) error {
 
 // tileFilter reads a tile request's CQL2 filter: nil without one. A filter
 // uses one collection's queryables, so a composite refuses it.
-func tileFilter(c *gin.Context, name string, layers []*data.Layer) (*data.Predicate, error) {
-	q := c.Request.URL.Query()
+func tileFilter(q url.Values, name string, layers []*data.Layer) (*data.Predicate, error) {
 	boroughs, err := parseBoroughs(q)
 	if err != nil {
 		return nil, err
