@@ -15,7 +15,8 @@ import (
 
 // BenchmarkTileHandler measures the whole handler, in process: cold (the
 // cache disabled, so every request renders in PostgreSQL) and warm (every
-// request a cache hit), for one polygon layer and the composite at z12.
+// request a cache hit, which the server answers without its router:
+// api/tilehit.go), for one polygon layer and the composite at z12.
 func BenchmarkTileHandler(b *testing.B) {
 	store, err := data.Open(context.Background(), data.Config{URL: dbtest.New(b, true)})
 	if err != nil {
