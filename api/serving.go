@@ -46,19 +46,20 @@ func deadlines(requestTimeout, writeTimeout time.Duration) gin.HandlerFunc {
 		if u, ok := raw.(interface{ Unwrap() http.ResponseWriter }); ok {
 			raw = u.Unwrap()
 		}
-		w := &deadlineWriter{ResponseWriter: c.Writer, c: c, rc: http.NewResponseController(raw), timeout: writeTimeout}
+		w := &deadlineWriter{ResponseWriter: c.Writer, c: c,
+			timed: timedWriter{ResponseWriter: c.Writer, rc: http.NewResponseController(raw), timeout: writeTimeout}}
 		c.Writer = w
 		c.Next()
 		w.finish()
 	}
 }
 
-// deadlineWriter sets a write deadline before every write and remembers
-// the first failed write, so the access log reports a cut response as
-// such, with the bytes that went out.
-type deadlineWriter struct {
-	gin.ResponseWriter
-	c       *gin.Context
+// timedWriter sets a write deadline before every write of at most
+// spoolChunk bytes and keeps the first failed write's error: the write
+// side of deadlines, for the router's responses (deadlineWriter) and the
+// cached tiles served without it (api/tilehit.go).
+type timedWriter struct {
+	http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
 	err     error
@@ -66,7 +67,7 @@ type deadlineWriter struct {
 	armed time.Time
 }
 
-func (w *deadlineWriter) Write(p []byte) (int, error) {
+func (w *timedWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -77,7 +78,7 @@ func (w *deadlineWriter) Write(p []byte) (int, error) {
 		m, err := w.ResponseWriter.Write(p[:k])
 		n += m
 		if err != nil {
-			w.cut(err)
+			w.err = err
 			return n, err
 		}
 		p = p[k:]
@@ -86,36 +87,59 @@ func (w *deadlineWriter) Write(p []byte) (int, error) {
 }
 
 // arm gives the next write until now plus the write timeout.
-func (w *deadlineWriter) arm(now time.Time) {
+func (w *timedWriter) arm(now time.Time) {
 	_ = w.rc.SetWriteDeadline(now.Add(w.timeout))
 	w.armed = now
 }
 
-func (w *deadlineWriter) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
-
-func (w *deadlineWriter) cut(err error) {
-	w.err = err
-	w.c.Set(cutKey, err)
+// flush pushes out what net/http still buffers, under a deadline. A flush
+// right after a write keeps that write's deadline, with at least seven
+// eighths of the timeout left: setting a deadline costs as much as a
+// cached tile's lookup, and a cached tile is one write.
+func (w *timedWriter) flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if now := time.Now(); now.Sub(w.armed) > w.timeout/8 {
+		w.arm(now)
+	}
+	if err := w.rc.Flush(); err != nil {
+		w.err = err
+	}
+	return w.err
 }
+
+// deadlineWriter is a gin writer whose writes are timed, and which notes
+// a cut response on the request, so the access log reports it as such,
+// with the bytes that went out.
+type deadlineWriter struct {
+	gin.ResponseWriter
+	c     *gin.Context
+	timed timedWriter // writing to the same gin writer
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	n, err := w.timed.Write(p)
+	if err != nil {
+		w.c.Set(cutKey, err)
+	}
+	return n, err
+}
+
+func (w *deadlineWriter) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
 
 // finish pushes out what net/http still buffers, under a deadline, so that
 // a client that stopped reading near the end is noticed too. Small bodies
 // without a Content-Length are left to net/http, which then sets one.
 func (w *deadlineWriter) finish() {
-	if w.err != nil || !w.Written() || w.c.Request.Method == http.MethodHead {
+	if w.timed.err != nil || !w.Written() || w.c.Request.Method == http.MethodHead {
 		return
 	}
 	if w.Size() <= 2048 && w.Header().Get("Content-Length") == "" {
 		return
 	}
-	// A flush right after a write keeps that write's deadline, with at
-	// least seven eighths of the timeout left: setting a deadline costs
-	// as much as a cached tile's lookup, and a cached tile is one write.
-	if now := time.Now(); now.Sub(w.armed) > w.timeout/8 {
-		w.arm(now)
-	}
-	if err := w.rc.Flush(); err != nil {
-		w.cut(err)
+	if err := w.timed.flush(); err != nil {
+		w.c.Set(cutKey, err)
 	}
 }
 

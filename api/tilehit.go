@@ -82,11 +82,11 @@ func (s *Server) serveTileHit(w http.ResponseWriter, r *http.Request) bool {
 	s.setSecurityHeaders(h, r.URL.Path)
 	s.cors.apply(h, r)
 	s.tileSurrogates.set(h, cat.Version, key, layers)
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(start.Add(s.cfg.WriteTimeout))
-	status, size, cut := s.writeTile(w, r, k, e, body, gz)
+	// Written and flushed under deadlines as the router's answers are.
+	tw := &timedWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+	status, size, cut := s.writeTile(tw, r, k, e, body, gz)
 	if cut == nil && status == http.StatusOK && r.Method != http.MethodHead {
-		cut = rc.Flush() // under the deadline, so a client that stops reading is noticed
+		cut = tw.flush()
 	}
 	s.metrics.observeTile(r.Method, status, start)
 	logRequest(r, s.log, id, tileRoute, status, size, start, cut)

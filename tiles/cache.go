@@ -112,8 +112,7 @@ func (c *Cache) Get(ctx context.Context, k Key, render Render) (*Entry, error) {
 		c.misses.Add(1)
 		return c.render(ctx, render)
 	}
-	if e := c.lookup(k); e != nil {
-		c.hits.Add(1)
+	if e := c.Lookup(k); e != nil {
 		return e, nil
 	}
 	c.misses.Add(1)
