@@ -4,11 +4,11 @@ import (
 	"container/list"
 	"context"
 	"errors"
-	"hash/fnv"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/paulmach/orb/maptile"
 	"golang.org/x/sync/singleflight"
 )
@@ -47,8 +47,10 @@ type Entry struct {
 	Gzip []byte
 	// Size is the uncompressed length; 0 for an empty tile.
 	Size int
-	// Hash identifies the uncompressed content (FNV-1a, 64 bits, in hex), so
-	// every replica gives a tile the same validator.
+	// Hash identifies the uncompressed content (xxHash64, in hex), so every
+	// replica gives a tile the same validator. xxHash rather than FNV-1a:
+	// FNV reads a byte at a time, and was 6% of the server's CPU on cold
+	// composite tiles.
 	Hash string
 	// raw is the uncompressed tile, kept once a client without gzip has
 	// asked for it (Cache.Plain), so the next one is not inflated again.
@@ -60,9 +62,7 @@ func (e *Entry) Empty() bool { return e.Size == 0 }
 
 // NewEntry compresses a rendered tile.
 func NewEntry(mvt []byte) *Entry {
-	h := fnv.New64a()
-	_, _ = h.Write(mvt)
-	return &Entry{Gzip: Gzip(mvt), Size: len(mvt), Hash: strconv.FormatUint(h.Sum64(), 16)}
+	return &Entry{Gzip: Gzip(mvt), Size: len(mvt), Hash: strconv.FormatUint(xxhash.Sum64(mvt), 16)}
 }
 
 // Render produces a tile's uncompressed MVT bytes (empty for no features).
