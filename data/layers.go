@@ -43,7 +43,9 @@ type Field struct {
 }
 
 // Layer is one public layer: an OGC API collection and a vector tile layer,
-// both read from the same view.
+// both read from the same view. A layer is not changed once it has drawn a
+// tile: the statement that draws it is kept by its address (Store.tile);
+// a variant is a copy.
 type Layer struct {
 	ID           string
 	Title        string

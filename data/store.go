@@ -136,6 +136,8 @@ type Store struct {
 	// registerGate holds back all but one asset register change at a
 	// time (data/register.go).
 	registerGate registerGate
+	// statements keeps tile statements by tile set and zoom.
+	statements tileStatements
 }
 
 // Open connects the pools. Each connection SETs ROLE once when it is made,

@@ -547,12 +547,13 @@ func TestTileQueriesRunAsThePublicRoleWithBoundValues(t *testing.T) {
 	if err != nil || len(b) != 0 {
 		t.Errorf("hostile set id: %d bytes, %v; want an empty tile (no such set)", len(b), err)
 	}
-	hostile.SetID = "ward"
-	b, err = s.Tile(context.Background(), []*data.Layer{&hostile}, hindley)
+	named := hostile // a layer is not changed once drawn: a copy
+	named.SetID = "ward"
+	b, err = s.Tile(context.Background(), []*data.Layer{&named}, hindley)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ls := decode(t, b); len(ls) != 1 || ls[0].Name != hostile.ID || len(ls[0].Features) == 0 {
+	if ls := decode(t, b); len(ls) != 1 || ls[0].Name != named.ID || len(ls[0].Features) == 0 {
 		t.Errorf("hostile layer name: %v", ls)
 	}
 }
