@@ -12,7 +12,8 @@
 #  3. Runs wrk on loopback against `nbhd serve` (server on CPU 1, wrk on CPU
 #     0, PostgreSQL unpinned): tiles cold (--tile-cache-mb 0) and warm,
 #     items by bbox, pages of 1,000, profiles and search, ROUNDS interleaved
-#     rounds, and prints a markdown table of medians and the server's peak
+#     rounds, and prints a markdown table of medians (with the server's and
+#     PostgreSQL's CPU per request, scripts/cpu.sh) and the server's peak
 #     RSS.
 #
 # Every step has a timeout and every wrk run a fixed duration: it ends by
@@ -57,6 +58,7 @@ scripts/deps.sh bench
 [ "$load_mode" = import ] && scripts/deps.sh jq
 for tool in wrk taskset curl psql timeout; do command -v "$tool" >/dev/null || { log "$tool is missing"; exit 1; }; done
 scripts/pg.sh start
+postmaster=$(scripts/pg.sh pid)
 # The URLs carry the passfile: ask pg.sh for each database's own.
 admin=$(scripts/pg.sh url)
 db_url=$(NBHD_PG_DB=$db scripts/pg.sh url)
@@ -65,6 +67,8 @@ port=${NBHD_PG_PORT:-54329}
 go build -o bin/nbhd ./cmd/nbhd
 go build -o bin/nbhd-synth ./cmd/nbhd-synth
 psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$postgres_url" "$@"; }
+# shellcheck source=scripts/cpu.sh
+. scripts/cpu.sh
 psql_db() { psql -X -q -At -v ON_ERROR_STOP=1 "$db_url" "$@"; }
 
 # now_ms and secs_since print wall time without bc.
@@ -211,12 +215,17 @@ start_server() {
 field() { sed -E "s/.*[ ]$1=([^ ]+).*/\1/" <<<"$2"; }
 
 # run NAME LIST [plain]: one wrk run (plain: without Accept-Encoding:
-# gzip); appends "name rps p50 p99 errors".
+# gzip); appends "name rps p50 p99 errors server_ms pg_ms", the last two
+# the CPU milliseconds per request of the server and of PostgreSQL (the
+# whole cluster: nothing else should run on it).
 run() {
-	local out line
+	local out line s0 p0 s1 p1 n
+	s0=$(proc_ticks "$server") p0=$(pg_ticks "$postmaster")
 	out=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --timeout 30s --latency -s scripts/bench-tiles.lua "$base" -- "$2" ${3:-} 2>&1) || true
-	line=$(grep '^RESULT' <<<"$out") || { log "wrk failed for $1: $out"; echo "$1 0 0 0 1" >>"$work/results"; return; }
-	echo "$1 $(field rps "$line") $(field p50_ms "$line") $(field p99_ms "$line") $(field errors "$line")" >>"$work/results"
+	s1=$(proc_ticks "$server") p1=$(pg_ticks "$postmaster")
+	line=$(grep '^RESULT' <<<"$out") || { log "wrk failed for $1: $out"; echo "$1 0 0 0 1 – –" >>"$work/results"; return; }
+	n=$(field requests "$line")
+	echo "$1 $(field rps "$line") $(field p50_ms "$line") $(field p99_ms "$line") $(field errors "$line") $(ms_per $((s1 - s0)) "$n") $(ms_per $((p1 - p0)) "$n")" >>"$work/results"
 }
 
 cold_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z12:sc12" "schools z14:sc14" "all z12:all12" "map z12:mapset12" "map+areas z12:map12"
@@ -245,16 +254,16 @@ echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg) (other work 
 echo
 echo "## Requests (wrk -t2 -c$conns -d$duration --latency, wrk on CPU 0, server on CPU 1; median of $rounds interleaved rounds)"
 echo
-echo "| run | URLs | req/s | p50 ms | p99 ms | errors |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| run | URLs | req/s | p50 ms | p99 ms | errors | server CPU ms/req | PostgreSQL CPU ms/req |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for t in "${cold_tests[@]/#/cold }" "${warm_tests[@]/#/warm }"; do
 	name=${t%%:*} list=$work/${t#*:}
-	awk -v n="$name" '{ k = $1; for (i = 2; i <= NF - 4; i++) k = k " " $i } k == n' "$work/results" |
+	awk -v n="$name" '{ k = $1; for (i = 2; i <= NF - 6; i++) k = k " " $i } k == n' "$work/results" |
 		sort -k$(($(wc -w <<<"$name") + 1)),$(($(wc -w <<<"$name") + 1))n |
 		awk -v n="$name" -v urls="$(wc -l <"$list")" '{ r[NR] = $0 } END {
-			split(r[int((NR + 1) / 2)], f, " "); m = split(r[int((NR + 1) / 2)], f, " ")
-			e = 0; for (i = 1; i <= NR; i++) { split(r[i], g, " "); e += g[m] }
-			printf "| %s | %d | %s | %s | %s | %d |\n", n, urls, f[m-3], f[m-2], f[m-1], e }'
+			m = split(r[int((NR + 1) / 2)], f, " ")
+			e = 0; for (i = 1; i <= NR; i++) { split(r[i], g, " "); e += g[m-2] }
+			printf "| %s | %d | %s | %s | %s | %d | %s | %s |\n", n, urls, f[m-5], f[m-4], f[m-3], e, f[m-1], f[m] }'
 done
 echo
 echo "server peak RSS (VmHWM): cold $((rss_cold / 1024)) MB, warm $((rss_warm / 1024)) MB"

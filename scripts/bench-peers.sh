@@ -17,8 +17,9 @@
 #     each peer, all on CPU 1 on free loopback ports, checks that every server
 #     answers 200 with real tiles and features, then runs wrk on CPU 0 for
 #     each test, nbhd then its peer (PostgreSQL unpinned), and stops them.
-#  4. Prints a markdown table of medians over ROUNDS rounds and the sizes of
-#     one z8 and one z12 small-area tile from each server.
+#  4. Prints a markdown table of medians over ROUNDS rounds, with each
+#     server's and PostgreSQL's CPU per request (scripts/cpu.sh), and the
+#     sizes of one z8 and one z12 small-area tile from each server.
 #
 # The peers are not part of nbhd and are never vendored: build them into a
 # scratch folder and pass their paths (docs/performance.md). A peer left
@@ -73,6 +74,10 @@ scripts/pg.sh start
 db_url=$(NBHD_PG_DB=$db scripts/pg.sh url)
 go build -o bin/nbhd ./cmd/nbhd
 psql_db() { psql -X -q -At -v ON_ERROR_STOP=1 "$db_url" "$@"; }
+# shellcheck source=scripts/cpu.sh
+. scripts/cpu.sh
+postmaster=$(scripts/pg.sh pid)
+declare -A pid_of # each running server's process, by name
 
 if [ "$(psql_db -c "SELECT count(*) FROM nbhd.small_areas" 2>/dev/null || echo 0)" = 0 ]; then
 	echo "no small areas are loaded in $db: nothing to benchmark (make bench-england loads it)"
@@ -159,6 +164,7 @@ start_nbhd() {
 	NBHD_DATABASE_URL=$db_url taskset -c 1 bin/nbhd serve --addr 127.0.0.1:0 --tile-cache-mb 0 \
 		--prerender-max-zoom -1 --log-level warn >"$work/nbhd.out" 2>"$work/nbhd.err" &
 	servers+=("$!")
+	pid_of[nbhd]=$!
 	for _ in $(seq 300); do
 		nbhd_base=$(sed -nE 's/^nbhd is serving on (http:[^ ]+)$/\1/p' "$work/nbhd.out")
 		[ -n "$nbhd_base" ] && break
@@ -193,6 +199,7 @@ start_tileserv() {
 	} >"$work/pg_tileserv.toml"
 	DATABASE_URL=$db_url taskset -c 1 "$tileserv" --config "$work/pg_tileserv.toml" "$@" >"$work/pg_tileserv.log" 2>&1 &
 	servers+=("$!")
+	pid_of[pg_tileserv]=$!
 	tileserv_base=http://127.0.0.1:$port
 	ready pg_tileserv "${servers[-1]}" "$tileserv_base/health" "$work/pg_tileserv.log"
 }
@@ -213,6 +220,7 @@ start_featureserv() {
 	} >"$work/pg_featureserv.toml"
 	DATABASE_URL=$db_url taskset -c 1 "$featureserv" --config "$work/pg_featureserv.toml" "$@" >"$work/pg_featureserv.log" 2>&1 &
 	servers+=("$!")
+	pid_of[pg_featureserv]=$!
 	featureserv_base=http://127.0.0.1:$port
 	ready pg_featureserv "${servers[-1]}" "$featureserv_base/conformance.json" "$work/pg_featureserv.log"
 }
@@ -243,17 +251,23 @@ check() {
 
 field() { sed -E "s/.*[ ]$1=([^ ]+).*/\1/" <<<"$2"; }
 
-# run SERVER TEST BASE LIST: one wrk run; appends "server|test|rps|p50|p99|errors".
+# run SERVER TEST BASE LIST: one wrk run; appends
+# "server|test|rps|p50|p99|errors|server_ms|pg_ms", the last two the CPU
+# milliseconds per request of the server and of PostgreSQL (the other
+# servers are idle meanwhile).
 run() {
-	local out line rps p50 p99
+	local out line rps p50 p99 s0 p0 s1 p1 n
+	s0=$(proc_ticks "${pid_of[$1]}") p0=$(pg_ticks "$postmaster")
 	out=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --timeout 30s --latency -s scripts/bench-tiles.lua "$3" -- "$4" 2>&1) || true
-	line=$(grep '^RESULT' <<<"$out") || { log "wrk failed for $1 $2: $out"; echo "$1|$2|0|0|0|1" >>"$work/results"; return; }
+	s1=$(proc_ticks "${pid_of[$1]}") p1=$(pg_ticks "$postmaster")
+	line=$(grep '^RESULT' <<<"$out") || { log "wrk failed for $1 $2: $out"; echo "$1|$2|0|0|0|1|–|–" >>"$work/results"; return; }
+	n=$(field requests "$line")
 	rps=$(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' <<<"$out")
 	p50=$(field p50_ms "$line") p99=$(field p99_ms "$line")
 	# No request finished within the run (slow pages, a short DURATION):
 	# there is no latency to report.
 	if [ "$(field requests "$line")" = 0 ]; then p50=– p99=–; fi
-	echo "$1|$2|${rps:-$(field rps "$line")}|$p50|$p99|$(field errors "$line")" >>"$work/results"
+	echo "$1|$2|${rps:-$(field rps "$line")}|$p50|$p99|$(field errors "$line")|$(ms_per $((s1 - s0)) "$n")|$(ms_per $((p1 - p0)) "$n")" >>"$work/results"
 }
 
 # geometry_of LOG TABLE: which geometry column of nbhd.TABLE a peer's --debug
@@ -332,23 +346,23 @@ awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$wor
 echo
 echo "## Side by side (wrk -t2 -c$conns -d$duration --latency, wrk on CPU 0, servers on CPU 1; median of $rounds interleaved rounds)"
 echo
-echo "| test | URLs | nbhd req/s (p99 ms) | peer | peer req/s (p99 ms) | nbhd / peer | errors nbhd / peer |"
-echo "|---|---:|---:|---|---:|---:|---:|"
-# median SERVER TEST prints "rps p99 errors" of the median round by req/s
-# (errors summed over the rounds), or nothing.
+echo "| test | URLs | nbhd req/s (p99 ms) | peer | peer req/s (p99 ms) | nbhd / peer | errors nbhd / peer | CPU ms/req nbhd: server + PostgreSQL | peer: server + PostgreSQL |"
+echo "|---|---:|---:|---|---:|---:|---:|---:|---:|"
+# median SERVER TEST prints "rps p99 errors server_ms pg_ms" of the median
+# round by req/s (errors summed over the rounds), or nothing.
 median() {
-	awk -F'|' -v s="$1" -v t="$2" '$1 == s && $2 == t { print $3, $5, $6 }' "$work/results" | sort -k1,1g |
-		awk '{ r[NR] = $1; p[NR] = $2; e += $3 } END { if (NR) { m = int((NR + 1) / 2); print r[m], p[m], e } }'
+	awk -F'|' -v s="$1" -v t="$2" '$1 == s && $2 == t { print $3, $5, $6, $7, $8 }' "$work/results" | sort -k1,1g |
+		awk '{ r[NR] = $1; p[NR] = $2; e += $3; c[NR] = $4; g[NR] = $5 } END { if (NR) { m = int((NR + 1) / 2); print r[m], p[m], e, c[m], g[m] } }'
 }
 for t in "${tests[@]}"; do
 	IFS=: read -r name list peer <<<"$t"
-	read -r nr np ne <<<"$(median nbhd "$name")"
+	read -r nr np ne nc ng <<<"$(median nbhd "$name")"
 	if [ -n "$(peer_of "$peer")" ]; then
-		read -r pr pp pe <<<"$(median "$peer" "$name")"
+		read -r pr pp pe pc pg <<<"$(median "$peer" "$name")"
 		ratio=$(awk -v a="$nr" -v b="$pr" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "–" }')
-		printf '| %s | %d | %s (%s) | %s | %s (%s) | %s | %s / %s |\n' "$name" "$(wc -l <"$work/$list")" "$nr" "$np" "$peer" "$pr" "$pp" "$ratio" "$ne" "$pe"
+		printf '| %s | %d | %s (%s) | %s | %s (%s) | %s | %s / %s | %s + %s | %s + %s |\n' "$name" "$(wc -l <"$work/$list")" "$nr" "$np" "$peer" "$pr" "$pp" "$ratio" "$ne" "$pe" "$nc" "$ng" "$pc" "$pg"
 	else
-		printf '| %s | %d | %s (%s) | %s (not run) | – | – | %s / – |\n' "$name" "$(wc -l <"$work/$list")" "$nr" "$np" "$peer" "$ne"
+		printf '| %s | %d | %s (%s) | %s (not run) | – | – | %s / – | %s + %s | – |\n' "$name" "$(wc -l <"$work/$list")" "$nr" "$np" "$peer" "$ne" "$nc" "$ng"
 	fi
 done
 echo

@@ -15,6 +15,8 @@
 #   scripts/pg.sh stop     stop the cluster (and its replica, if one runs)
 #   scripts/pg.sh url      print the owner's connection URL (its password stays in var/pgpass)
 #   scripts/pg.sh status   say whether it runs
+#   scripts/pg.sh pid      print the postmaster's process id (the benchmarks read
+#                          PostgreSQL's CPU time from it: scripts/cpu.sh)
 #
 # A streaming hot standby of it, for nbhd's read replicas (docs/deploy.md):
 #
@@ -334,6 +336,12 @@ status() {
 	if replica_running; then log "replica running: $(replica_url)"; fi
 }
 
+pid() {
+	choose_dirs
+	running || die "not running"
+	as_pg head -n 1 "$datadir/postmaster.pid"
+}
+
 # The standby lives beside the primary's data, in $pgroot/replica.
 replica_dirs() {
 	choose_dirs
@@ -423,9 +431,10 @@ start) start ;;
 stop) stop ;;
 url) url ;;
 status) status ;;
+pid) pid ;;
 replica) replica ;;
 replica-url) replica_url ;;
 replica-stop) replica_stop ;;
 replica-drop) replica_drop ;;
-*) die "usage: scripts/pg.sh start|stop|url|status|replica|replica-url|replica-stop|replica-drop" ;;
+*) die "usage: scripts/pg.sh start|stop|url|status|pid|replica|replica-url|replica-stop|replica-drop" ;;
 esac
