@@ -23,8 +23,8 @@ func TestKeptTileStatementsMatchBuilt(t *testing.T) {
 	s := open(t, url)
 	cat := catalogue(t, s)
 	_, src, _ := cat.TileSet(data.AllLayers)
-	ids := data.LayerIDs(cat.Layers)
-	sets := append(ids, data.AllLayers, ids[0]+data.LayerSeparator+ids[len(ids)-1])
+	sets := data.LayerIDs(cat.Layers)
+	sets = append(sets, data.AllLayers, sets[0]+data.LayerSeparator+sets[len(sets)-1])
 	tileDependent := 0
 	for _, name := range sets {
 		layers, _, err := cat.Tiles(name)
