@@ -22,3 +22,28 @@ func (s *Store) TileStatementsForTest(layers []*Layer, t maptile.Tile, step int)
 
 // TileSteps is the number of ways a tile may be drawn.
 var TileSteps = len(tileSteps)
+
+// ProfileUnkeptForTest reads a profile without what profileScopes keeps.
+func (s *Store) ProfileUnkeptForTest(ctx context.Context, set, code, vintage string) (Profile, error) {
+	p, _, err := s.profile(ctx, set, code, vintage, false)
+	return p, err
+}
+
+// ProfileScopesForTest changes what profiles keep at the current version:
+// the neighbourhood set/code is said to be in borough lad, and set's
+// neighbourhood counts in lad are sizes, with from's comparators and
+// settings (which must be kept already). It returns how many boroughs had
+// figures kept before.
+func (s *Store) ProfileScopesForTest(ctx context.Context, set, code, lad, from string, sizes map[string]int) (int, error) {
+	ps, err := s.scopes.get(ctx, s.Version(), s.loadProfileScopes)
+	if err != nil {
+		return 0, err
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	n := len(ps.byLad)
+	ps.lads[[2]string{set, code}] = lad
+	ps.byLad[lad] = ps.byLad[from]
+	ps.bySize[[2]string{set, lad}] = sizes
+	return n, nil
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -168,30 +169,61 @@ type comparatorRow struct {
 // the vintage shown as each indicator's value where it has one ("" is the
 // latest each small area has); every vintage is in the trend.
 func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile, error) {
+	p, stale, err := s.profile(ctx, set, code, vintage, true)
+	if stale {
+		// The neighbourhood is not in the borough the kept figures were
+		// kept for: the data moved under the request. Read them all.
+		p, _, err = s.profile(ctx, set, code, vintage, false)
+	}
+	return p, err
+}
+
+// profile reads a profile; with kept, it takes what profileScopes holds
+// for the neighbourhood's borough instead of reading it. stale reports
+// that kept figures were used for another borough than the one read (the
+// profile is then wrong, and is to be read again without them).
+func (s *Store) profile(ctx context.Context, set, code, vintage string, kept bool) (p Profile, stale bool, err error) {
 	cat, err := s.indicatorCatalogue(ctx)
 	if err != nil {
-		return Profile{}, fmt.Errorf("profile: %w", err)
+		return Profile{}, false, fmt.Errorf("profile: %w", err)
+	}
+	var sc scopeFigures
+	keptLad := ""
+	if kept {
+		scopes, err := s.scopes.get(ctx, s.Version(), s.loadProfileScopes)
+		if err != nil {
+			return Profile{}, false, fmt.Errorf("profile: %w", err)
+		}
+		var known bool
+		if keptLad, known = scopes.lads[[2]string{set, code}]; known {
+			sc = scopes.lookup(set, keptLad)
+		}
+		defer func() {
+			if err == nil && !stale {
+				scopes.keep(set, p.Borough.Code, sc)
+			}
+		}()
 	}
 	c, err := s.public.acquire(ctx)
 	if err != nil {
-		return Profile{}, fmt.Errorf("profile: %w", err)
+		return Profile{}, false, fmt.Errorf("profile: %w", err)
 	}
 	defer c.Release()
-	p := Profile{Set: set, Code: code, Vintage: vintage}
+	p = Profile{Set: set, Code: code, Vintage: vintage}
 	// Every read takes the set and code alone (the borough, region and
 	// combined authority come from the neighbourhood's row in SQL), so all
 	// of them go to PostgreSQL in one round trip: on England a profile is
 	// five small reads, and their round trips cost more than their work.
-	// The indicator catalogue is read once per data version.
+	// The indicator catalogue is read once per data version, and what
+	// depends only on the neighbourhood's borough once per data version and
+	// borough (profileScopes).
 	var (
 		found                                                          bool
 		lad, boroughName, regionCode, regionName, cauthCode, cauthName *string
 		values                                                         []indicatorRow
 		settingRows                                                    []settingRow
 	)
-	comps := map[string]map[[2]string]comparatorRow{}
-	coverage := map[string]string{}
-	sizes := map[string]int{}
+	usedKept := sc.comps != nil || sc.sizes != nil || sc.settings != nil
 	b := &pgx.Batch{}
 	b.Queue(`SELECT n.name, coalesce(n.worst_domain, ''), n.small_areas, n.official_area_share::float8,
 		n.official_population_share::float8, n.lad_code, b.name, b.region_code, b.region_name, b.cauth_code, b.cauth_name
@@ -216,28 +248,35 @@ func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile
 	})
 	// Comparators: the neighbourhood's borough, region, combined authority
 	// and England.
-	b.Queue(`SELECT s.scope, c.indicator, c.vintage, c.num::float8, c.value::float8, c.suppressed, c.coverage
+	if sc.comps == nil {
+		comps := &scopeComparators{rows: map[string]map[[2]string]comparatorRow{}, coverage: map[string]string{}}
+		sc.comps = comps
+		b.Queue(`SELECT s.scope, c.indicator, c.vintage, c.num::float8, c.value::float8, c.suppressed, c.coverage
 		FROM api.neighbourhoods n LEFT JOIN api.boroughs b ON b.code = n.lad_code
 		CROSS JOIN LATERAL (VALUES ('borough', n.lad_code), ('region', b.region_code), ('cauth', b.cauth_code),
 		                           ('england', 'E92000001')) s(scope, scope_code)
 		JOIN api.comparators c ON c.scope = s.scope AND c.scope_code = s.scope_code
 		WHERE n.set_id = $1 AND n.code = $2`, set, code).Query(func(rows pgx.Rows) error {
-		var scope, ind, vin, cov string
-		var cr comparatorRow
-		_, err := pgx.ForEachRow(rows, []any{&scope, &ind, &vin, &cr.num, &cr.value, &cr.suppressed, &cov}, func() error {
-			if comps[scope] == nil {
-				comps[scope] = map[[2]string]comparatorRow{}
-			}
-			comps[scope][[2]string{ind, vin}] = cr
-			if ind == "population" && vin == "" {
-				coverage[scope] = cov
-			}
-			return nil
+			var scope, ind, vin, cov string
+			var cr comparatorRow
+			_, err := pgx.ForEachRow(rows, []any{&scope, &ind, &vin, &cr.num, &cr.value, &cr.suppressed, &cov}, func() error {
+				if comps.rows[scope] == nil {
+					comps.rows[scope] = map[[2]string]comparatorRow{}
+				}
+				comps.rows[scope][[2]string{ind, vin}] = cr
+				if ind == "population" && vin == "" {
+					comps.coverage[scope] = cov
+				}
+				return nil
+			})
+			return err
 		})
-		return err
-	})
+	}
 	// How many of the set's neighbourhoods each of those areas has.
-	b.Queue(`WITH x AS (SELECT n.lad_code, b.region_code, b.cauth_code FROM api.neighbourhoods n
+	if sc.sizes == nil {
+		sizes := map[string]int{}
+		sc.sizes = sizes
+		b.Queue(`WITH x AS (SELECT n.lad_code, b.region_code, b.cauth_code FROM api.neighbourhoods n
 		  LEFT JOIN api.boroughs b ON b.code = n.lad_code WHERE n.set_id = $1 AND n.code = $2)
 		SELECT 'borough', sum(z.neighbourhoods)::integer FROM api.set_sizes z JOIN x ON z.lad_code = x.lad_code WHERE z.set_id = $1
 		UNION ALL SELECT 'region', sum(z.neighbourhoods)::integer FROM api.set_sizes z
@@ -245,29 +284,35 @@ func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile
 		UNION ALL SELECT 'cauth', sum(z.neighbourhoods)::integer FROM api.set_sizes z
 		  JOIN x ON z.cauth_code = x.cauth_code WHERE z.set_id = $1
 		UNION ALL SELECT 'england', sum(neighbourhoods)::integer FROM api.set_sizes WHERE set_id = $1 AND lad_code LIKE 'E%'`,
-		set, code).Query(func(rows pgx.Rows) error {
-		var scope string
-		var n *int
-		_, err := pgx.ForEachRow(rows, []any{&scope, &n}, func() error {
-			sizes[scope] = deref(n)
-			return nil
+			set, code).Query(func(rows pgx.Rows) error {
+			var scope string
+			var n *int
+			_, err := pgx.ForEachRow(rows, []any{&scope, &n}, func() error {
+				sizes[scope] = deref(n)
+				return nil
+			})
+			return err
 		})
-		return err
-	})
+	}
 	// The borough's settings and England's, to fall back on.
-	b.Queue(`SELECT t.borough, t.key, t.value FROM api.settings t
+	if sc.settings == nil {
+		b.Queue(`SELECT t.borough, t.key, t.value FROM api.settings t
 		WHERE t.borough = '' OR t.borough = (SELECT n.lad_code FROM api.neighbourhoods n WHERE n.set_id = $1 AND n.code = $2)`,
-		set, code).Query(func(rows pgx.Rows) (err error) {
-		settingRows, err = pgx.CollectRows(rows, pgx.RowToStructByPos[settingRow])
-		return err
-	})
+			set, code).Query(func(rows pgx.Rows) (err error) {
+			settingRows, err = pgx.CollectRows(rows, pgx.RowToStructByPos[settingRow])
+			return err
+		})
+	}
 	if err := c.SendBatch(ctx, b).Close(); err != nil {
-		return p, fmt.Errorf("read profile: %w", err)
+		return p, false, fmt.Errorf("read profile: %w", err)
 	}
 	if !found {
-		return p, ErrNotFound
+		return p, false, ErrNotFound
 	}
 	p.Borough = Area{Code: deref(lad), Name: deref(boroughName)}
+	if usedKept && p.Borough.Code != keptLad {
+		return p, true, nil
+	}
 	if p.Borough.Name == "" {
 		p.Borough.Name = p.Borough.Code
 	}
@@ -278,13 +323,91 @@ func (s *Store) Profile(ctx context.Context, set, code, vintage string) (Profile
 		p.Cauth = &Area{Code: *cauthCode, Name: deref(cauthName)}
 	}
 	p.Geography.DrawnAs = fmt.Sprintf("the union of its %d small areas: the area these figures describe", p.Geography.SmallAreas)
-	settings, err := settingsOf(settingRows, p.Borough.Code)
-	if err != nil {
-		return p, err
+	if sc.settings == nil {
+		if sc.settings, err = settingsOf(settingRows, p.Borough.Code); err != nil {
+			return p, false, err
+		}
 	}
-	p.Comparators = comparatorInfo(p, set, sizes, coverage)
-	p.Indicators = assemble(cat, values, comps, sizes, settings, vintage)
-	return p, nil
+	p.Comparators = comparatorInfo(p, set, sc.sizes, sc.comps.coverage)
+	p.Indicators = assemble(cat, values, sc.comps.rows, sc.sizes, sc.settings, vintage)
+	return p, false, nil
+}
+
+// profileScopes is what profiles read about a neighbourhood's surroundings
+// rather than about the neighbourhood, for one data version: the borough
+// of every neighbourhood, and as profiles read them each borough's
+// comparators (its own, its region's, its combined authority's and
+// England's) and settings, and each set's neighbourhood counts in those
+// areas. Every neighbourhood of a set in a borough has the same; reading
+// them was three of a profile's five statements and most of PostgreSQL's
+// time per profile on England. They are never changed once kept: a
+// profile only reads them.
+type profileScopes struct {
+	lads map[[2]string]string // (set, code): the neighbourhood's borough, "" for none
+
+	mu     sync.Mutex
+	byLad  map[string]scopeFigures      // comparators and settings, by borough
+	bySize map[[2]string]map[string]int // sizes, by set and borough
+}
+
+// scopeFigures are the figures a profile takes from its borough's: each
+// nil until read.
+type scopeFigures struct {
+	comps    *scopeComparators
+	sizes    map[string]int // neighbourhoods of the set in each scope
+	settings Settings
+}
+
+// scopeComparators are a borough's comparator rows by scope and
+// (indicator, vintage), and each scope's coverage.
+type scopeComparators struct {
+	rows     map[string]map[[2]string]comparatorRow
+	coverage map[string]string
+}
+
+// loadProfileScopes reads where every neighbourhood is, for a new data
+// version: 13,700 rows on England, once.
+func (s *Store) loadProfileScopes(ctx context.Context) (*profileScopes, error) {
+	rows, err := s.public.Query(ctx, "SELECT set_id, code, coalesce(lad_code, '') FROM api.neighbourhoods")
+	if err != nil {
+		return nil, fmt.Errorf("read neighbourhoods' boroughs: %w", err)
+	}
+	ps := &profileScopes{lads: map[[2]string]string{}, byLad: map[string]scopeFigures{}, bySize: map[[2]string]map[string]int{}}
+	var set, code, lad string
+	if _, err := pgx.ForEachRow(rows, []any{&set, &code, &lad}, func() error {
+		ps.lads[[2]string{set, code}] = lad
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read neighbourhoods' boroughs: %w", err)
+	}
+	return ps, nil
+}
+
+// lookup is what is kept for set's neighbourhoods in borough lad. The
+// comparators and settings are the borough's whatever the set.
+func (ps *profileScopes) lookup(set, lad string) scopeFigures {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	f := ps.byLad[lad]
+	f.sizes = ps.bySize[[2]string{set, lad}]
+	return f
+}
+
+// keep keeps the figures read for a neighbourhood of set in borough lad
+// (all of them, as a profile has them once it is assembled). What is
+// kept already stays: the figures of one version do not change.
+func (ps *profileScopes) keep(set, lad string, f scopeFigures) {
+	if f.comps == nil || f.sizes == nil || f.settings == nil {
+		return
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if _, ok := ps.byLad[lad]; !ok {
+		ps.byLad[lad] = scopeFigures{comps: f.comps, settings: f.settings}
+	}
+	if _, ok := ps.bySize[[2]string{set, lad}]; !ok {
+		ps.bySize[[2]string{set, lad}] = f.sizes
+	}
 }
 
 // comparatorInfo says what each comparator column is, in words.

@@ -133,6 +133,7 @@ type Store struct {
 	cats         versioned[*Catalogue]
 	setIDs       versioned[map[string]bool]
 	indicatorCat versioned[[]catalogueEntry]
+	scopes       versioned[*profileScopes] // what profiles share by borough
 	// registerGate holds back all but one asset register change at a
 	// time (data/register.go).
 	registerGate registerGate
