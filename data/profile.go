@@ -7,7 +7,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -198,11 +197,6 @@ func (s *Store) profile(ctx context.Context, set, code, vintage string, kept boo
 		if keptLad, known = scopes.lads[[2]string{set, code}]; known {
 			sc = scopes.lookup(set, keptLad)
 		}
-		defer func() {
-			if err == nil && !stale {
-				scopes.keep(set, p.Borough.Code, sc)
-			}
-		}()
 	}
 	c, err := s.public.acquire(ctx)
 	if err != nil {
@@ -264,7 +258,7 @@ func (s *Store) profile(ctx context.Context, set, code, vintage string, kept boo
 					comps.rows[scope] = map[[2]string]comparatorRow{}
 				}
 				comps.rows[scope][[2]string{ind, vin}] = cr
-				if ind == "population" && vin == "" {
+				if coverageRow(ind, vin) {
 					comps.coverage[scope] = cov
 				}
 				return nil
@@ -340,18 +334,16 @@ func (s *Store) profile(ctx context.Context, set, code, vintage string, kept boo
 // each set's neighbourhood counts in those areas, all read at the
 // version's first profile (readScopeFigures). Every neighbourhood of a set
 // in a borough has the same; reading them was three of a profile's five
-// statements and most of PostgreSQL's time per profile on England. They
-// are never changed once kept: a profile only reads them.
+// statements and most of PostgreSQL's time per profile on England. Never
+// changed once loaded: profiles only read them, without a lock.
 type profileScopes struct {
-	lads map[[2]string]string // (set, code): the neighbourhood's borough, "" for none
-
-	mu     sync.Mutex
+	lads   map[[2]string]string         // (set, code): the neighbourhood's borough, "" for none
 	byLad  map[string]scopeFigures      // comparators and settings, by borough
 	bySize map[[2]string]map[string]int // sizes, by set and borough
 }
 
-// scopeFigures are the figures a profile takes from its borough's: each
-// nil until read.
+// scopeFigures are the figures a profile takes from its borough's: nil
+// when not kept (then the profile reads them itself).
 type scopeFigures struct {
 	comps    *scopeComparators
 	sizes    map[string]int // neighbourhoods of the set in each scope
@@ -423,7 +415,7 @@ func (s *Store) readScopeFigures(ctx context.Context, ps *profileScopes) error {
 				byScope[k] = map[[2]string]comparatorRow{}
 			}
 			byScope[k][[2]string{ind, vin}] = cr
-			if ind == "population" && vin == "" {
+			if coverageRow(ind, vin) {
 				coverage[k] = cov
 			}
 			return nil
@@ -512,29 +504,14 @@ func (s *Store) readScopeFigures(ctx context.Context, ps *profileScopes) error {
 // lookup is what is kept for set's neighbourhoods in borough lad. The
 // comparators and settings are the borough's whatever the set.
 func (ps *profileScopes) lookup(set, lad string) scopeFigures {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
 	f := ps.byLad[lad]
 	f.sizes = ps.bySize[[2]string{set, lad}]
 	return f
 }
 
-// keep keeps the figures read for a neighbourhood of set in borough lad
-// (all of them, as a profile has them once it is assembled). What is
-// kept already stays: the figures of one version do not change.
-func (ps *profileScopes) keep(set, lad string, f scopeFigures) {
-	if f.comps == nil || f.sizes == nil || f.settings == nil {
-		return
-	}
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if _, ok := ps.byLad[lad]; !ok {
-		ps.byLad[lad] = scopeFigures{comps: f.comps, settings: f.settings}
-	}
-	if _, ok := ps.bySize[[2]string{set, lad}]; !ok {
-		ps.bySize[[2]string{set, lad}] = f.sizes
-	}
-}
+// coverageRow says whether a comparator row carries its area's coverage:
+// the population of the latest vintage.
+func coverageRow(indicator, vintage string) bool { return indicator == "population" && vintage == "" }
 
 // comparatorInfo says what each comparator column is, in words.
 func comparatorInfo(p Profile, set string, sizes map[string]int, coverage map[string]string) map[string]ComparatorInfo {
