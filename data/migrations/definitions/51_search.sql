@@ -27,20 +27,25 @@ DECLARE
   pattern text := CASE WHEN anywhere THEN '%' || replace(replace(replace(prefix, '\', '\\'), '%', '\%'), '_', '\_') || '%' END;
   name_prefix text := CASE WHEN NOT anywhere THEN prefix END;
 BEGIN
+  -- The matches are ranked and cut to lim first; only then are points and
+  -- boxes read: neighbourhoods' from the label point and bbox kept on
+  -- publish, a small area's point from its geometry (a postcode's is itself).
   RETURN QUERY
   SELECT x.kind, x.label, x.set_id, x.code,
-         ST_X(ST_PointOnSurface(x.geom)), ST_Y(ST_PointOnSurface(x.geom)),
-         ST_XMin(x.geom), ST_YMin(x.geom), ST_XMax(x.geom), ST_YMax(x.geom)
+         coalesce(x.lon, ST_X(p.pt)), coalesce(x.lat, ST_Y(p.pt)),
+         ST_XMin(x.box), ST_YMin(x.box), ST_XMax(x.box), ST_YMax(x.box)
   FROM ((
-    SELECT 'postcode' AS kind, p.postcode AS label, '' AS set_id, p.postcode AS code, p.geom,
-           CASE WHEN replace(p.postcode, ' ', '') = compact THEN 0 ELSE 1 END AS score
+    SELECT 'postcode' AS kind, p.postcode AS label, '' AS set_id, p.postcode AS code,
+           CASE WHEN replace(p.postcode, ' ', '') = compact THEN 0 ELSE 1 END AS score,
+           ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, p.geom::box2d AS box, NULL::geometry AS geom
     FROM api.postcodes p WHERE length(compact) >= 2
       AND replace(p.postcode, ' ', '') COLLATE "C" >= compact
       AND replace(p.postcode, ' ', '') COLLATE "C" < compact || chr(1114111)
     ORDER BY replace(p.postcode, ' ', '') COLLATE "C" LIMIT lim)
   UNION ALL (
-    SELECT 'neighbourhood', m.name || ' (' || s.title || ')', m.set_id, m.code, m.geom, m.score
-    FROM (SELECT n.name, n.set_id, n.code, n.geom,
+    SELECT 'neighbourhood', m.name || ' (' || s.title || ')', m.set_id, m.code, m.score,
+           m.label_lon::float8, m.label_lat::float8, m.bbox, NULL::geometry
+    FROM (SELECT n.name, n.set_id, n.code, n.label_lon, n.label_lat, n.bbox,
                  CASE WHEN lower(n.name) = prefix OR n.code = compact THEN 0
                       WHEN starts_with(lower(n.name), prefix) THEN 1 ELSE 2 END AS score
           FROM api.neighbourhoods n
@@ -49,11 +54,14 @@ BEGIN
              OR n.code = compact
           OFFSET 0) m -- the matches first: joined to the sets, a generic plan read a set's every row
     JOIN api.neighbourhood_sets s ON s.id = m.set_id
-    ORDER BY 6, 2 LIMIT lim)
+    ORDER BY 5, 2 LIMIT lim)
   UNION ALL (
-    SELECT 'small_area', a.name || ' (' || a.code || ')', '', a.code, a.geom, CASE WHEN a.code = compact THEN 0 ELSE 3 END
+    SELECT 'small_area', a.name || ' (' || a.code || ')', '', a.code, CASE WHEN a.code = compact THEN 0 ELSE 3 END,
+           NULL::float8, NULL::float8, a.bbox, a.geom
     FROM api.small_areas a WHERE a.code = compact
        OR (lower(a.name) COLLATE "C" >= prefix AND lower(a.name) COLLATE "C" < prefix || chr(1114111))
-    ORDER BY 6, 4 LIMIT lim)) x
-  ORDER BY x.score, x.kind, x.label LIMIT lim;
+    ORDER BY 5, 4 LIMIT lim)
+  ORDER BY 5, 1, 2 LIMIT lim OFFSET 0) x
+  CROSS JOIN LATERAL (SELECT CASE WHEN x.lon IS NULL THEN ST_PointOnSurface(x.geom) END AS pt) p
+  ORDER BY x.score, x.kind, x.label;
 END $$;
