@@ -178,7 +178,7 @@ const (
 )
 
 // body is a response body written in pieces: gzip-compressed when the
-// client accepts it, and spooled (see spool) until Close sends it with its
+// client accepts it and it is not tiny, and spooled (see spool) until Close sends it with its
 // Content-Length. Nothing reaches the client before Close, so a handler
 // reads all its rows, and releases its connection, before it writes, and an
 // error before Close can still become a clean 4xx/5xx.
@@ -187,9 +187,38 @@ type body struct {
 	sp *spool
 	bw *bufio.Writer
 	gz *gzip.Writer
+
+	acceptsGzip bool      // the client takes gzip; encoder decides whether it gets it
+	closing     bool      // Close is flushing bw: what it flushes is the whole rest
+	out         io.Writer // where encoder writes, once decided: sp or gz
 }
 
-// newBody sets the content type (and encoding) and returns the writer.
+// minGzip is the smallest body worth compressing. Below it gzip saves a few
+// hundred bytes at most, and building its Huffman tables for them costs
+// more than sending them (a search answer, 7 % of its CPU).
+const minGzip = 1024
+
+// encoder is what a body's buffer flushes into. Its first write decides the
+// encoding: bw flushes before Close only when its 32 KB are full, so a
+// first write during Close shorter than minGzip is the whole body, and is
+// sent as it is.
+type encoder struct{ b *body }
+
+func (e encoder) Write(p []byte) (int, error) {
+	b := e.b
+	if b.out == nil {
+		b.out = b.sp
+		if b.acceptsGzip && (!b.closing || len(p) >= minGzip) {
+			b.c.Header("Content-Encoding", "gzip")
+			b.gz = gzipWriters.Get().(*gzip.Writer)
+			b.gz.Reset(b.sp)
+			b.out = b.gz
+		}
+	}
+	return b.out.Write(p)
+}
+
+// newBody sets the content type and returns the writer.
 func newBody(c *gin.Context, f format) *body {
 	c.Header("Content-Type", mediaTypes[f])
 	if f == fHTML {
@@ -199,16 +228,9 @@ func newBody(c *gin.Context, f format) *body {
 	if v, ok := c.Get(spoolBudgetKey); ok {
 		budget = v.(*spoolBudget)
 	}
-	b := &body{c: c, sp: newSpool(budget)}
-	var w io.Writer = b.sp
-	if acceptsGzip(c.GetHeader("Accept-Encoding")) {
-		c.Header("Content-Encoding", "gzip")
-		b.gz = gzipWriters.Get().(*gzip.Writer)
-		b.gz.Reset(b.sp)
-		w = b.gz
-	}
+	b := &body{c: c, sp: newSpool(budget), acceptsGzip: acceptsGzip(c.GetHeader("Accept-Encoding"))}
 	b.bw = bufWriters.Get().(*bufio.Writer)
-	b.bw.Reset(w)
+	b.bw.Reset(encoder{b})
 	c.Set(bodyKey, b)
 	return b
 }
@@ -220,6 +242,7 @@ func (b *body) WriteString(s string) (int, error) { return b.bw.WriteString(s) }
 // cut off by the write deadline; that is logged with the request
 // (deadlineWriter), not returned as an error.
 func (b *body) Close() error {
+	b.closing = true
 	err := b.bw.Flush()
 	if b.gz != nil && err == nil {
 		err = b.gz.Close()
@@ -253,6 +276,7 @@ func (b *body) releaseWriters() {
 		gzipWriters.Put(b.gz)
 		b.gz = nil
 	}
+	b.out = nil
 	if b.bw != nil {
 		b.bw.Reset(io.Discard)
 		bufWriters.Put(b.bw)

@@ -371,6 +371,16 @@ func TestGzipWhenAsked(t *testing.T) {
 			t.Errorf("%s: gzip %d bytes, plain %d", path, len(zipped), len(plain))
 		}
 	}
+	// A body under 1 KB goes as it is: the same bytes, still varying by
+	// Accept-Encoding for caches.
+	path := "/search?q=" + url.QueryEscape(dbtest.Strings(t, e.dbURL, "SELECT postcode FROM nbhd.postcodes ORDER BY postcode LIMIT 1")[0])
+	_, plain := e.get(t, path)
+	resp, sent := e.get(t, path, "Accept-Encoding", "gzip")
+	if len(plain) == 0 || len(plain) >= 1024 || resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(sent, plain) ||
+		!strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Accept-Encoding") {
+		t.Errorf("%s (%d bytes): Content-Encoding %q, Vary %q, same bytes %v", path, len(plain),
+			resp.Header.Get("Content-Encoding"), resp.Header.Values("Vary"), bytes.Equal(sent, plain))
+	}
 }
 
 func TestCORSAndMethods(t *testing.T) {
