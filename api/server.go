@@ -98,6 +98,7 @@ type Server struct {
 	seen      atomic.Int64
 	purge     *purger
 	prerender *prerenderer
+	warmer    *warmer
 	ids       *requestIDs
 	cors      *corsPolicy
 	// tileSurrogates keeps tile sets' surrogate key headers.
@@ -134,6 +135,9 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 	s.tiles = newTileCache(cfg)
 	s.seen.Store(store.Version())
 	s.metrics.reg.MustRegister(tileCacheCollector{s.tiles}, replicaCollector{store})
+	s.warmer = newWarmer()
+	go s.runWarmer(s.closing, s.warmer)
+	s.warmer.changed()
 	if cfg.PrerenderZooms > 0 && s.tiles.Stats().Limit > 0 {
 		s.prerender = newPrerenderer(s, cfg.PrerenderZooms)
 		s.metrics.reg.MustRegister(s.prerender.tiles)

@@ -46,6 +46,7 @@ func newTileCache(cfg Config) *tiles.Cache {
 func (s *Server) DataChanged(version int64) {
 	s.tiles.Purge(version)
 	s.log.Debug("tile cache purged", "data_version", version)
+	s.warmer.changed()
 	if s.prerender != nil {
 		s.prerender.changed(version)
 	}

@@ -45,3 +45,10 @@ func (s *Store) ProfileScopesForTest(ctx context.Context, set, code, lad, from s
 	ps.bySize[[2]string{set, lad}] = sizes
 	return n, nil
 }
+
+// ProfileScopesKeptForTest reports whether every borough's profile figures
+// are kept for the current version.
+func (s *Store) ProfileScopesKeptForTest() bool {
+	_, ok := s.scopes.peek(s.Version())
+	return ok
+}

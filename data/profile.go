@@ -357,6 +357,22 @@ type scopeComparators struct {
 	coverage map[string]string
 }
 
+// Warm reads what requests keep per data version (the layer and indicator
+// catalogues, every borough's profile figures) for the current version,
+// so the first requests after a start or an import need not wait for it.
+func (s *Store) Warm(ctx context.Context) error {
+	if _, err := s.Catalogue(ctx); err != nil {
+		return fmt.Errorf("warm: %w", err)
+	}
+	if _, err := s.indicatorCatalogue(ctx); err != nil {
+		return fmt.Errorf("warm: %w", err)
+	}
+	if _, err := s.scopes.get(ctx, s.Version(), s.loadProfileScopes); err != nil {
+		return fmt.Errorf("warm: %w", err)
+	}
+	return nil
+}
+
 // loadProfileScopes reads where every neighbourhood is, for a new data
 // version: 13,700 rows on England, once.
 func (s *Store) loadProfileScopes(ctx context.Context) (*profileScopes, error) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"nbhd/data"
 	"nbhd/data/dbtest"
 )
 
@@ -92,5 +93,35 @@ func TestProfilesWithKeptBoroughFiguresMatchRead(t *testing.T) {
 	}
 	if !reflect.DeepEqual(p, read) {
 		t.Fatalf("a neighbourhood said to be in another borough was drawn with its figures:\n%+v\nread whole\n%+v", p.Comparators, read.Comparators)
+	}
+}
+
+// TestWarmReadsProfileFiguresAhead: Warm keeps every borough's figures for
+// the current version, and a data change leaves them to be read again.
+func TestWarmReadsProfileFiguresAhead(t *testing.T) {
+	url := dbtest.New(t, true)
+	s := open(t, url)
+	ctx := context.Background()
+	if s.ProfileScopesKeptForTest() {
+		t.Fatal("figures kept before any profile or Warm")
+	}
+	if err := s.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !s.ProfileScopesKeptForTest() {
+		t.Fatal("Warm kept no figures")
+	}
+	before := s.Version()
+	if err := connectAdmin(t, url).ChangeSetting(ctx, "", "demand_model", []byte(`{"shares": {"chaotic": 0.05}}`), data.LockWait{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RefreshVersion(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Version() == before || s.ProfileScopesKeptForTest() {
+		t.Fatalf("after a change (version %d -> %d) the old figures still count", before, s.Version())
+	}
+	if err := s.Warm(ctx); err != nil || !s.ProfileScopesKeptForTest() {
+		t.Fatalf("Warm after the change: %v", err)
 	}
 }
