@@ -17,7 +17,8 @@ import (
 // figures are what a profile shows (planted counts show up); and that a
 // neighbourhood said to be in another borough than the one it is read in
 // is read whole again rather than with that borough's figures. Regions
-// and combined authorities, which the sample lacks, are checked against
+// and combined authorities, which the sample lacks, are planted by
+// TestProfilesKeepRegionAndCombinedAuthorityApart, and checked against
 // independent totals by cmd/nbhd-synth's
 // TestRecordedDemandStaysHiddenAcrossTwoBoroughs.
 func TestProfilesWithKeptBoroughFiguresMatchRead(t *testing.T) {
@@ -123,5 +124,73 @@ func TestWarmReadsProfileFiguresAhead(t *testing.T) {
 	}
 	if err := s.Warm(ctx); err != nil || !s.ProfileScopesKeptForTest() {
 		t.Fatalf("Warm after the change: %v", err)
+	}
+}
+
+// TestProfilesKeepRegionAndCombinedAuthorityApart puts the sample's borough
+// in a region that holds another borough and a combined authority that
+// does not, with comparators of their own, so the region's and the
+// combined authority's figures and neighbourhood counts all differ; every
+// profile read with kept figures must still be the profile read whole (a
+// region's figures kept as the combined authority's, or their counts
+// swapped, would show). The sample itself has neither.
+func TestProfilesKeepRegionAndCombinedAuthorityApart(t *testing.T) {
+	url := dbtest.New(t, true)
+	conn := dbtest.Conn(t, url)
+	ctx := context.Background()
+	lad := dbtest.Strings(t, url, "SELECT DISTINCT lad_code FROM nbhd.neighbourhoods WHERE lad_code IS NOT NULL")
+	if len(lad) != 1 {
+		t.Fatalf("the sample's neighbourhoods are in %d boroughs, want 1", len(lad))
+	}
+	for _, sql := range []string{
+		`INSERT INTO nbhd.borough_regions SELECT $1, 'E12000002', 'North West', min(id) FROM nbhd.datasets`,
+		`INSERT INTO nbhd.borough_cauths SELECT $1, 'E47000001', 'Greater Manchester', min(id) FROM nbhd.datasets`,
+		// Comparators of their own: the borough's, scaled differently.
+		`INSERT INTO nbhd.comparator_values (scope, scope_code, indicator, vintage, num, den, value, suppressed, source, method, period, coverage)
+		 SELECT 'region', 'E12000002', indicator, vintage, num * 3, den * 3, value * 1.25, suppressed, source, method, period, coverage
+		 FROM nbhd.comparator_values WHERE scope = 'borough' AND scope_code = $1`,
+		`INSERT INTO nbhd.comparator_values (scope, scope_code, indicator, vintage, num, den, value, suppressed, source, method, period, coverage)
+		 SELECT 'cauth', 'E47000001', indicator, vintage, num * 2, den * 2, value * 0.8, suppressed, source, method, period, coverage
+		 FROM nbhd.comparator_values WHERE scope = 'borough' AND scope_code = $1`,
+	} {
+		if _, err := conn.Exec(ctx, sql, lad[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Counts: the borough's own, with its region and combined authority;
+	// a second borough in the region only; a third in neither.
+	for _, sql := range []string{
+		`SELECT logic.publish_set_sizes()`,
+		`INSERT INTO api.set_sizes SELECT set_id, 'E08000001', 'E12000002', NULL, 7 FROM api.set_sizes GROUP BY set_id`,
+		`INSERT INTO api.set_sizes SELECT set_id, 'E06000001', 'E12000001', 'E47000006', 11 FROM api.set_sizes GROUP BY set_id`,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	s := open(t, url)
+	differ := false
+	for _, row := range dbtest.Rows(t, url, "SELECT set_id || '|' || code FROM nbhd.neighbourhoods ORDER BY set_id, code") {
+		set, code, _ := strings.Cut(row, "|")
+		kept, err := s.Profile(ctx, set, code, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		read, err := s.ProfileUnkeptForTest(ctx, set, code, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(kept, read) {
+			t.Fatalf("%s/%s: with kept figures\n%+v\nread whole\n%+v", set, code, kept.Comparators, read.Comparators)
+		}
+		region, cauth := kept.Comparators["region"], kept.Comparators["cauth"]
+		if kept.Region == nil || kept.Cauth == nil || region.Counts == "" || cauth.Counts == "" {
+			t.Fatalf("%s/%s: no region or combined authority: %+v", set, code, kept.Comparators)
+		}
+		differ = differ || region.Counts != cauth.Counts
+	}
+	if !differ {
+		t.Fatal("the region's and the combined authority's counts never differ: the check proves nothing")
 	}
 }
