@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -251,6 +252,30 @@ func TestGzipIsDeterministic(t *testing.T) {
 	}
 	if tiles.NewEntry(mvt).Hash != tiles.NewEntry(bytes.Clone(mvt)).Hash || tiles.NewEntry(mvt).Hash == tiles.NewEntry(mvt[1:]).Hash {
 		t.Error("hash must follow content")
+	}
+}
+
+// TestGzipKeepsNoSpareCapacity: what the cache keeps is the compressed
+// bytes and no more, for tiles that compress well and badly, and a later
+// compression (which reuses the working buffer) leaves it intact.
+func TestGzipKeepsNoSpareCapacity(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	noise := make([]byte, 70_000)
+	for i := range noise {
+		noise[i] = byte(r.IntN(256))
+	}
+	bodies := map[string][]byte{"text": bytes.Repeat([]byte("feature "), 9000), "noise": noise, "small": []byte("abc")}
+	for name, mvt := range bodies {
+		gz := tiles.Gzip(mvt)
+		if cap(gz) != len(gz) {
+			t.Errorf("%s: %d bytes kept in %d", name, len(gz), cap(gz))
+		}
+		for _, other := range bodies {
+			tiles.Gzip(other)
+		}
+		if back, err := tiles.Gunzip(gz, len(mvt)); err != nil || !bytes.Equal(back, mvt) {
+			t.Errorf("%s: after other compressions, gunzips to %d bytes (%v), want %d", name, len(back), err, len(mvt))
+		}
 	}
 }
 
