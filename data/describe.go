@@ -109,6 +109,27 @@ type settingRow struct {
 	Value        []byte
 }
 
+// settingsKey names what settingsOf reads of rows for lad: boroughs with
+// equal keys have equal settings.
+func settingsKey(rows []settingRow, lad string) string {
+	want := ""
+	for _, r := range rows {
+		if lad != "" && r.Borough == lad {
+			want = lad
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		if r.Borough == want {
+			b.WriteString(r.Key)
+			b.WriteByte(0)
+			b.Write(r.Value)
+			b.WriteByte(0)
+		}
+	}
+	return b.String()
+}
+
 // settingsOf picks lad's settings from rows holding them and England's
 // (borough ”): a borough's rows are whole (merged over England's), and a
 // borough without rows of its own has England's.

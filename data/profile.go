@@ -357,6 +357,20 @@ type scopeComparators struct {
 	coverage map[string]string
 }
 
+// interner returns one copy of each string it is given: the figures kept
+// per version repeat a few hundred boroughs and indicator ids across
+// thousands of rows, each scanned into a string of its own.
+func interner() func(string) string {
+	seen := map[string]string{}
+	return func(s string) string {
+		if v, ok := seen[s]; ok {
+			return v
+		}
+		seen[s] = s
+		return s
+	}
+}
+
 // Warm reads what requests keep per data version (the layer and indicator
 // catalogues, every borough's profile figures) for the current version,
 // so the first requests after a start or an import need not wait for it.
@@ -382,8 +396,9 @@ func (s *Store) loadProfileScopes(ctx context.Context) (*profileScopes, error) {
 	}
 	ps := &profileScopes{lads: map[[2]string]string{}, byLad: map[string]scopeFigures{}, bySize: map[[2]string]map[string]int{}}
 	var set, code, lad string
+	intern := interner()
 	if _, err := pgx.ForEachRow(rows, []any{&set, &code, &lad}, func() error {
-		ps.lads[[2]string{set, code}] = lad
+		ps.lads[[2]string{intern(set), code}] = intern(lad)
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("read neighbourhoods' boroughs: %w", err)
@@ -408,6 +423,7 @@ func (s *Store) readScopeFigures(ctx context.Context, ps *profileScopes) error {
 	type place struct{ region, cauth *string }
 	byScope := map[scopeKey]map[[2]string]comparatorRow{}
 	coverage := map[scopeKey]string{}
+	intern := interner()
 	places := map[string]place{}
 	type sizeRow struct {
 		set                string
@@ -430,7 +446,7 @@ func (s *Store) readScopeFigures(ctx context.Context, ps *profileScopes) error {
 			if byScope[k] == nil {
 				byScope[k] = map[[2]string]comparatorRow{}
 			}
-			byScope[k][[2]string{ind, vin}] = cr
+			byScope[k][[2]string{intern(ind), intern(vin)}] = cr
 			if coverageRow(ind, vin) {
 				coverage[k] = cov
 			}
@@ -463,6 +479,7 @@ func (s *Store) readScopeFigures(ctx context.Context, ps *profileScopes) error {
 		return err
 	}
 	is := func(p *string, v string) bool { return p != nil && v != "" && *p == v }
+	parsed := map[string]Settings{}
 	for k, lad := range ps.lads {
 		set := k[0]
 		if _, ok := ps.bySize[[2]string{set, lad}]; ok {
@@ -488,9 +505,15 @@ func (s *Store) readScopeFigures(ctx context.Context, ps *profileScopes) error {
 					own = append(own, r)
 				}
 			}
-			settings, err := settingsOf(own, lad)
-			if err != nil {
-				return err
+			// Boroughs whose settings read the same share one parse (read-only).
+			key := settingsKey(own, lad)
+			settings, ok := parsed[key]
+			if !ok {
+				var err error
+				if settings, err = settingsOf(own, lad); err != nil {
+					return err
+				}
+				parsed[key] = settings
 			}
 			ps.byLad[lad] = scopeFigures{comps: comps, settings: settings}
 		}
