@@ -178,10 +178,11 @@ const (
 )
 
 // body is a response body written in pieces: gzip-compressed when the
-// client accepts it and it is not tiny, and spooled (see spool) until Close sends it with its
-// Content-Length. Nothing reaches the client before Close, so a handler
-// reads all its rows, and releases its connection, before it writes, and an
-// error before Close can still become a clean 4xx/5xx.
+// client accepts it and it is not tiny (encoder), and spooled (see spool)
+// until Close sends it with its Content-Length. Nothing reaches the client
+// before Close, so a handler reads all its rows, and releases its
+// connection, before it writes, and an error before Close can still become
+// a clean 4xx/5xx.
 type body struct {
 	c  *gin.Context
 	sp *spool
