@@ -109,18 +109,25 @@ type settingRow struct {
 	Value        []byte
 }
 
+// settingsFrom is whose rows lad's settings are: lad's own when rows hold
+// any (a borough's rows are whole, merged over England's), else England's
+// (borough ”).
+func settingsFrom(rows []settingRow, lad string) string {
+	for _, r := range rows {
+		if lad != "" && r.Borough == lad {
+			return lad
+		}
+	}
+	return ""
+}
+
 // settingsKey names what settingsOf reads of rows for lad: boroughs with
 // equal keys have equal settings.
 func settingsKey(rows []settingRow, lad string) string {
-	want := ""
-	for _, r := range rows {
-		if lad != "" && r.Borough == lad {
-			want = lad
-		}
-	}
+	from := settingsFrom(rows, lad)
 	var b strings.Builder
 	for _, r := range rows {
-		if r.Borough == want {
+		if r.Borough == from {
 			b.WriteString(r.Key)
 			b.WriteByte(0)
 			b.Write(r.Value)
@@ -131,20 +138,12 @@ func settingsKey(rows []settingRow, lad string) string {
 }
 
 // settingsOf picks lad's settings from rows holding them and England's
-// (borough ”): a borough's rows are whole (merged over England's), and a
-// borough without rows of its own has England's.
+// (settingsFrom).
 func settingsOf(rows []settingRow, lad string) (Settings, error) {
-	own := false
-	for _, r := range rows {
-		own = own || (lad != "" && r.Borough == lad)
-	}
-	want := ""
-	if own {
-		want = lad
-	}
+	from := settingsFrom(rows, lad)
 	out := Settings{}
 	for _, r := range rows {
-		if r.Borough != want {
+		if r.Borough != from {
 			continue
 		}
 		var v any
