@@ -46,10 +46,13 @@ mkdir -p var
 work=$(mktemp -d "$root/var/bench-england.XXXXXX") # not /tmp: the machine may be shared
 server=
 base=
+floor=
+floor_base=
 
 log() { printf 'bench-england: %s\n' "$*" >&2; }
 cleanup() {
 	if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+	if [ -n "$floor" ]; then kill "$floor" 2>/dev/null || true; wait "$floor" 2>/dev/null || true; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,6 +69,7 @@ postgres_url=$(NBHD_PG_DB=postgres scripts/pg.sh url)
 port=${NBHD_PG_PORT:-54329}
 go build -o bin/nbhd ./cmd/nbhd
 go build -o bin/nbhd-synth ./cmd/nbhd-synth
+go build -o bin/nbhd-floor ./cmd/nbhd-floor
 psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$postgres_url" "$@"; }
 # shellcheck source=scripts/cpu.sh
 . scripts/cpu.sh
@@ -211,18 +215,38 @@ start_server() {
 	exit 1
 }
 
+# start_floor LIST...: bin/nbhd-floor on CPU 1 beside the server, serving
+# copies of the server's answers to LIST's paths (headers included) with
+# bare net/http: the rate Go's HTTP server and the kernel allow for the
+# same bytes, the yardstick of the warm runs.
+start_floor() {
+	[ -n "$floor" ] && { kill "$floor"; wait "$floor" 2>/dev/null || true; }
+	taskset -c 1 bin/nbhd-floor --from "$base" "$@" >"$work/floor.out" 2>"$work/floor.err" &
+	floor=$!
+	for _ in $(seq 600); do
+		floor_base=$(sed -nE 's/^nbhd-floor is serving on (http:[^ ]+)$/\1/p' "$work/floor.out")
+		[ -n "$floor_base" ] && return 0
+		kill -0 "$floor" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$work/floor.err" >&2
+	log "nbhd-floor did not start"
+	exit 1
+}
 
 field() { sed -E "s/.*[ ]$1=([^ ]+).*/\1/" <<<"$2"; }
 
 # run NAME LIST [plain]: one wrk run (plain: without Accept-Encoding:
 # gzip); appends "name rps p50 p99 errors server_ms pg_ms", the last two
 # the CPU milliseconds per request of the server and of PostgreSQL (the
-# whole cluster: nothing else should run on it).
+# whole cluster: nothing else should run on it). TARGET=floor runs it
+# against nbhd-floor instead of the server.
 run() {
-	local out line s0 p0 s1 p1 n
-	s0=$(proc_ticks "$server") p0=$(pg_ticks "$postmaster")
-	out=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --timeout 30s --latency -s scripts/bench-tiles.lua "$base" -- "$2" ${3:-} 2>&1) || true
-	s1=$(proc_ticks "$server") p1=$(pg_ticks "$postmaster")
+	local out line s0 p0 s1 p1 n pid=$server url=$base
+	[ "${TARGET:-}" = floor ] && pid=$floor url=$floor_base
+	s0=$(proc_ticks "$pid") p0=$(pg_ticks "$postmaster")
+	out=$(taskset -c 0 wrk -t2 -c"$conns" -d"$duration" --timeout 30s --latency -s scripts/bench-tiles.lua "$url" -- "$2" ${3:-} 2>&1) || true
+	s1=$(proc_ticks "$pid") p1=$(pg_ticks "$postmaster")
 	line=$(grep '^RESULT' <<<"$out") || { log "wrk failed for $1: $out"; echo "$1 0 0 0 1 – –" >>"$work/results"; return; }
 	n=$(field requests "$line")
 	echo "$1 $(field rps "$line") $(field p50_ms "$line") $(field p99_ms "$line") $(field errors "$line") $(ms_per $((s1 - s0)) "$n") $(ms_per $((p1 - p0)) "$n")" >>"$work/results"
@@ -232,6 +256,8 @@ cold_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "
 	"items bbox limit=100:bbox" "pages of 1000:pages" "profiles:profiles" "search:search")
 warm_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z14:sc14" "all z12:all12" "map z12:mapset12" "map+areas z12:map12"
 	"small-areas z14 plain:sa14" "all z12 plain:all12")
+# Warm runs also run against nbhd-floor, right after nbhd's own.
+floor_tests=("small-areas z14:sa14" "all z12:all12" "small-areas z14 plain:sa14" "all z12 plain:all12")
 : >"$work/results"
 rss_cold=0 rss_warm=0
 for round in $(seq "$rounds"); do
@@ -240,13 +266,17 @@ for round in $(seq "$rounds"); do
 	for t in "${cold_tests[@]}"; do run "cold ${t%%:*}" "$work/${t#*:}"; done
 	rss_cold=$(awk -v r="$rss_cold" '/VmHWM/ { print ($2 > r ? $2 : r) }' "/proc/$server/status")
 	start_server 512
+	start_floor "$work/sa14" "$work/all12"
 	for t in "${warm_tests[@]}"; do
 		while read -r p; do curl -fs -o /dev/null -H 'Accept-Encoding: gzip' "$base$p" || true; done <"$work/${t#*:}"
-		case $t in
-		*" plain:"*) run "warm ${t%%:*}" "$work/${t#*:}" plain ;;
-		*) run "warm ${t%%:*}" "$work/${t#*:}" ;;
-		esac
+		plain=
+		case $t in *" plain:"*) plain=plain ;; esac
+		run "warm ${t%%:*}" "$work/${t#*:}" $plain
+		for f in "${floor_tests[@]}"; do
+			if [ "$f" = "$t" ]; then TARGET=floor run "floor ${t%%:*}" "$work/${t#*:}" $plain; fi
+		done
 	done
+	kill "$floor"; wait "$floor" 2>/dev/null || true; floor=
 	rss_warm=$(awk -v r="$rss_warm" '/VmHWM/ { print ($2 > r ? $2 : r) }' "/proc/$server/status")
 done
 
@@ -256,7 +286,7 @@ echo "## Requests (wrk -t2 -c$conns -d$duration --latency, wrk on CPU 0, server 
 echo
 echo "| run | URLs | req/s | p50 ms | p99 ms | errors | server CPU ms/req | PostgreSQL CPU ms/req |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-for t in "${cold_tests[@]/#/cold }" "${warm_tests[@]/#/warm }"; do
+for t in "${cold_tests[@]/#/cold }" "${warm_tests[@]/#/warm }" "${floor_tests[@]/#/floor }"; do
 	name=${t%%:*} list=$work/${t#*:}
 	awk -v n="$name" '{ k = $1; for (i = 2; i <= NF - 6; i++) k = k " " $i } k == n' "$work/results" |
 		sort -k$(($(wc -w <<<"$name") + 1)),$(($(wc -w <<<"$name") + 1))n |
