@@ -18,7 +18,7 @@ const (
 	DefaultRequestTimeout = 30 * time.Second
 	// DefaultWriteTimeout is the longest one write to a client may block.
 	// A client that reads nothing for this long is cut off; one that reads
-	// slowly but steadily may take as long as it needs.
+	// a writePiece in each such span may take as long as it needs.
 	DefaultWriteTimeout = 20 * time.Second
 	// retryAfter is what a 503 tells clients to wait, in seconds.
 	retryAfter = "2"
@@ -32,11 +32,19 @@ var errRequestDeadline = errors.New("request deadline passed")
 
 const cutKey = "nbhd.cut"
 
+// writePiece is the most written to a client under one write deadline:
+// a client is served as long as it takes a piece per write timeout (64
+// KiB per 20 s by default, 3.2 KB/s). Most tiles go in one piece: on
+// loopback, 32 KiB pieces cost the half of England's z12 composite tiles
+// over 32 KiB a third write call each, and a fifth of their warm rate
+// (docs/performance.md).
+const writePiece = 64 << 10
+
 // deadlines gives every request a deadline on its context, which every
 // query runs under, and every write to the client a deadline of its own
 // (http.ResponseController.SetWriteDeadline before each piece of at most
-// 32 KiB): a client that stops reading is cut off after writeTimeout
-// without progress, however long the whole download.
+// writePiece bytes): a client that stops reading is cut off after
+// writeTimeout without progress, however long the whole download.
 func deadlines(requestTimeout, writeTimeout time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx, cancel := context.WithTimeoutCause(c.Request.Context(), requestTimeout, errRequestDeadline)
@@ -55,7 +63,7 @@ func deadlines(requestTimeout, writeTimeout time.Duration) gin.HandlerFunc {
 }
 
 // timedWriter sets a write deadline before every write of at most
-// spoolChunk bytes and keeps the first failed write's error: the write
+// writePiece bytes and keeps the first failed write's error: the write
 // side of deadlines, for the router's responses (deadlineWriter) and the
 // cached tiles served without it (api/tilehit.go).
 type timedWriter struct {
@@ -73,7 +81,7 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 	}
 	n := 0
 	for len(p) > 0 {
-		k := min(len(p), spoolChunk)
+		k := min(len(p), writePiece)
 		w.arm(time.Now())
 		m, err := w.ResponseWriter.Write(p[:k])
 		n += m
