@@ -271,16 +271,22 @@ huge_pages_release() {
 	echo $((total - free + rsvd)) >/proc/sys/vm/nr_hugepages 2>/dev/null || true
 }
 
-# prewarm loads pg_prewarm's autoprewarm worker when the server has it:
-# it records which pages are in shared buffers (every 5 minutes and at
-# shutdown) and reads them back after a restart, so the first import after
-# one does not read a borough's published rows from disk (on England with
-# the kernel's cache dropped: 8.1 s without it, 2.9 s with it;
-# docs/performance.md, eighth round).
-prewarm() {
-	if [ -f "$(pg_bindir)/../lib/pg_prewarm.so" ]; then
-		echo "-c shared_preload_libraries=pg_prewarm"
-	fi
+# preload names the libraries the server loads at start, those it has:
+#  - pg_prewarm's autoprewarm worker records which pages are in shared
+#    buffers (every 5 minutes and at shutdown) and reads them back after a
+#    restart, so the first import after one does not read a borough's
+#    published rows from disk (on England with the kernel's cache dropped:
+#    8.1 s without it, 2.9 s with it; docs/performance.md, eighth round);
+#  - PostGIS, loaded once in the postmaster instead of by every new
+#    backend at its first geometry: 25-28 ms a connection otherwise, paid
+#    again on each pool growth, server start and test database.
+preload() {
+	local lib libs=()
+	for lib in pg_prewarm postgis-3; do
+		[ -f "$(pg_bindir)/../lib/$lib.so" ] && libs+=("$lib")
+	done
+	[ ${#libs[@]} -gt 0 ] && echo "-c shared_preload_libraries=$(IFS=,; echo "${libs[*]}")"
+	return 0
 }
 
 start() {
@@ -307,7 +313,7 @@ start() {
 		as_pg touch "$logfile"
 		huge_pages_reserve
 		if ! as_pg "$bin/pg_ctl" -D "$datadir" -l "$logfile" -w -t 60 \
-			-o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=off -c shared_buffers=$(shared_buffers) -c jit=off -c max_wal_size=4GB $(prewarm)" start >/dev/null 9>&-; then
+			-o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=off -c shared_buffers=$(shared_buffers) -c jit=off -c max_wal_size=4GB $(preload)" start >/dev/null 9>&-; then
 			tail -n 20 "$logfile" >&2 || true
 			die "PostgreSQL did not start (is port $port taken? set NBHD_PG_PORT)"
 		fi
@@ -401,7 +407,7 @@ replica() {
 		log "starting the standby on 127.0.0.1:$replica_port"
 		as_pg touch "$replicalog"
 		if ! as_pg "$bin/pg_ctl" -D "$replicadir" -l "$replicalog" -w -t 60 \
-			-o "-p $replica_port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=128MB -c jit=off -c hot_standby=on" start >/dev/null 9>&-; then
+			-o "-p $replica_port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=128MB -c jit=off -c hot_standby=on $(preload)" start >/dev/null 9>&-; then
 			tail -n 20 "$replicalog" >&2 || true
 			die "the standby did not start (is port $replica_port taken? set NBHD_PG_REPLICA_PORT)"
 		fi
