@@ -478,7 +478,23 @@ func (s *Store) readScopeFigures(ctx context.Context, ps *profileScopes) error {
 	if err := c.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
-	is := func(p *string, v string) bool { return p != nil && v != "" && *p == v }
+	// Neighbourhood counts by set and scope, summed in one pass (a borough,
+	// region or combined authority without a code counts none).
+	type sumKey struct{ set, scope, code string }
+	sums := map[sumKey]int{}
+	for _, r := range sizes {
+		for _, sc := range [...]struct {
+			scope string
+			code  *string
+		}{{"borough", r.lad}, {"region", r.region}, {"cauth", r.cauth}} {
+			if sc.code != nil && *sc.code != "" {
+				sums[sumKey{r.set, sc.scope, *sc.code}] += r.neighbourhoods
+			}
+		}
+		if r.lad != nil && strings.HasPrefix(*r.lad, "E") {
+			sums[sumKey{r.set, "england", ""}] += r.neighbourhoods
+		}
+	}
 	parsed := map[string]Settings{}
 	for k, lad := range ps.lads {
 		set := k[0]
@@ -517,23 +533,12 @@ func (s *Store) readScopeFigures(ctx context.Context, ps *profileScopes) error {
 			}
 			ps.byLad[lad] = scopeFigures{comps: comps, settings: settings}
 		}
-		n := map[string]int{"borough": 0, "region": 0, "cauth": 0, "england": 0}
-		for _, r := range sizes {
-			if r.set != set {
-				continue
-			}
-			if is(r.lad, lad) {
-				n["borough"] += r.neighbourhoods
-			}
-			if is(r.region, region) {
-				n["region"] += r.neighbourhoods
-			}
-			if is(r.cauth, cauth) {
-				n["cauth"] += r.neighbourhoods
-			}
-			if r.lad != nil && strings.HasPrefix(*r.lad, "E") {
-				n["england"] += r.neighbourhoods
-			}
+		// A missing key counts 0, and no key has an empty code.
+		n := map[string]int{
+			"borough": sums[sumKey{set, "borough", lad}],
+			"region":  sums[sumKey{set, "region", region}],
+			"cauth":   sums[sumKey{set, "cauth", cauth}],
+			"england": sums[sumKey{set, "england", ""}],
 		}
 		ps.bySize[[2]string{set, lad}] = n
 	}
