@@ -133,7 +133,9 @@ func TestWarmReadsProfileFiguresAhead(t *testing.T) {
 // combined authority's figures and neighbourhood counts all differ; every
 // profile read with kept figures must still be the profile read whole (a
 // region's figures kept as the combined authority's, or their counts
-// swapped, would show). The sample itself has neither.
+// swapped, would show); a Welsh borough's neighbourhoods, outside
+// England's count, show if the kept count takes them in. The sample
+// itself has neither.
 func TestProfilesKeepRegionAndCombinedAuthorityApart(t *testing.T) {
 	url := dbtest.New(t, true)
 	conn := dbtest.Conn(t, url)
@@ -158,11 +160,13 @@ func TestProfilesKeepRegionAndCombinedAuthorityApart(t *testing.T) {
 		}
 	}
 	// Counts: the borough's own, with its region and combined authority;
-	// a second borough in the region only; a third in neither.
+	// a second borough in the region only; a third in neither; and a
+	// Welsh one, which England's count leaves out.
 	for _, sql := range []string{
 		`SELECT logic.publish_set_sizes()`,
 		`INSERT INTO api.set_sizes SELECT set_id, 'E08000001', 'E12000002', NULL, 7 FROM api.set_sizes GROUP BY set_id`,
 		`INSERT INTO api.set_sizes SELECT set_id, 'E06000001', 'E12000001', 'E47000006', 11 FROM api.set_sizes GROUP BY set_id`,
+		`INSERT INTO api.set_sizes SELECT set_id, 'W06000001', NULL, NULL, 13 FROM api.set_sizes GROUP BY set_id`,
 	} {
 		if _, err := conn.Exec(ctx, sql); err != nil {
 			t.Fatal(err)
