@@ -522,11 +522,19 @@ func TestChaosSlowClientsNeverHoldThePool(t *testing.T) {
 	for i := range 4 * pool {
 		slowClient(t, e.url, large[i%len(large)])
 	}
-	// Wait until every slow client has a handler blocked on it.
-	time.Sleep(2 * time.Second)
-	if g := runtime.NumGoroutine(); g < baseG+4*pool {
-		t.Fatalf("%d goroutines with %d slow clients (%d before): the clients are not being served", g, 4*pool, baseG)
+	// Wait until every slow client has a handler blocked on it (at least
+	// its connection's goroutine). A fixed two seconds was once too short
+	// on a busy machine (20 goroutines against 23 wanted).
+	for wait := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		g := runtime.NumGoroutine()
+		if g >= baseG+4*pool {
+			break
+		}
+		if time.Now().After(wait) {
+			t.Fatalf("%d goroutines with %d slow clients (%d before): the clients are not being served", g, 4*pool, baseG)
+		}
 	}
+	time.Sleep(time.Second) // and blocked, not just started
 	var worst time.Duration
 	for _, p := range []string{"/collections/schools/items?limit=10", "/neighbourhoods/ward/E05000840",
 		"/collections/gp-practices/items/P92001", "/tiles/all/12/2018/1323.mvt", "/search?q=Leigh",
