@@ -1,12 +1,15 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"nbhd/data"
 	"nbhd/data/dbtest"
@@ -135,5 +138,48 @@ func TestSearchFindsPostcodesNamesAndCodes(t *testing.T) {
 		if !strings.HasPrefix(strings.ToLower(p.Label), prefix) {
 			t.Errorf("search %q found %q", prefix, p.Label)
 		}
+	}
+}
+
+// A repeated search is answered from memory with the same bytes, and a
+// data change is seen at once: answers are kept by data version. The
+// moved postcode's new point comes from the database, not from the API.
+func TestSearchAnswersFollowTheData(t *testing.T) {
+	e := newEnv(t)
+	postcodes := dbtest.Strings(t, e.dbURL, "SELECT postcode FROM nbhd.postcodes ORDER BY postcode")
+	pc := postcodes[len(postcodes)/3]
+	path := "/search?q=" + url.QueryEscape(pc)
+	r1, first := e.get(t, path)
+	r2, again := e.get(t, path)
+	if r1.StatusCode != http.StatusOK || string(first) != string(again) || r1.Header.Get("Content-Length") != r2.Header.Get("Content-Length") {
+		t.Fatalf("a repeated search: %d %q, then %d %q", r1.StatusCode, first, r2.StatusCode, again)
+	}
+	_, metrics := e.get(t, "/metrics")
+	for _, want := range []string{"nbhd_search_answers_hits_total 1\n", "nbhd_search_answers_misses_total 1\n", "nbhd_search_answers_entries 1\n"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %q:\n%s", want, grepLines(string(metrics), "nbhd_search"))
+		}
+	}
+
+	old := e.store.Version()
+	conn := dbtest.Conn(t, e.dbURL)
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "UPDATE nbhd.postcodes SET geom = ST_Translate(geom, 0.01, 0) WHERE postcode = $1", pc); err != nil {
+		t.Fatal(err)
+	}
+	var lon float64
+	if err := conn.QueryRow(ctx, "SELECT ST_X(geom) FROM nbhd.postcodes WHERE postcode = $1", pc).Scan(&lon); err != nil {
+		t.Fatal(err)
+	}
+	bump(t, e.dbURL)
+	for deadline := time.Now().Add(5 * time.Second); e.store.Version() == old && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if e.store.Version() == old {
+		t.Fatal("the data version did not move")
+	}
+	got := ofKind(e.search(t, pc), "postcode")
+	if len(got) == 0 || got[0].Code != pc || math.Abs(got[0].Lon-lon) > 1e-9 {
+		t.Errorf("search %q after the postcode moved to lon %v: %+v", pc, lon, got)
 	}
 }

@@ -47,6 +47,9 @@ type Config struct {
 	// TileCacheBytes bounds the vector tile cache; 0 means
 	// DefaultTileCacheBytes and a negative value disables it (api/tiles.go).
 	TileCacheBytes int64
+	// SearchAnswers is how many /search answers are kept (api/searchcache.go);
+	// 0 means DefaultSearchAnswers and a negative value keeps none.
+	SearchAnswers int
 	// RequestTimeout is every request's deadline, which its queries run
 	// under; 0 means DefaultRequestTimeout.
 	RequestTimeout time.Duration
@@ -87,6 +90,7 @@ type Server struct {
 	outage       *outageLog
 	viewer       viewerCache
 	tiles        *tiles.Cache
+	searches     *searchAnswers
 	// closing ends at Abort: work detached from its request (tile renders)
 	// runs under it.
 	closing  context.Context
@@ -133,8 +137,9 @@ func New(cfg Config, store *data.Store, log *slog.Logger) *Server {
 		cors:         newCORSPolicy(cfg.CORSOrigins)}
 	s.closing, s.abort = context.WithCancel(context.Background())
 	s.tiles = newTileCache(cfg)
+	s.searches = newSearchAnswers(cfg.SearchAnswers)
 	s.seen.Store(store.Version())
-	s.metrics.reg.MustRegister(tileCacheCollector{s.tiles}, replicaCollector{store})
+	s.metrics.reg.MustRegister(tileCacheCollector{s.tiles}, searchAnswersCollector{s.searches}, replicaCollector{store})
 	s.warmer = newWarmer()
 	go s.runWarmer(s.closing, s.warmer)
 	s.warmer.changed()

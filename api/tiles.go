@@ -45,7 +45,8 @@ func newTileCache(cfg Config) *tiles.Cache {
 // from storing its tile.
 func (s *Server) DataChanged(version int64) {
 	s.tiles.Purge(version)
-	s.log.Debug("tile cache purged", "data_version", version)
+	s.searches.purge(version)
+	s.log.Debug("tile cache and search answers purged", "data_version", version)
 	s.warmer.changed()
 	if s.prerender != nil {
 		s.prerender.changed(version)

@@ -132,9 +132,23 @@ func (s *Server) search(c *gin.Context) error {
 	if s.conditional(c, fJSON) {
 		return nil
 	}
-	places, err := s.store.Search(c.Request.Context(), q, 10)
-	if err != nil {
+	// The version read after conditional settled it: the places read next
+	// are of that version or newer, never older.
+	key := searchKey{version: s.store.Version(), q: q}
+	answer, ok := s.searches.get(key)
+	if !ok {
+		places, err := s.store.Search(c.Request.Context(), q, 10)
+		if err != nil {
+			return err
+		}
+		if answer, err = encodeJSON(places); err != nil {
+			return err
+		}
+		s.searches.add(key, answer)
+	}
+	b := newBody(c, fJSON)
+	if _, err := b.Write(answer); err != nil {
 		return err
 	}
-	return writeJSON(c, fJSON, places)
+	return b.Close()
 }

@@ -10,8 +10,9 @@
 #     a slow import leaves the earlier ones loaded. A database already loaded
 #     from the same data is reused; SKIP_LOAD=1 reuses whatever it holds.
 #  3. Runs wrk on loopback against `nbhd serve` (server on CPU 1, wrk on CPU
-#     0, PostgreSQL unpinned): tiles cold (--tile-cache-mb 0) and warm,
-#     items by bbox, pages of 1,000, profiles and search, ROUNDS interleaved
+#     0, PostgreSQL unpinned): tiles and search cold (--tile-cache-mb 0
+#     --search-answers 0) and warm, items by bbox, pages of 1,000 and
+#     profiles, ROUNDS interleaved
 #     rounds, and prints a markdown table of medians (with the server's and
 #     PostgreSQL's CPU per request, scripts/cpu.sh) and the server's peak
 #     RSS.
@@ -199,11 +200,14 @@ psql_db -c "(SELECT format('/search?q=%s', replace(postcode, ' ', '%20')) FROM n
 
 # start_server CACHE_MB: a server on CPU 1 on a free port. Pre-rendering
 # is off: warm runs fill the cache themselves, and a background render
-# would share the CPU with the run being measured.
+# would share the CPU with the run being measured. A cold server (0) keeps
+# no search answers either: every request is a query.
 start_server() {
 	[ -n "$server" ] && { kill "$server"; wait "$server" 2>/dev/null || true; }
+	local answers=4096
+	[ "$1" = 0 ] && answers=0
 	NBHD_DATABASE_URL=$db_url taskset -c 1 bin/nbhd serve --addr 127.0.0.1:0 \
-		--tile-cache-mb "$1" --prerender-max-zoom -1 --log-level warn >"$work/server.out" 2>"$work/server.err" &
+		--tile-cache-mb "$1" --search-answers "$answers" --prerender-max-zoom -1 --log-level warn >"$work/server.out" 2>"$work/server.err" &
 	server=$!
 	for _ in $(seq 300); do
 		base=$(sed -nE 's/^nbhd is serving on (http:[^ ]+)$/\1/p' "$work/server.out")
@@ -255,7 +259,7 @@ run() {
 cold_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z12:sc12" "schools z14:sc14" "all z12:all12" "map z12:mapset12" "map+areas z12:map12"
 	"items bbox limit=100:bbox" "pages of 1000:pages" "profiles:profiles" "search:search")
 warm_tests=("small-areas z8:sa8" "small-areas z12:sa12" "small-areas z14:sa14" "schools z14:sc14" "all z12:all12" "map z12:mapset12" "map+areas z12:map12"
-	"small-areas z14 plain:sa14" "all z12 plain:all12")
+	"small-areas z14 plain:sa14" "all z12 plain:all12" "search:search")
 # Warm runs also run against nbhd-floor, right after nbhd's own.
 floor_tests=("small-areas z14:sa14" "all z12:all12" "small-areas z14 plain:sa14" "all z12 plain:all12")
 : >"$work/results"

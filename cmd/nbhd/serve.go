@@ -58,6 +58,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address instead of the public one (e.g. 127.0.0.1:9100)")
 	authFailures := fs.Int("auth-failures-per-minute", 10, "failed staff-key checks a client may make per minute before 429s")
 	tileCacheMB := fs.Int("tile-cache-mb", api.DefaultTileCacheBytes>>20, "vector tile cache size in MiB (0 disables it: every tile is a query)")
+	searchAnswers := fs.Int("search-answers", api.DefaultSearchAnswers, "how many /search answers to keep in memory by data version and query (0: none, every search is a query)")
 	readURLs := fs.String("read-database-url", "", "read replicas (comma-separated URLs, e.g. hot standbys of --database-url): public reads go to them, each with a pool of --max-conns; staff requests, keys and audit stay on --database-url")
 	pollInterval := fs.Duration("version-poll-interval", data.DefaultVersionPollInterval, "how often the data version and replica lag are read from the read servers (notifications from the primary also trigger a read)")
 	maxLag := fs.Duration("max-replica-lag", data.DefaultMaxReplicaLag, "replica lag past which /readyz fails (with several replicas: when none is within it)")
@@ -130,9 +131,13 @@ database roles nbhd_public and nbhd_staff. SIGINT or SIGTERM lets requests finis
 	if *tileCacheMB <= 0 {
 		cacheBytes = -1
 	}
+	answers := *searchAnswers
+	if answers <= 0 {
+		answers = -1
+	}
 	handler := api.New(api.Config{BaseURL: *baseURL, Version: version, CORSOrigins: splitList(*cors), CacheMaxAge: *maxAge,
 		TrustedProxies: splitList(*proxies), AuthFailuresPerMinute: *authFailures, BasemapStyle: *basemap,
-		BasemapOrigins: splitList(*basemapOrigins), TileCacheBytes: cacheBytes, RequestTimeout: *reqTimeout,
+		BasemapOrigins: splitList(*basemapOrigins), TileCacheBytes: cacheBytes, SearchAnswers: answers, RequestTimeout: *reqTimeout,
 		WriteTimeout: *writeTimeout, SeparateMetrics: *metricsAddr != "", CacheSMaxAge: *sMaxAge, StaleWhileRevalidate: *swr,
 		PurgeURL: *purgeURL, PurgeHeader: *purgeHeader, PMTilesURL: *pmtilesURL,
 		PrerenderZooms: max(*prerenderMax+1, 0)}, store, log)
