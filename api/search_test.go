@@ -182,4 +182,12 @@ func TestSearchAnswersFollowTheData(t *testing.T) {
 	if len(got) == 0 || got[0].Code != pc || math.Abs(got[0].Lon-lon) > 1e-9 {
 		t.Errorf("search %q after the postcode moved to lon %v: %+v", pc, lon, got)
 	}
+	// The old version's answer is dropped, not left to age out.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		_, metrics = e.get(t, "/metrics")
+		if strings.Contains(string(metrics), "\nnbhd_search_answers_entries 1\n") {
+			return
+		}
+	}
+	t.Errorf("after a data change, want the new version's answer alone:\n%s", grepLines(string(metrics), "nbhd_search_answers_entries"))
 }
