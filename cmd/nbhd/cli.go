@@ -131,6 +131,7 @@ func (h help) print(w io.Writer, fs *flag.FlagSet, pos []string) {
 		}
 		fmt.Fprintf(w, "\n%s:\n", heading)
 		printFlags(w, fs, only)
+		fmt.Fprintln(w, "\nEach flag may be set in the environment instead, as NBHD_ and its name in capitals with\nunderscores (--database-url: NBHD_DATABASE_URL); a flag on the command line wins.")
 	}
 	examples := h.examples
 	if h.examplesFor != nil {

@@ -48,6 +48,9 @@ func TestEveryCommandHelpListsItsFlagsAndAnExample(t *testing.T) {
 				t.Errorf("nbhd %s --help does not list %s:\n%s", cmd, f, out)
 			}
 		}
+		if !strings.Contains(out, "may be set in the environment instead, as NBHD_") {
+			t.Errorf("nbhd %s --help does not say flags may come from the environment:\n%s", cmd, out)
+		}
 		if !regexp.MustCompile(`(?m)^examples?:\n  nbhd ` + cmd).MatchString(out) {
 			t.Errorf("nbhd %s --help has no example:\n%s", cmd, out)
 		}
