@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"slices"
 	"strings"
@@ -111,12 +112,18 @@ func formatLinks(ls []link) []link {
 // writeJSON writes v as the response after the caching checks.
 func writeJSON(c *gin.Context, f format, v any) error {
 	b := newBody(c, f)
-	enc := json.NewEncoder(b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if err := encodeJSON(b, v); err != nil {
 		return err
 	}
 	return b.Close()
+}
+
+// encodeJSON writes v to w as every JSON answer is written: without
+// escaping <, > and & (names and URLs keep them as they are).
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // serve negotiates, applies conditional GET and writes JSON or HTML.
@@ -410,9 +417,7 @@ func (s *Server) queryables(c *gin.Context) error {
 	}
 	b := newBody(c, fJSON)
 	c.Header("Content-Type", "application/schema+json")
-	enc := json.NewEncoder(b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
+	if err := encodeJSON(b, doc); err != nil {
 		return err
 	}
 	return b.Close()

@@ -82,9 +82,7 @@ func (o *jsonObject) key(k string) {
 func (o *jsonObject) value(k string, v any) {
 	o.key(k)
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil && o.err == nil {
+	if err := encodeJSON(&b, v); err != nil && o.err == nil {
 		o.err = err
 	}
 	o.raw(string(bytes.TrimSuffix(b.Bytes(), []byte("\n"))))

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -76,17 +74,6 @@ func (a *searchAnswers) purge(v int64) {
 			a.lru.Remove(k)
 		}
 	}
-}
-
-// encodeJSON is writeJSON's encoding, kept as bytes.
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // searchAnswersCollector reports the answers' counters at scrape time, so

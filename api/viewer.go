@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -141,9 +142,11 @@ func (s *Server) search(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
-		if answer, err = encodeJSON(places); err != nil {
+		var buf bytes.Buffer
+		if err := encodeJSON(&buf, places); err != nil {
 			return err
 		}
+		answer = buf.Bytes()
 		s.searches.add(key, answer)
 	}
 	b := newBody(c, fJSON)
